@@ -1,0 +1,121 @@
+"""Benchmarks behind ``python -m mlm_core bench``: our compiled path against Hugging Face's fill-mask pipeline.
+
+Both run in one process, on the same BERT-base-shaped model (random weights, built locally) and the same
+texts, so the ratio is fair. Latency is measured warm: compilation and first traces happen before timing.
+"""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+from .synthetic import WORDS
+
+PREDICT_LENGTHS = (8, 32, 128)
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    name: str
+    median_ms: float
+    p95_ms: float
+    baseline: str | None = None
+    baseline_median_ms: float | None = None
+    speedup: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def machine_description() -> str:
+    import os
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def text_of_length(n_tokens: int) -> str:
+    """A sentence that the synthetic WordPiece tokenizer splits into exactly ``n_tokens`` (specials included)."""
+    words = [WORDS[i % len(WORDS)] for i in range(n_tokens - 4)]  # + [MASK], ".", [CLS], [SEP]
+    return " ".join(words) + " [MASK]."
+
+
+def time_calls(call: Callable[[], object], repeats: int, warmup: int = 2) -> np.ndarray:
+    """Milliseconds of ``repeats`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    return np.asarray(times)
+
+
+def _predict_rows(repeats: int, only: str | None, progress: Callable[[str], None]) -> list[BenchResult]:
+    from .model import LruCache
+    from .predict import predict
+
+    names = [f"predict/{n}" for n in PREDICT_LENGTHS]
+    if only and not any(name.startswith(only) for name in names):
+        return []
+    with tempfile.TemporaryDirectory() as folder:
+        progress("building a BERT-base-shaped model with random weights...")
+        mlm, fill_mask = _base_model(folder)
+    mlm.analyses = LruCache(0)  # measure the forward pass, not our result cache
+    results = []
+    for n_tokens, name in zip(PREDICT_LENGTHS, names):
+        if only and not name.startswith(only):
+            continue
+        text = text_of_length(n_tokens)
+        assert len(mlm.tokenizer(text)["input_ids"]) == n_tokens
+        progress(f"{name}: ours...")
+        ours = time_calls(lambda: predict(mlm, text, top_k=5), repeats)
+        progress(f"{name}: transformers pipeline...")
+        theirs = time_calls(lambda: fill_mask(text, top_k=5), repeats)
+        results.append(BenchResult(name, float(np.median(ours)), float(np.percentile(ours, 95)),
+                                   'transformers pipeline("fill-mask", framework="tf")', float(np.median(theirs)),
+                                   float(np.median(theirs) / np.median(ours))))
+    return results
+
+
+def _base_model(folder: str):
+    from transformers import AutoTokenizer, TFAutoModelForMaskedLM, pipeline
+
+    from .catalog import ResolvedSpec
+    from .loading import _wrap
+    from .synthetic import build_bert
+
+    build_bert(folder, size="base")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = TFAutoModelForMaskedLM.from_pretrained(folder)
+    mlm = _wrap(ResolvedSpec("bench-base", "local", folder), tokenizer, model, jit_compile=None)
+    # torch_dtype=None: the default "auto" touches torch, which is not installed
+    return mlm, pipeline("fill-mask", model=model, tokenizer=tokenizer, framework="tf", torch_dtype=None)
+
+
+def run_benchmarks(*, repeats: int = 20, only: str | None = None,
+                   progress: Callable[[str], None] = lambda line: None) -> list[BenchResult]:
+    """Every benchmark row (optionally only names starting with ``only``), measured in this process."""
+    return _predict_rows(repeats, only, progress)
+
+
+def format_table(results: list[BenchResult]) -> str:
+    lines = [f"{'name':<16}{'median ms':>11}{'p95 ms':>9}{'baseline ms':>13}{'speedup':>9}"]
+    for r in results:
+        base = f"{r.baseline_median_ms:.1f}" if r.baseline_median_ms is not None else "-"
+        speed = f"{r.speedup:.2f}x" if r.speedup is not None else "-"
+        lines.append(f"{r.name:<16}{r.median_ms:>11.1f}{r.p95_ms:>9.1f}{base:>13}{speed:>9}")
+    if results and results[0].baseline:
+        lines.append(f"baseline: {results[0].baseline}")
+    return "\n".join(lines)

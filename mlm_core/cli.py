@@ -1,0 +1,112 @@
+"""Command line: ``python -m mlm_core predict "TEXT" [--model SPEC] [--top-k K] [--json]`` and ``bench``.
+
+User errors exit with code 2 and one line on stderr; results go to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from .errors import MlmExplorerError, ModelNotFoundError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, like every other error of ours
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m mlm_core", description="Look inside masked language models.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    predict = commands.add_parser("predict", help="fill in every [MASK] of a text")
+    predict.add_argument("text", help="text with one or more [MASK], e.g. 'The cat sat on the [MASK].'")
+    _add_model_argument(predict)
+    predict.add_argument("--top-k", type=int, default=5, help="candidates per mask (default 5)")
+    predict.add_argument("--joint-k", type=int, default=5, help="joint fillings for 2+ masks (default 5; 0 = none)")
+    predict.add_argument("--json", action="store_true", help="print one JSON object")
+    predict.set_defaults(run=_run_predict)
+
+    bench = commands.add_parser("bench", help="measure latency on a BERT-base-shaped model with random weights")
+    bench.add_argument("--repeats", type=int, default=20, help="timed calls per row (default 20)")
+    bench.add_argument("--only", default=None, help="run only rows whose name starts with this, e.g. predict/8")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.set_defaults(run=_run_bench)
+    return parser
+
+
+def _add_model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None,
+                        help="preset (en, fr, de, zh, ja, multi, demo), Hugging Face id, or local folder "
+                             "(default: en if cached, else demo)")
+
+
+def _load(spec: str | None):
+    from .catalog import default_model_spec
+    from .loading import load_model
+
+    spec = spec or default_model_spec()
+    if spec is None:
+        raise ModelNotFoundError(
+            "No model is available offline — pass --model with a local model folder, or a Hugging Face id "
+            "(needs internet once)."
+        )
+    return load_model(spec)
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from .predict import predict
+
+    mlm = _load(args.model)
+    result = predict(mlm, args.text, top_k=args.top_k, joint_k=args.joint_k)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    for mask in result.masks:
+        if len(result.masks) > 1:
+            print(f"Mask {mask.index + 1}:")
+        for candidate in mask.candidates:
+            print(candidate.sentence)
+    if result.joint:
+        print("Best joint fillings:")
+        for filling in result.joint:
+            print(f"{filling.probability:.2e}  {filling.sentence}")
+    if result.joint_skipped_reason:
+        print(result.joint_skipped_reason)
+    return 0
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from .bench import format_table, machine_description, run_benchmarks
+
+    results = run_benchmarks(repeats=args.repeats, only=args.only, progress=lambda line: print(line, file=sys.stderr))
+    if args.json:
+        print(json.dumps({"machine": machine_description(), "results": [r.as_dict() for r in results]}))
+    else:
+        print(format_table(results))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_libraries()
+    try:
+        return args.run(args)
+    except MlmExplorerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _quiet_libraries() -> None:
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore")

@@ -1,0 +1,73 @@
+"""What every page shares: the sidebar model picker, the model cache, and turning core errors into messages.
+
+The only Streamlit-facing glue around ``mlm_core``; pages import from here.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+import mlm_core
+from mlm_core import MaskedLM, MlmExplorerError, PRESETS
+
+CUSTOM = "custom"
+MAX_MODELS_IN_MEMORY = int(os.environ.get("MLM_EXPLORER_MAX_MODELS", "2"))
+MODEL_SPEC_KEY = "model_spec"
+
+
+@st.cache_resource(max_entries=MAX_MODELS_IN_MEMORY, show_spinner=False)
+def get_model(spec: str) -> MaskedLM:
+    """One loaded model per spec, shared read-only by every session; at most MAX_MODELS_IN_MEMORY kept."""
+    return mlm_core.load_model(spec)
+
+
+def _choice_label(choice: str) -> str:
+    return "Other: Hugging Face id or local folder…" if choice == CUSTOM else PRESETS[choice].label
+
+
+def sidebar_model_picker() -> None:
+    """Sidebar widgets that choose the model for every page; the choice is stored under ``MODEL_SPEC_KEY``."""
+    default = mlm_core.default_model_spec()
+    choices = list(PRESETS) + [CUSTOM]
+    default_choice = default if default in PRESETS else CUSTOM
+    with st.sidebar:
+        st.header("Model")
+        choice = st.selectbox("Model", choices, index=choices.index(default_choice), format_func=_choice_label,
+                              key="model_choice", label_visibility="collapsed",
+                              help="Presets download from the Hugging Face hub the first time (internet needed); "
+                                   "'demo' works offline.")
+        if choice == CUSTOM:
+            custom = st.text_input("Hugging Face id or local folder", value="" if default in PRESETS else default or "",
+                                   key="model_custom", placeholder="e.g. distilbert-base-uncased or /path/to/model")
+            spec = custom.strip()
+        else:
+            spec = choice
+        st.session_state[MODEL_SPEC_KEY] = spec or None
+        if default is None:
+            st.caption("No model is available offline yet: pick a preset (downloads once, needs internet) or give "
+                       "a local folder saved with save_pretrained().")
+
+
+def current_model() -> MaskedLM:
+    """The model chosen in the sidebar, loaded (with a spinner) or an explanation and ``st.stop()``."""
+    spec = st.session_state.get(MODEL_SPEC_KEY)
+    if not spec:
+        st.info("Choose a model in the sidebar: a preset, a Hugging Face id (e.g. bert-base-uncased) or a local "
+                "folder saved with save_pretrained().")
+        st.stop()
+    with st.spinner(f"Loading model '{spec}' — the first load can take a minute…"):
+        mlm = run_or_stop(get_model, spec)
+    st.sidebar.caption(f"Loaded **{mlm.name}** · {mlm.num_layers} layers × {mlm.num_heads} heads · "
+                       f"up to {mlm.max_tokens} tokens · mask `{mlm.mask_token}`")
+    return mlm
+
+
+def run_or_stop(function, *args, **kwargs):
+    """Call a core function; show a user error as ``st.error`` and stop the page instead of a traceback."""
+    try:
+        return function(*args, **kwargs)
+    except MlmExplorerError as error:
+        st.error(str(error))
+        st.stop()

@@ -1,0 +1,64 @@
+"""Predict: what would the model put where the [MASK] is?"""
+
+import altair as alt
+import streamlit as st
+
+from mlm_core import predict
+from pages.frame import current_model, run_or_stop
+
+DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_prediction(model_name: str, text: str, top_k: int, _mlm):
+    return predict(_mlm, text, top_k=top_k)
+
+
+def probability_chart(frame):
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("probability:Q", title="Probability", axis=alt.Axis(format="%")),
+            y=alt.Y("token:N", sort=None, title=None),
+            tooltip=["rank:Q", "token:N", alt.Tooltip("probability:Q", format=".2%"), "sentence:N"],
+        )
+        .properties(height=max(120, 28 * len(frame)))
+    )
+
+
+st.title("Predict the masked word")
+st.write("Type a sentence and write **[MASK]** where a word is missing — the model ranks the words that fit. "
+         "Several masks are fine: you also get the best combinations.")
+
+mlm = current_model()
+text = st.text_area("Text", value=DEFAULT_TEXT, key="predict_text", height=90,
+                    help="Write [MASK] for each missing word. The model's own mask token works too.")
+top_k = st.slider("Words to show per mask", min_value=1, max_value=20, value=5, key="predict_top_k")
+
+with st.spinner("Asking the model…"):
+    result = run_or_stop(cached_prediction, mlm.name, text, top_k, mlm)
+
+candidates = result.candidates_frame()
+for mask in result.masks:
+    frame = candidates[candidates["mask"] == mask.index + 1]
+    st.subheader(f"Mask {mask.index + 1} of {len(result.masks)}" if len(result.masks) > 1 else "Best words")
+    table_column, chart_column = st.columns([3, 2])
+    table_column.dataframe(
+        frame[["rank", "token", "probability", "sentence"]], hide_index=True, width="stretch",
+        column_config={"probability": st.column_config.ProgressColumn("probability", format="percent",
+                                                                      min_value=0.0, max_value=1.0)},
+    )
+    chart_column.altair_chart(probability_chart(frame), width="stretch")
+
+if result.joint:
+    st.subheader("Best combinations")
+    st.caption("Each mask is filled left to right with the earlier ones already filled in; the probability is "
+               "the product of those conditional probabilities.")
+    st.dataframe(result.joint_frame(), hide_index=True, width="stretch",
+                 column_config={"probability": st.column_config.NumberColumn(format="%.2e")})
+elif result.joint_skipped_reason:
+    st.info(result.joint_skipped_reason)
+
+st.download_button("Download predictions (CSV)", candidates.to_csv(index=False).encode("utf-8"),
+                   file_name="predictions.csv", mime="text/csv", key="predict_download_csv")

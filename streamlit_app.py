@@ -1,0 +1,25 @@
+"""MLM Explorer — entry point and router. Run with: streamlit run streamlit_app.py
+
+The router builds the pages with ``default=`` set from ``?page=`` so that deep links (and AppTest) open any page
+with the shared sidebar.
+"""
+
+import streamlit as st
+
+from pages.frame import sidebar_model_picker
+
+st.set_page_config(page_title="MLM Explorer", page_icon=":mag:", layout="wide")
+
+PAGES = {
+    "predict": ("pages/predict.py", "Predict", ":material/edit_note:"),
+}
+
+wanted = st.query_params.get("page", "predict")
+if wanted not in PAGES:
+    wanted = "predict"
+navigation = st.navigation(
+    [st.Page(path, title=title, icon=icon, url_path=key, default=(key == wanted))
+     for key, (path, title, icon) in PAGES.items()]
+)
+sidebar_model_picker()
+navigation.run()

@@ -1,0 +1,69 @@
+"""Session-wide fixtures: tiny models built locally, never the network.
+
+The environment is set before anything imports huggingface_hub (it reads these variables at import time).
+"""
+
+import os
+import tempfile
+
+_HF_HOME = tempfile.mkdtemp(prefix="mlm-explorer-hf-")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = _HF_HOME  # an empty cache: "en" is never found by accident
+os.environ.pop("MLM_EXPLORER_DEFAULT_MODEL", None)
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+import mlm_core  # noqa: E402
+from mlm_core.synthetic import build_bert, build_camembert_style  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def model_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def bert_dir(model_root) -> Path:
+    return build_bert(model_root / "tiny-bert")
+
+
+@pytest.fixture(scope="session")
+def camembert_dir(model_root) -> Path:
+    return build_camembert_style(model_root / "tiny-camembert")
+
+
+@pytest.fixture(scope="session")
+def headless_dir(model_root) -> Path:
+    """A BERT encoder saved without its masked-LM head."""
+    return build_bert(model_root / "tiny-bert-no-head", mlm_head=False)
+
+
+@pytest.fixture(scope="session")
+def pickle_only_dir(model_root, bert_dir) -> Path:
+    folder = model_root / "pickle-only"
+    folder.mkdir()
+    (folder / "config.json").write_text((bert_dir / "config.json").read_text())
+    (folder / "pytorch_model.bin").write_bytes(b"not really a pickle, and never opened")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def gpt2_dir(model_root) -> Path:
+    folder = model_root / "gpt2-like"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "gpt2", "vocab_size": 10, "n_layer": 1}))
+    (folder / "model.safetensors").write_bytes(b"")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bert(bert_dir) -> mlm_core.MaskedLM:
+    return mlm_core.load_model(str(bert_dir))
+
+
+@pytest.fixture(scope="session")
+def camembert(camembert_dir) -> mlm_core.MaskedLM:
+    return mlm_core.load_model(str(camembert_dir))

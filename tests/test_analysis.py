@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mlm_core import InputError, analyze, encode
+from mlm_core.forward import LENGTH_BUCKETS
+
+
+def eager_outputs(mlm, input_ids):
+    """The model called plainly (no padding, no compilation) as a reference."""
+    out = mlm.model(input_ids=tf.constant([input_ids]), output_attentions=True, output_hidden_states=True,
+                    training=False)
+    return (tf.nn.log_softmax(out.logits[0], axis=-1).numpy(), np.stack([a[0] for a in out.attentions]),
+            np.stack([h[0] for h in out.hidden_states]))
+
+
+def test_one_pass_gives_tokens_masks_attentions_and_hidden_states(bert):
+    analysis = analyze(bert, "The cat sat on the [MASK] .")
+    assert analysis.tokens == ("[CLS]", "the", "cat", "sat", "on", "the", "[MASK]", ".", "[SEP]")
+    assert analysis.mask_positions == (6,)
+    T, V = 9, bert.tokenizer.vocab_size
+    assert analysis.mask_log_probs.shape == (1, V)
+    assert analysis.attentions.shape == (2, 2, T, T)
+    assert analysis.hidden_states.shape == (3, T, 32)
+    np.testing.assert_allclose(analysis.attentions.sum(-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.exp(analysis.mask_log_probs).sum(-1), 1.0, atol=1e-4)
+
+
+def test_analysis_is_memoised_and_read_only(bert):
+    first = analyze(bert, "a [MASK] day")
+    assert analyze(bert, "a [MASK] day") is first
+    with pytest.raises(ValueError):
+        first.attentions[0, 0, 0, 0] = 1.0
+
+
+@pytest.mark.parametrize("n_words", [3, 14, 40])  # lands in the 16, 32 and 64 buckets: padding is exercised
+def test_padded_compiled_pass_matches_plain_eager_call(bert, n_words):
+    text = " ".join(["cat"] * n_words) + " [MASK] ."
+    analysis = analyze(bert, text)
+    length = len(analysis.tokens)
+    assert length not in LENGTH_BUCKETS
+    log_probs, attentions, hidden = eager_outputs(bert, list(analysis.encoding.input_ids))
+    np.testing.assert_allclose(analysis.mask_log_probs[0], log_probs[analysis.mask_positions[0]], atol=1e-4)
+    np.testing.assert_allclose(analysis.attentions, attentions, atol=1e-5)
+    np.testing.assert_allclose(analysis.hidden_states, hidden, atol=1e-4)
+
+
+def test_user_mask_is_mapped_to_camembert_mask(camembert):
+    typed_ours = encode(camembert, "the cat sat on the [MASK] .")
+    typed_theirs = encode(camembert, "the cat sat on the <mask> .")
+    assert typed_ours.input_ids == typed_theirs.input_ids
+    assert typed_ours.tokens[typed_ours.mask_positions[0]] == "<mask>"
+    assert typed_ours.mask_spans == ((19, 25),)
+
+
+def test_text_without_mask_is_fine_for_analysis_but_not_when_required(bert):
+    assert analyze(bert, "the cat sat").mask_log_probs.shape == (0, bert.tokenizer.vocab_size)
+    with pytest.raises(InputError, match=r"No \[MASK\] in the text — add one, e.g. 'Paris is the \[MASK\] of France.'"):
+        encode(bert, "the cat sat", require_mask=True)
+
+
+def test_other_models_mask_spelling_gets_a_hint(bert):
+    with pytest.raises(InputError, match=r"this model's mask is written \[MASK\], in that exact spelling"):
+        encode(bert, "the <mask> sat", require_mask=True)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t "])
+def test_empty_text(bert, text):
+    with pytest.raises(InputError, match="The text is empty"):
+        encode(bert, text)
+
+
+def test_too_long_text_names_both_lengths(bert):
+    with pytest.raises(InputError, match=r"The text is 202 tokens long but model '.*' reads at most 128 — shorten"):
+        encode(bert, "cat " * 200)

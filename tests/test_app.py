@@ -1,0 +1,94 @@
+"""The dashboard through Streamlit's AppTest: the real router, sidebar and pages, driven headless."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."  # the page's default text
+
+
+@pytest.fixture(scope="module", autouse=True)
+def navigation_v2():
+    """Run every AppTest rerun through the entry script, as the real server does.
+
+    The server detects the pages/ folder once, and the router's st.navigation call turns that legacy mode off
+    for good. AppTest re-detects it before every run, so a rerun would execute the page file alone, without the
+    shared sidebar.
+    """
+    original_init = PagesManager.__init__
+
+    def init_without_legacy_pages(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PagesManager, "__init__", init_without_legacy_pages)
+        yield
+
+
+def open_app(model_spec: str, page: str = "predict") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["page"] = page
+    at.run()
+    picker = at.selectbox(key="model_choice")
+    picker.select_index(len(picker.options) - 1).run()  # the last choice: "Other: Hugging Face id or local folder"
+    at.text_input(key="model_custom").set_value(model_spec).run()
+    return at
+
+
+@pytest.fixture(scope="module")
+def predict_page(bert_dir) -> AppTest:
+    return open_app(str(bert_dir))
+
+
+def test_predict_page_shows_predictions_chart_and_download(predict_page, bert):
+    at = predict_page
+    assert not at.exception and not at.error
+    assert at.text_area(key="predict_text").value == DEFAULT_TEXT
+    table = at.dataframe[0].value
+    assert len(table) == 5 and list(table.columns) == ["rank", "token", "probability", "sentence"]
+    assert table["sentence"].str.startswith("The cat sat on the ").all()
+    (chart,) = at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    assert spec["encoding"]["x"]["field"] == "probability"
+    assert any(b.label == "Download predictions (CSV)" for b in at.get("download_button"))
+    assert any(bert.name in caption.value for caption in at.sidebar.caption)
+
+
+def test_two_masks_show_two_tables_and_joint_fillings(predict_page):
+    at = predict_page
+    at.text_area(key="predict_text").set_value("The [MASK] sat on the [MASK].").run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.subheader] == ["Mask 1 of 2", "Mask 2 of 2", "Best combinations"]
+    joint = at.dataframe[2].value
+    assert len(joint) == 5 and (joint["probability"].diff().dropna() <= 0).all()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("There is no mask here.", "No [MASK] in the text — add one"),
+    ("   ", "The text is empty"),
+    ("cat " * 300 + "[MASK]", "reads at most 128"),
+])
+def test_bad_text_shows_an_error_not_a_traceback(predict_page, text, message):
+    at = predict_page
+    at.text_area(key="predict_text").set_value(text).run()
+    assert not at.exception
+    assert len(at.error) == 1 and message in at.error[0].value
+    at.text_area(key="predict_text").set_value(DEFAULT_TEXT).run()  # still usable afterwards
+    assert not at.error and len(at.dataframe) == 1
+
+
+def test_unknown_model_is_an_error_in_the_page():
+    at = open_app("no-such/model")
+    assert not at.exception
+    assert len(at.error) == 1 and "'no-such/model' is not in the local Hugging Face cache" in at.error[0].value
+
+
+def test_camembert_style_model_in_the_page(camembert_dir):
+    at = open_app(str(camembert_dir))
+    assert not at.exception and not at.error
+    assert "<mask>" not in " ".join(at.dataframe[0].value["sentence"])
