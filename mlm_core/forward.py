@@ -19,6 +19,15 @@ import tensorflow as tf
 LENGTH_BUCKETS = (16, 32, 64, 128, 256, 512)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 SLOT_BUCKETS = (1, 4, 16, 64)
+# Models whose masked-LM head is a separate position-wise layer: (encoder attribute, head attribute). For these
+# the head (hidden → vocabulary, the largest matrix) runs only at the gathered positions, not at every token.
+SPLIT_HEADS = {
+    "bert": ("bert", "mlm"),
+    "roberta": ("roberta", "lm_head"),
+    "camembert": ("roberta", "lm_head"),
+    "xlm-roberta": ("roberta", "lm_head"),
+    "albert": ("albert", "predictions"),
+}
 
 
 def _bucket(size: int, buckets: Sequence[int], cap: int | None = None) -> int:
@@ -63,16 +72,20 @@ class CompiledForward:
 
     def _make_step(self, internals: bool):
         model = self._model
+        split = SPLIT_HEADS.get(model.config.model_type)
+        if split and not all(hasattr(model, name) for name in split):
+            split = None
+        outputs = {"output_attentions": internals, "output_hidden_states": internals, "training": False}
 
         def step(input_ids, attention_mask, positions):
-            out = model(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                output_attentions=internals,
-                output_hidden_states=internals,
-                training=False,
-            )
-            log_probs = tf.nn.log_softmax(tf.gather(out.logits, positions, batch_dims=1), axis=-1)
+            if split:
+                encoder, head = (getattr(model, name) for name in split)
+                out = encoder(input_ids=input_ids, attention_mask=attention_mask, **outputs)
+                logits = head(tf.gather(out.last_hidden_state, positions, batch_dims=1), training=False)
+            else:
+                out = model(input_ids=input_ids, attention_mask=attention_mask, **outputs)
+                logits = tf.gather(out.logits, positions, batch_dims=1)
+            log_probs = tf.nn.log_softmax(logits, axis=-1)
             if not internals:
                 return (log_probs,)
             return log_probs, tf.stack(out.attentions, axis=1), tf.stack(out.hidden_states, axis=1)

@@ -33,14 +33,15 @@ def test_analysis_is_memoised_and_read_only(bert):
         first.attentions[0, 0, 0, 0] = 1.0
 
 
+@pytest.mark.parametrize("model_name", ["bert", "camembert"])
 @pytest.mark.parametrize("n_words", [3, 14, 40])  # lands in the 16, 32 and 64 buckets: padding is exercised
-def test_padded_compiled_pass_matches_plain_eager_call(bert, n_words):
-    text = " ".join(["cat"] * n_words) + " [MASK] ."
-    analysis = analyze(bert, text)
-    length = len(analysis.tokens)
-    assert length not in LENGTH_BUCKETS
-    log_probs, attentions, hidden = eager_outputs(bert, list(analysis.encoding.input_ids))
-    np.testing.assert_allclose(analysis.mask_log_probs[0], log_probs[analysis.mask_positions[0]], atol=1e-4)
+def test_padded_compiled_pass_matches_plain_eager_call(request, model_name, n_words):
+    mlm = request.getfixturevalue(model_name)
+    text = " ".join(["cat"] * n_words) + " [MASK] [MASK] ."
+    analysis = analyze(mlm, text)
+    assert len(analysis.tokens) not in LENGTH_BUCKETS
+    log_probs, attentions, hidden = eager_outputs(mlm, list(analysis.encoding.input_ids))
+    np.testing.assert_allclose(analysis.mask_log_probs, log_probs[list(analysis.mask_positions)], atol=1e-4)
     np.testing.assert_allclose(analysis.attentions, attentions, atol=1e-5)
     np.testing.assert_allclose(analysis.hidden_states, hidden, atol=1e-4)
 
@@ -73,3 +74,20 @@ def test_empty_text(bert, text):
 def test_too_long_text_names_both_lengths(bert):
     with pytest.raises(InputError, match=r"The text is 202 tokens long but model '.*' reads at most 128 — shorten"):
         encode(bert, "cat " * 200)
+
+
+def test_models_without_a_split_head_use_the_full_logits_path():
+    from transformers import DistilBertConfig, TFDistilBertForMaskedLM
+
+    from mlm_core.forward import SPLIT_HEADS, CompiledForward
+
+    config = DistilBertConfig(vocab_size=50, dim=16, n_layers=1, n_heads=2, hidden_dim=20, max_position_embeddings=40)
+    assert config.model_type not in SPLIT_HEADS
+    tf.keras.utils.set_random_seed(1)
+    model = TFDistilBertForMaskedLM(config)
+    ids = [2, 7, 9, 4, 11, 3]
+    forward = CompiledForward(model, pad_id=0, max_length=40)
+    result = forward([ids], [[1, 4]], internals=True)
+    expected = tf.nn.log_softmax(model(input_ids=tf.constant([ids])).logits[0]).numpy()[[1, 4]]
+    np.testing.assert_allclose(result.log_probs[0], expected, atol=1e-4)
+    assert result.attentions.shape == (1, 1, 2, 6, 6) and result.hidden_states.shape == (1, 2, 6, 16)
