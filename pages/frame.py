@@ -24,7 +24,7 @@ def get_model(spec: str) -> MaskedLM:
 
 
 def _choice_label(choice: str) -> str:
-    return "Other: Hugging Face id or local folder…" if choice == CUSTOM else PRESETS[choice].label
+    return "Other: hub id or folder…" if choice == CUSTOM else PRESETS[choice].label
 
 
 def sidebar_model_picker() -> None:

@@ -1,5 +1,7 @@
 """Predict: what would the model put where the [MASK] is?"""
 
+import json
+
 import altair as alt
 import streamlit as st
 
@@ -20,10 +22,10 @@ def probability_chart(frame):
         .mark_bar()
         .encode(
             x=alt.X("probability:Q", title="Probability", axis=alt.Axis(format="%")),
-            y=alt.Y("token:N", sort=None, title=None),
+            y=alt.Y("token:N", sort=alt.EncodingSortField("rank", order="ascending"), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
             tooltip=["rank:Q", "token:N", alt.Tooltip("probability:Q", format=".2%"), "sentence:N"],
         )
-        .properties(height=max(120, 28 * len(frame)))
+        .properties(height=alt.Step(26))
     )
 
 
@@ -60,5 +62,9 @@ if result.joint:
 elif result.joint_skipped_reason:
     st.info(result.joint_skipped_reason)
 
-st.download_button("Download predictions (CSV)", candidates.to_csv(index=False).encode("utf-8"),
-                   file_name="predictions.csv", mime="text/csv", key="predict_download_csv")
+csv_column, json_column = st.columns(2)
+csv_column.download_button("Download predictions (CSV)", candidates.to_csv(index=False).encode("utf-8"),
+                           file_name="predictions.csv", mime="text/csv", key="predict_download_csv")
+json_column.download_button("Download everything, joint fillings included (JSON)",
+                            json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
+                            file_name="predictions.json", mime="application/json", key="predict_download_json")

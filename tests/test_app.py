@@ -35,7 +35,7 @@ def open_app(model_spec: str, page: str = "predict") -> AppTest:
     at.query_params["page"] = page
     at.run()
     picker = at.selectbox(key="model_choice")
-    picker.select_index(len(picker.options) - 1).run()  # the last choice: "Other: Hugging Face id or local folder"
+    picker.select_index(len(picker.options) - 1).run()  # the last choice: "Other: hub id or folder…"
     at.text_input(key="model_custom").set_value(model_spec).run()
     return at
 
@@ -55,7 +55,8 @@ def test_predict_page_shows_predictions_chart_and_download(predict_page, bert):
     (chart,) = at.get("vega_lite_chart")
     spec = json.loads(chart.proto.spec)
     assert spec["encoding"]["x"]["field"] == "probability"
-    assert any(b.label == "Download predictions (CSV)" for b in at.get("download_button"))
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert labels == ["Download predictions (CSV)", "Download everything, joint fillings included (JSON)"]
     assert any(bert.name in caption.value for caption in at.sidebar.caption)
 
 
