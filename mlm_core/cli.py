@@ -32,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="print one JSON object")
     predict.set_defaults(run=_run_predict)
 
+    build = commands.add_parser("build-demo", help="fetch the corpora and encoder, train and export the demo model")
+    build.add_argument("--work", default="build/demo", help="working folder for downloads and checkpoints "
+                                                           "(default build/demo; reruns resume from it)")
+    build.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
+    build.set_defaults(run=_run_build_demo)
+
     bench = commands.add_parser("bench", help="measure latency on a BERT-base-shaped model with random weights")
     bench.add_argument("--repeats", type=int, default=20, help="timed calls per row (default 20)")
     bench.add_argument("--only", default=None, help="run only rows whose name starts with this, e.g. predict/8")
@@ -78,6 +84,18 @@ def _run_predict(args: argparse.Namespace) -> int:
             print(f"{filling.probability:.2e}  {filling.sentence}")
     if result.joint_skipped_reason:
         print(result.joint_skipped_reason)
+    return 0
+
+
+def _run_build_demo(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+    from pathlib import Path
+
+    from .demo_build import DemoRecipe, build
+
+    recipe = DemoRecipe() if args.steps is None else replace(DemoRecipe(), total_steps=args.steps)
+    summary = build(Path(args.work), recipe=recipe, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(json.dumps(summary))
     return 0
 
 

@@ -37,6 +37,28 @@ def _bucket(size: int, buckets: Sequence[int], cap: int | None = None) -> int:
     return max(size, cap or 0)
 
 
+def split_head(model) -> tuple | None:
+    """(encoder layer, MLM head layer) when the model's head can run on gathered positions alone, else None."""
+    names = SPLIT_HEADS.get(model.config.model_type)
+    if names and all(hasattr(model, name) for name in names):
+        return tuple(getattr(model, name) for name in names)
+    return None
+
+
+def masked_logits(model, input_ids, attention_mask, positions, *, training: bool, **outputs):
+    """Vocabulary logits float32[N, P, V] at ``positions`` int32[N, P], plus the encoder's output object.
+
+    Shared by inference and training so both compute exactly the same function.
+    """
+    split = split_head(model)
+    if split:
+        encoder, head = split
+        out = encoder(input_ids=input_ids, attention_mask=attention_mask, training=training, **outputs)
+        return head(tf.gather(out.last_hidden_state, positions, batch_dims=1), training=training), out
+    out = model(input_ids=input_ids, attention_mask=attention_mask, training=training, **outputs)
+    return tf.gather(out.logits, positions, batch_dims=1), out
+
+
 def xla_enabled() -> bool:
     """XLA roughly halves CPU latency; ``MLM_EXPLORER_XLA=0`` turns it off (e.g. to debug)."""
     return os.environ.get("MLM_EXPLORER_XLA", "1") != "0"
@@ -72,19 +94,10 @@ class CompiledForward:
 
     def _make_step(self, internals: bool):
         model = self._model
-        split = SPLIT_HEADS.get(model.config.model_type)
-        if split and not all(hasattr(model, name) for name in split):
-            split = None
-        outputs = {"output_attentions": internals, "output_hidden_states": internals, "training": False}
 
         def step(input_ids, attention_mask, positions):
-            if split:
-                encoder, head = (getattr(model, name) for name in split)
-                out = encoder(input_ids=input_ids, attention_mask=attention_mask, **outputs)
-                logits = head(tf.gather(out.last_hidden_state, positions, batch_dims=1), training=False)
-            else:
-                out = model(input_ids=input_ids, attention_mask=attention_mask, **outputs)
-                logits = tf.gather(out.logits, positions, batch_dims=1)
+            logits, out = masked_logits(model, input_ids, attention_mask, positions, training=False,
+                                        output_attentions=internals, output_hidden_states=internals)
             log_probs = tf.nn.log_softmax(logits, axis=-1)
             if not internals:
                 return (log_probs,)

