@@ -32,6 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="print one JSON object")
     predict.set_defaults(run=_run_predict)
 
+    attention = commands.add_parser("attention", help="draw every layer's and head's attention as PNG files")
+    attention.add_argument("text", help="any text; [MASK] is allowed but not needed")
+    _add_model_argument(attention)
+    attention.add_argument("--out", required=True, help="folder for Attention_Layer{L}_Head{H}.png files")
+    attention.add_argument("--json", action="store_true",
+                           help="print tokens, file count and each head's label and entropy as JSON")
+    attention.set_defaults(run=_run_attention)
+
     build = commands.add_parser("build-demo", help="fetch the corpora and encoder, train and export the demo model")
     build.add_argument("--work", default="build/demo", help="working folder for downloads and checkpoints "
                                                            "(default build/demo; reruns resume from it)")
@@ -84,6 +92,20 @@ def _run_predict(args: argparse.Namespace) -> int:
             print(f"{filling.probability:.2e}  {filling.sentence}")
     if result.joint_skipped_reason:
         print(result.joint_skipped_reason)
+    return 0
+
+
+def _run_attention(args: argparse.Namespace) -> int:
+    from .attention import attention, summarise_heads, write_all_diagrams
+
+    result = attention(_load(args.model), args.text)
+    written = write_all_diagrams(result, args.out)
+    if args.json:
+        heads = [{"layer": s.layer, "head": s.head, "label": s.label, "entropy": s.entropy}
+                 for s in summarise_heads(result)]
+        print(json.dumps({"tokens": list(result.tokens), "files": len(written), "heads": heads}, ensure_ascii=False))
+    else:
+        print(f"Wrote {len(written)} attention diagrams to {args.out}")
     return 0
 
 

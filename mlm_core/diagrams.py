@@ -1,0 +1,145 @@
+"""Seed-style attention diagrams drawn with Pillow.
+
+As in the CS50 seeds: a square grid with one cell per (query, key) token pair, the cell's brightness the
+attention weight (black 0 → white 1), the tokens written down the left (queries) and, rotated, along the top
+(keys). Unlike the seeds, the labels always match the matrix (special tokens included), sizes adapt to the
+number of tokens (readable from 5 to 128 tokens), and CJK tokens are drawn with a CJK font.
+
+The labels are the same for every head of a text, so ``DiagramRenderer`` draws them once and each head only
+costs painting a T×T grid and encoding the PNG.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .params import Interval, check_params
+
+BACKGROUND = 0  # black, as in the seeds
+TEXT = 255
+LABEL_PADDING = 8
+
+DIAGRAM_PARAMS = {
+    "cell_size": Interval(int, 4, 80),
+    "font_size": Interval(int, 6, 48),
+}
+
+
+@lru_cache(maxsize=1)
+def cjk_font_path() -> Path | None:
+    """Noto Sans CJK JP (OFL-1.1, from the ``noto-cjk-sans-jp-regular`` package): Latin, kana and CJK ideographs."""
+    try:
+        from importlib.resources import files
+
+        path = Path(str(files("noto_cjk_sans_jp_regular") / "NotoSansCJKjp-Regular.otf"))
+    except (ImportError, ModuleNotFoundError):
+        return None
+    return path if path.is_file() else None
+
+
+@lru_cache(maxsize=1)
+def _cjk_coverage() -> frozenset[int]:
+    path = cjk_font_path()
+    if path is None:
+        return frozenset()
+    from fontTools.ttLib import TTFont
+
+    return frozenset(TTFont(str(path), lazy=True).getBestCmap())
+
+
+@lru_cache(maxsize=16)
+def _fonts(size: int) -> tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont]:
+    fallback = ImageFont.load_default(size=size)
+    path = cjk_font_path()
+    primary = ImageFont.truetype(str(path), size=size) if path else fallback
+    return primary, fallback
+
+
+def font_for(token: str, size: int):
+    """The CJK-capable font when it has every character of ``token``, else Pillow's default (per-token fallback)."""
+    primary, fallback = _fonts(size)
+    coverage = _cjk_coverage()
+    if coverage and all(ord(ch) in coverage for ch in token):
+        return primary
+    return fallback
+
+
+def auto_cell_size(n_tokens: int) -> int:
+    """40 px cells (the seeds' size) for short texts, shrinking so 128 tokens still fit in ~1,600 px."""
+    return int(np.clip(round(1600 / max(n_tokens, 1)), 12, 40))
+
+
+@dataclass(frozen=True)
+class DiagramStyle:
+    cell_size: int
+    font_size: int
+    label_width: int
+
+
+class DiagramRenderer:
+    """Draws every head's diagram for one token sequence; labels are drawn once."""
+
+    def __init__(self, tokens: Sequence[str], *, cell_size: int | None = None, font_size: int | None = None,
+                 label_width: int | None = None):
+        cell_size = cell_size or auto_cell_size(len(tokens))
+        font_size = font_size or max(8, min(20, int(cell_size * 0.55)))
+        check_params("attention diagrams", {"cell_size": cell_size, "font_size": font_size}, DIAGRAM_PARAMS)
+        self.tokens = list(tokens)
+        widths = [_text_width(token, font_size) for token in self.tokens] or [0]
+        label_width = label_width or max(widths) + 2 * LABEL_PADDING
+        self.style = DiagramStyle(cell_size, font_size, label_width)
+        self._frame = self._draw_frame()
+
+    @property
+    def size(self) -> int:
+        return self.style.label_width + self.style.cell_size * len(self.tokens)
+
+    def _draw_frame(self) -> Image.Image:
+        style = self.style
+        frame = Image.new("L", (self.size, self.size), BACKGROUND)
+        draw = ImageDraw.Draw(frame)
+        # Key labels are written left to right on a strip that is then turned 90° counter-clockwise, so they
+        # start just above their column and read upwards.
+        strip = Image.new("L", (style.label_width, self.size), BACKGROUND)
+        strip_draw = ImageDraw.Draw(strip)
+        for i, token in enumerate(self.tokens):
+            font = font_for(token, style.font_size)
+            y = style.label_width + i * style.cell_size + (style.cell_size - style.font_size) // 2
+            width = _text_width(token, style.font_size)
+            draw.text((style.label_width - LABEL_PADDING - width, y), token, fill=TEXT, font=font)
+            strip_draw.text((LABEL_PADDING, y), token, fill=TEXT, font=font)
+        frame.paste(strip.transpose(Image.Transpose.ROTATE_90), (0, 0))
+        return frame
+
+    def render(self, weights: np.ndarray) -> Image.Image:
+        """The diagram of one head: ``weights`` float[T, T] (queries × keys) in [0, 1]."""
+        n = len(self.tokens)
+        if weights.shape != (n, n):
+            raise ValueError(f"attention matrix is {weights.shape}, but there are {n} tokens: {self.tokens}")
+        image = self._frame.copy()
+        cells = Image.fromarray(np.rint(np.clip(weights, 0, 1) * 255).astype(np.uint8), mode="L")
+        grid = cells.resize((n * self.style.cell_size,) * 2, Image.Resampling.NEAREST)
+        image.paste(grid, (self.style.label_width, self.style.label_width))
+        return image
+
+    def png(self, weights: np.ndarray) -> bytes:
+        buffer = io.BytesIO()
+        self.render(weights).save(buffer, format="PNG", compress_level=1)
+        return buffer.getvalue()
+
+
+def _text_width(token: str, size: int) -> int:
+    left, _, right, _ = font_for(token, size).getbbox(token)
+    return int(right - left)
+
+
+def render_png(tokens: Sequence[str], weights: np.ndarray, **style) -> bytes:
+    """One diagram as PNG bytes (for many heads of one text, reuse a ``DiagramRenderer``)."""
+    return DiagramRenderer(tokens, **style).png(weights)
