@@ -59,6 +59,20 @@ def attention(mlm: MaskedLM, text: str) -> AttentionResult:
     return AttentionResult(mlm.name, text, analysis.tokens, analysis.attentions, special)
 
 
+def without_special(result: AttentionResult) -> AttentionResult:
+    """The same attention with the framing tokens' rows and columns removed (rows then sum to less than 1)."""
+    keep = ~result.special
+    weights = result.weights[:, :, keep][:, :, :, keep]
+    return AttentionResult(result.model_name, result.text, tuple(np.asarray(result.tokens, dtype=object)[keep]),
+                           weights, np.zeros(int(keep.sum()), bool))
+
+
+def head_average(result: AttentionResult, layer: int) -> AttentionResult:
+    """A one-head result holding the mean of every head of ``layer`` (1-based)."""
+    average = result.weights[layer - 1].mean(axis=0)[None, None]
+    return AttentionResult(result.model_name, result.text, result.tokens, average, result.special)
+
+
 def _is_punctuation(token: str) -> bool:
     stripped = token.lstrip("#▁Ġ")
     return bool(stripped) and all(unicodedata.category(ch).startswith("P") for ch in stripped)
@@ -146,21 +160,21 @@ def diagram_filename(layer: int, head: int) -> str:
     return f"Attention_Layer{layer}_Head{head}.png"
 
 
-def all_diagrams(result: AttentionResult, **style) -> Iterator[tuple[str, bytes]]:
+def all_diagrams(result: AttentionResult, *, stretch: bool = False, **style) -> Iterator[tuple[str, bytes]]:
     """(file name, PNG bytes) for every head, layer by layer; the labels are drawn once for all of them."""
     from .diagrams import DiagramRenderer
 
     renderer = DiagramRenderer(result.tokens, **style)
     for layer in range(1, result.num_layers + 1):
         for head in range(1, result.num_heads + 1):
-            yield diagram_filename(layer, head), renderer.png(result.weights[layer - 1, head - 1])
+            yield diagram_filename(layer, head), renderer.png(result.weights[layer - 1, head - 1], stretch=stretch)
 
 
-def zip_all_diagrams(result: AttentionResult, **style) -> bytes:
+def zip_all_diagrams(result: AttentionResult, *, stretch: bool = False, **style) -> bytes:
     """Every head's diagram in one zip (stored, not deflated: PNGs are compressed already)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, png in all_diagrams(result, **style):
+        for name, png in all_diagrams(result, stretch=stretch, **style):
             archive.writestr(name, png)
     return buffer.getvalue()
 

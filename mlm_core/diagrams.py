@@ -118,21 +118,28 @@ class DiagramRenderer:
         frame.paste(strip.transpose(Image.Transpose.ROTATE_90), (0, 0))
         return frame
 
-    def render(self, weights: np.ndarray) -> Image.Image:
-        """The diagram of one head: ``weights`` float[T, T] (queries × keys) in [0, 1]."""
+    def render(self, weights: np.ndarray, *, stretch: bool = False) -> Image.Image:
+        """The diagram of one head: ``weights`` float[T, T] (queries × keys) in [0, 1]. With ``stretch`` the
+        brightest cell is drawn white (contrast for heads that spread their attention thinly)."""
         n = len(self.tokens)
         if weights.shape != (n, n):
             raise ValueError(f"attention matrix is {weights.shape}, but there are {n} tokens: {self.tokens}")
         image = self._frame.copy()
-        cells = Image.fromarray(np.rint(np.clip(weights, 0, 1) * 255).astype(np.uint8), mode="L")
+        cells = Image.fromarray(brightness(weights, stretch=stretch), mode="L")
         grid = cells.resize((n * self.style.cell_size,) * 2, Image.Resampling.NEAREST)
         image.paste(grid, (self.style.label_width, self.style.label_width))
         return image
 
-    def png(self, weights: np.ndarray) -> bytes:
+    def png(self, weights: np.ndarray, *, stretch: bool = False) -> bytes:
         buffer = io.BytesIO()
-        self.render(weights).save(buffer, format="PNG", compress_level=1)
+        self.render(weights, stretch=stretch).save(buffer, format="PNG", compress_level=1)
         return buffer.getvalue()
+
+
+def brightness(weights: np.ndarray, *, stretch: bool = False) -> np.ndarray:
+    """uint8 grey levels of attention weights: 255 × weight, or 255 × weight / max with ``stretch``."""
+    scale = 255.0 / max(float(weights.max()), 1e-12) if stretch else 255.0
+    return np.rint(np.clip(weights * scale, 0, 255)).astype(np.uint8)
 
 
 def _text_width(token: str, size: int) -> int:
@@ -143,3 +150,30 @@ def _text_width(token: str, size: int) -> int:
 def render_png(tokens: Sequence[str], weights: np.ndarray, **style) -> bytes:
     """One diagram as PNG bytes (for many heads of one text, reuse a ``DiagramRenderer``)."""
     return DiagramRenderer(tokens, **style).png(weights)
+
+
+def overview_png(weights: np.ndarray, labels: Sequence[str], *, thumb: int = 72, gap: int = 14,
+                 stretch: bool = False) -> bytes:
+    """All heads at once: a grid of small diagrams, layers as rows and heads as columns, each captioned with
+    ``labels`` (one per head, layer-major). weights: float[L, H, T, T]."""
+    layers, heads, n, _ = weights.shape
+    caption = max(10, thumb // 7)
+    font = ImageFont.load_default(size=caption)
+    margin = caption * 4
+    cell_w, cell_h = thumb + gap, thumb + gap + caption
+    image = Image.new("L", (margin + heads * cell_w, caption * 2 + layers * cell_h), 255)
+    draw = ImageDraw.Draw(image)
+    for head in range(heads):
+        draw.text((margin + head * cell_w, 2), f"H{head + 1}", fill=0, font=font)
+    for layer in range(layers):
+        top = caption * 2 + layer * cell_h
+        draw.text((2, top + thumb // 2 - caption // 2), f"L{layer + 1}", fill=0, font=font)
+        for head in range(heads):
+            left = margin + head * cell_w
+            matrix = brightness(weights[layer, head], stretch=stretch)
+            image.paste(Image.fromarray(matrix, mode="L").resize((thumb, thumb), Image.Resampling.NEAREST),
+                        (left, top))
+            draw.text((left, top + thumb + 1), labels[layer * heads + head][:14], fill=0, font=font)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()

@@ -93,3 +93,18 @@ def test_camembert_style_model_in_the_page(camembert_dir):
     at = open_app(str(camembert_dir))
     assert not at.exception and not at.error
     assert "<mask>" not in " ".join(at.dataframe[0].value["sentence"])
+
+
+def test_attention_page_shows_diagram_heatmap_table_and_downloads(bert_dir):
+    at = open_app(str(bert_dir), page="attention")
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Attention"
+    assert len(at.get("image")) == 2  # the chosen head's diagram and the all-heads overview
+    charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    assert [chart["encoding"]["color"]["field"] for chart in charts] == ["weight", "weight"]
+    heads = at.dataframe[0].value
+    assert len(heads) == 4 and set(heads.columns) == {"layer", "head", "label", "pattern_share", "entropy"}
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert "All 4 diagrams (zip)" in labels and "Download this diagram (PNG)" in labels
+    at.slider(key="attention_layer").set_value(2).run()
+    assert not at.exception and at.caption[0].value.startswith("Layer 2, head 1:")

@@ -1,0 +1,125 @@
+"""Attention: where does each token look, in every layer and head?"""
+
+import altair as alt
+import streamlit as st
+
+from mlm_core.attention import (
+    BROAD_ENTROPY_SHARE,
+    PATTERN_THRESHOLD,
+    attention,
+    head_average,
+    heads_frame,
+    matrix_frame,
+    npz_bytes,
+    summarise_heads,
+    without_special,
+    zip_all_diagrams,
+)
+from mlm_core.diagrams import DiagramRenderer, overview_png
+from pages.frame import current_model, run_or_stop
+
+DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_zip(model_name: str, text: str, hide_special: bool, stretch: bool, _result) -> bytes:
+    return zip_all_diagrams(_result, stretch=stretch)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_overview(model_name: str, text: str, hide_special: bool, stretch: bool, _result, labels: tuple) -> bytes:
+    return overview_png(_result.weights, labels, stretch=stretch)
+
+
+def heatmap(frame, title: str):
+    frame = frame.assign(query=frame["query_position"].astype(str) + " " + frame["query_token"],
+                         key=frame["key_position"].astype(str) + " " + frame["key_token"])
+    order = list(dict.fromkeys(frame["key"]))
+    return (
+        alt.Chart(frame, title=title)
+        .mark_rect()
+        .encode(
+            x=alt.X("key:O", sort=order, title="looks at (key)", axis=alt.Axis(labelAngle=-60)),
+            y=alt.Y("query:O", sort=order, title="token (query)"),
+            color=alt.Color("weight:Q", scale=alt.Scale(scheme="viridis", domain=[0, 1]), title="weight"),
+            tooltip=["query_token:N", "key_token:N", alt.Tooltip("weight:Q", format=".3f")],
+        )
+        .properties(height=alt.Step(max(10, min(28, 600 // len(order)))))
+    )
+
+
+def file_stem(model_name: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in model_name.split("/")[-1].split(" ")[0])[:40]
+
+
+st.title("Attention")
+st.write("Each layer of the model has several attention **heads**. For every token (a row), a head spreads one "
+         "unit of attention over all tokens (the columns): bright cells are where that token looks.")
+
+mlm = current_model()
+text = st.text_area("Text", value=DEFAULT_TEXT, key="attention_text", height=80,
+                    help="Any text; [MASK] is allowed but not needed.")
+full = run_or_stop(attention, mlm, text)
+summaries = summarise_heads(full)
+
+controls = st.columns([1, 1, 1, 1])
+layer = controls[0].slider("Layer", 1, full.num_layers, 1, key="attention_layer")
+head = controls[1].slider("Head", 1, full.num_heads, 1, key="attention_head")
+stretch = controls[3].checkbox("Stretch contrast", key="attention_stretch",
+                               help="Draw each head's strongest cell white instead of using 0 = black, 1 = white "
+                                    "for every head (the seeds' scale). Helps with heads that spread out.")
+hide_special = controls[2].checkbox("Hide [CLS] / [SEP]", key="attention_hide_special",
+                                    help="Removes the framing tokens' rows and columns from the pictures; the "
+                                         "remaining rows then sum to less than 1. Labels below always use them.")
+shown = without_special(full) if hide_special else full
+summary = summaries[(layer - 1) * full.num_heads + (head - 1)]
+st.caption(f"Layer {layer}, head {head}: **{summary.label}** — {summary.pattern_share:.0%} of attention on its "
+           f"pattern, mean entropy {summary.entropy:.2f} bits.")
+
+diagram_tab, heatmap_tab, average_tab, overview_tab, table_tab = st.tabs(
+    ["Diagram", "Interactive heatmap", "Layer average", "All heads", "Head patterns"])
+
+with diagram_tab:
+    png = DiagramRenderer(shown.tokens).png(shown.weights[layer - 1, head - 1], stretch=stretch)
+    scale = "black 0, white = this head's maximum" if stretch else "black 0, white 1"
+    st.image(png, caption=f"Attention_Layer{layer}_Head{head}.png — {scale}", width="content")
+    st.download_button("Download this diagram (PNG)", png, file_name=f"Attention_Layer{layer}_Head{head}.png",
+                       mime="image/png", key="attention_download_png")
+
+with heatmap_tab:
+    frame = matrix_frame(shown, layer, head)
+    st.altair_chart(heatmap(frame, f"Layer {layer}, head {head}"), width="stretch")
+    st.download_button("Download this head's matrix (CSV)", frame.to_csv(index=False).encode("utf-8"),
+                       file_name=f"attention_L{layer}_H{head}.csv", mime="text/csv", key="attention_download_csv")
+
+with average_tab:
+    st.altair_chart(heatmap(matrix_frame(head_average(shown, layer), 1, 1),
+                            f"Layer {layer}, mean of {full.num_heads} heads"), width="stretch")
+
+with overview_tab:
+    labels = tuple(s.label for s in summaries)
+    st.image(cached_overview(mlm.name, text, hide_special, stretch, shown, labels), width="content",
+             caption="Every head at once: rows are layers, columns heads; each tile is that head's matrix.")
+
+with table_tab:
+    st.caption(f"A head is labelled with a pattern when at least {PATTERN_THRESHOLD:.0%} of its attention, "
+               f"averaged over tokens, goes there (previous token, next token, itself, [CLS], [SEP] or "
+               f"punctuation); otherwise **broad** when its mean row entropy is at least "
+               f"{BROAD_ENTROPY_SHARE:.0%} of the maximum, else **other**. After Clark et al. (2019).")
+    table = heads_frame(summaries)
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"pattern_share": st.column_config.NumberColumn("pattern share", format="%.2f"),
+                                "entropy": st.column_config.NumberColumn("entropy (bits)", format="%.2f")})
+    counts = table["label"].value_counts()
+    st.write("Heads per pattern: " + ", ".join(f"{label} {count}" for label, count in counts.items()))
+
+stem = file_stem(mlm.name)
+with st.spinner("Drawing every head…"):
+    archive = cached_zip(mlm.name, text, hide_special, stretch, shown)
+downloads = st.columns(3)
+downloads[0].download_button(f"All {full.num_layers * full.num_heads} diagrams (zip)", archive,
+                             file_name=f"attention-{stem}.zip", mime="application/zip", key="attention_download_zip")
+downloads[1].download_button("All matrices (NPZ)", npz_bytes(shown), file_name=f"attention-{stem}.npz",
+                             mime="application/octet-stream", key="attention_download_npz")
+downloads[2].download_button("Head patterns (CSV)", table.to_csv(index=False).encode("utf-8"),
+                             file_name=f"attention-heads-{stem}.csv", mime="text/csv", key="attention_download_heads")
