@@ -10,6 +10,7 @@ import platform
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -62,64 +63,88 @@ def time_calls(call: Callable[[], object], repeats: int, warmup: int = 2) -> np.
     return np.asarray(times)
 
 
-def _predict_rows(repeats: int, only: str | None, progress: Callable[[str], None]) -> list[BenchResult]:
-    from .model import LruCache
+class _Context:
+    """What the rows share: the settings, and one BERT-base-shaped model built on first use."""
+
+    def __init__(self, repeats: int, only: str | None, progress: Callable[[str], None]):
+        self.repeats, self.only, self.progress = repeats, only, progress
+        self._folder = tempfile.TemporaryDirectory()
+
+    def wants(self, name: str) -> bool:
+        return not self.only or name.startswith(self.only)
+
+    @cached_property
+    def base(self):
+        """(MaskedLM without result cache, HF fill-mask pipeline) over the same random BERT-base weights."""
+        from transformers import AutoTokenizer, TFAutoModelForMaskedLM, pipeline
+
+        from .catalog import ResolvedSpec
+        from .loading import _wrap
+        from .model import LruCache
+        from .synthetic import build_bert
+
+        self.progress("building a BERT-base-shaped model with random weights...")
+        folder = self._folder.name
+        build_bert(folder, size="base")
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = TFAutoModelForMaskedLM.from_pretrained(folder)
+        mlm = _wrap(ResolvedSpec("bench-base", "local", folder), tokenizer, model, jit_compile=None)
+        mlm.analyses = LruCache(0)  # measure the forward pass, not our result cache
+        # torch_dtype=None: the default "auto" touches torch, which is not installed
+        return mlm, pipeline("fill-mask", model=model, tokenizer=tokenizer, framework="tf", torch_dtype=None)
+
+
+def _predict_rows(ctx: _Context) -> list[BenchResult]:
     from .predict import predict
 
-    names = [f"predict/{n}" for n in PREDICT_LENGTHS]
-    if only and not any(name.startswith(only) for name in names):
-        return []
-    with tempfile.TemporaryDirectory() as folder:
-        progress("building a BERT-base-shaped model with random weights...")
-        mlm, fill_mask = _base_model(folder)
-    mlm.analyses = LruCache(0)  # measure the forward pass, not our result cache
     results = []
-    for n_tokens, name in zip(PREDICT_LENGTHS, names):
-        if only and not name.startswith(only):
+    for n_tokens in PREDICT_LENGTHS:
+        name = f"predict/{n_tokens}"
+        if not ctx.wants(name):
             continue
+        mlm, fill_mask = ctx.base
         text = text_of_length(n_tokens)
         assert len(mlm.tokenizer(text)["input_ids"]) == n_tokens
-        progress(f"{name}: ours...")
-        ours = time_calls(lambda: predict(mlm, text, top_k=5), repeats)
-        progress(f"{name}: transformers pipeline...")
-        theirs = time_calls(lambda: fill_mask(text, top_k=5), repeats)
+        ctx.progress(f"{name}: ours...")
+        ours = time_calls(lambda: predict(mlm, text, top_k=5), ctx.repeats)
+        ctx.progress(f"{name}: transformers pipeline...")
+        theirs = time_calls(lambda: fill_mask(text, top_k=5), ctx.repeats)
         results.append(BenchResult(name, float(np.median(ours)), float(np.percentile(ours, 95)),
                                    'transformers pipeline("fill-mask", framework="tf")', float(np.median(theirs)),
                                    float(np.median(theirs) / np.median(ours))))
     return results
 
 
-def _base_model(folder: str):
-    from transformers import AutoTokenizer, TFAutoModelForMaskedLM, pipeline
+def _attention_rows(ctx: _Context) -> list[BenchResult]:
+    """All 144 diagrams of a 20-token text on the BERT-base shape, rendered and zipped."""
+    from .attention import attention, zip_all_diagrams
 
-    from .catalog import ResolvedSpec
-    from .loading import _wrap
-    from .synthetic import build_bert
-
-    build_bert(folder, size="base")
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = TFAutoModelForMaskedLM.from_pretrained(folder)
-    mlm = _wrap(ResolvedSpec("bench-base", "local", folder), tokenizer, model, jit_compile=None)
-    # torch_dtype=None: the default "auto" touches torch, which is not installed
-    return mlm, pipeline("fill-mask", model=model, tokenizer=tokenizer, framework="tf", torch_dtype=None)
+    if not ctx.wants("attention/png-all"):
+        return []
+    mlm, _ = ctx.base
+    result = attention(mlm, text_of_length(20))
+    ctx.progress("attention/png-all...")
+    times = time_calls(lambda: zip_all_diagrams(result), max(3, ctx.repeats // 4), warmup=1)
+    return [BenchResult("attention/png-all", float(np.median(times)), float(np.percentile(times, 95)))]
 
 
-def _load_rows(repeats: int, only: str | None, progress: Callable[[str], None]) -> list[BenchResult]:
+def _load_rows(ctx: _Context) -> list[BenchResult]:
     """Loading the shipped demo model from disk (imports already done), cold compiled-program cache."""
     from .catalog import DEMO_MODEL_DIR
     from .loading import load_model
 
-    if (only and not "load/demo".startswith(only)) or not DEMO_MODEL_DIR.is_dir():
+    if not ctx.wants("load/demo") or not DEMO_MODEL_DIR.is_dir():
         return []
-    progress("load/demo...")
-    times = time_calls(lambda: load_model("demo"), max(3, repeats // 4), warmup=1)
+    ctx.progress("load/demo...")
+    times = time_calls(lambda: load_model("demo"), max(3, ctx.repeats // 4), warmup=1)
     return [BenchResult("load/demo", float(np.median(times)), float(np.percentile(times, 95)))]
 
 
 def run_benchmarks(*, repeats: int = 20, only: str | None = None,
                    progress: Callable[[str], None] = lambda line: None) -> list[BenchResult]:
     """Every benchmark row (optionally only names starting with ``only``), measured in this process."""
-    return _predict_rows(repeats, only, progress) + _load_rows(repeats, only, progress)
+    ctx = _Context(repeats, only, progress)
+    return _predict_rows(ctx) + _attention_rows(ctx) + _load_rows(ctx)
 
 
 def format_table(results: list[BenchResult]) -> str:
@@ -128,6 +153,6 @@ def format_table(results: list[BenchResult]) -> str:
         base = f"{r.baseline_median_ms:.1f}" if r.baseline_median_ms is not None else "-"
         speed = f"{r.speedup:.2f}x" if r.speedup is not None else "-"
         lines.append(f"{r.name:<16}{r.median_ms:>11.1f}{r.p95_ms:>9.1f}{base:>13}{speed:>9}")
-    if results and results[0].baseline:
-        lines.append(f"baseline: {results[0].baseline}")
+    for baseline in dict.fromkeys(r.baseline for r in results if r.baseline):
+        lines.append(f"baseline: {baseline}")
     return "\n".join(lines)
