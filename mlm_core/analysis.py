@@ -23,7 +23,8 @@ class Encoding:
     """A text as the model reads it.
 
     ``model_text`` has every ``[MASK]`` replaced by the model's own mask token; ``mask_spans`` are the
-    (start, end) character spans of the masks in the user's ``text``, in order, one per mask token.
+    (start, end) character spans of the masks in the user's ``text``, in order, one per mask token;
+    ``word_ids`` gives, per token, the index of the word it belongs to (None for special tokens).
     """
 
     text: str
@@ -32,6 +33,7 @@ class Encoding:
     tokens: tuple[str, ...]
     mask_positions: tuple[int, ...]
     mask_spans: tuple[tuple[int, int], ...]
+    word_ids: tuple[int | None, ...] = ()
 
 
 def encode(mlm: MaskedLM, text: str, *, require_mask: bool = True) -> Encoding:
@@ -40,7 +42,8 @@ def encode(mlm: MaskedLM, text: str, *, require_mask: bool = True) -> Encoding:
         raise InputError(f"The text is empty — type a sentence with [MASK] where a word is missing, e.g. '{EXAMPLE}'")
     mask_token = mlm.mask_token
     model_text = text.replace(USER_MASK, mask_token) if mask_token != USER_MASK else text
-    input_ids = tuple(int(i) for i in mlm.tokenizer(model_text, add_special_tokens=True)["input_ids"])
+    encoded = mlm.tokenizer(model_text, add_special_tokens=True)
+    input_ids = tuple(int(i) for i in encoded["input_ids"])
     if len(input_ids) > mlm.max_tokens:
         raise InputError(
             f"The text is {len(input_ids)} tokens long but model '{mlm.name}' reads at most {mlm.max_tokens} "
@@ -58,7 +61,8 @@ def encode(mlm: MaskedLM, text: str, *, require_mask: bool = True) -> Encoding:
     if len(spans) != len(mask_positions):  # tokenizer merged or split a marker: fall back to no spans
         spans = ()
     tokens = tuple(mlm.tokenizer.convert_ids_to_tokens(list(input_ids)))
-    return Encoding(text, model_text, input_ids, tokens, mask_positions, spans)
+    word_ids = tuple(encoded.word_ids()) if encoded.is_fast else tuple(range(len(input_ids)))
+    return Encoding(text, model_text, input_ids, tokens, mask_positions, spans, word_ids)
 
 
 def _mask_spans(text: str, mask_token: str) -> tuple[tuple[int, int], ...]:

@@ -40,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
                            help="print tokens, file count and each head's label and entropy as JSON")
     attention.set_defaults(run=_run_attention)
 
+    embed = commands.add_parser("embed", help="project contextual token embeddings of sentences to 2-D")
+    embed.add_argument("sentences", nargs="+", help="one or more sentences")
+    _add_model_argument(embed)
+    embed.add_argument("--layer", type=int, default=None, help="0 = embedding layer … L = last (default: last)")
+    embed.add_argument("--method", choices=["pca", "tsne"], default="pca", help="projection (default pca)")
+    embed.add_argument("--json", action="store_true", help="print one JSON object")
+    embed.set_defaults(run=_run_embed)
+
     build = commands.add_parser("build-demo", help="fetch the corpora and encoder, train and export the demo model")
     build.add_argument("--work", default="build/demo", help="working folder for downloads and checkpoints "
                                                            "(default build/demo; reruns resume from it)")
@@ -106,6 +114,23 @@ def _run_attention(args: argparse.Namespace) -> int:
         print(json.dumps({"tokens": list(result.tokens), "files": len(written), "heads": heads}, ensure_ascii=False))
     else:
         print(f"Wrote {len(written)} attention diagrams to {args.out}")
+    return 0
+
+
+def _run_embed(args: argparse.Namespace) -> int:
+    from .embeddings import projected_points
+
+    mlm = _load(args.model)
+    layer = mlm.num_layers if args.layer is None else args.layer
+    points, projection = projected_points(mlm, args.sentences, layer=layer, method=args.method)
+    columns = ["sentence", "position", "token", "x", "y"]
+    if args.json:
+        print(json.dumps({"layer": layer, "method": args.method,
+                          "points": points[columns].to_dict(orient="records")}, ensure_ascii=False))
+    else:
+        print(points[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        if projection.explained_variance:
+            print("explained variance: " + ", ".join(f"{v:.1%}" for v in projection.explained_variance))
     return 0
 
 
