@@ -13,6 +13,7 @@ st.set_page_config(page_title="MLM Explorer", page_icon=":mag:", layout="wide")
 PAGES = {
     "predict": ("pages/predict.py", "Predict", ":material/edit_note:"),
     "attention": ("pages/attention.py", "Attention", ":material/grid_on:"),
+    "embeddings": ("pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
 }
 
 wanted = st.query_params.get("page", "predict")

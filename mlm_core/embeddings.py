@@ -134,9 +134,19 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
 
 
+def _occurrence_labels(sentence_of_hit: np.ndarray) -> list[str]:
+    """'sentence k' (1-based), with '(#n)' when the word occurs more than once in that sentence."""
+    labels, seen = [], {}
+    for sentence in sentence_of_hit.tolist():
+        seen[sentence] = seen.get(sentence, 0) + 1
+        repeated = (sentence_of_hit == sentence).sum() > 1
+        labels.append(f"sentence {sentence + 1}" + (f" (#{seen[sentence]})" if repeated else ""))
+    return labels
+
+
 def word_similarity(mlm: MaskedLM, sentences: Sequence[str], word: str) -> pd.DataFrame:
     """Cosine similarity between every pair of occurrences of ``word`` (merged word pieces, case-insensitive),
-    at every layer: columns layer, a, b (occurrence labels 'sentence k, word n'), cosine."""
+    at every layer: columns layer, a, b (occurrence labels such as 'sentence 2' or 'sentence 2 (#2)'), cosine."""
     target = word.strip().lower()
     if not target:
         raise InputError("No word to compare — type a word that occurs in two or more sentences, e.g. 'bank'.")
@@ -147,7 +157,7 @@ def word_similarity(mlm: MaskedLM, sentences: Sequence[str], word: str) -> pd.Da
     if len(hits) < 2:
         raise InputError(f"'{word}' occurs {len(hits)} time{'' if len(hits) == 1 else 's'} in the sentences — "
                          "it must occur at least twice to compare its meanings.")
-    labels = [f"sentence {points['sentence'][i] + 1}, token {points['position'][i]}" for i in hits]
+    labels = _occurrence_labels(points["sentence"].to_numpy()[hits])
     rows = [{"layer": vectors.layer, "a": labels[i], "b": labels[j],
              "cosine": _cosine(vectors.vectors[hits[i]], vectors.vectors[hits[j]])}
             for vectors in per_layer for i, j in combinations(range(len(hits)), 2)]

@@ -71,3 +71,12 @@ def run_or_stop(function, *args, **kwargs):
     except MlmExplorerError as error:
         st.error(str(error))
         st.stop()
+
+
+def run_or_notice(function, *args, **kwargs):
+    """For an optional part of a page: show a user error as ``st.info`` and return None; the page goes on."""
+    try:
+        return function(*args, **kwargs)
+    except MlmExplorerError as error:
+        st.info(str(error))
+        return None

@@ -108,3 +108,21 @@ def test_attention_page_shows_diagram_heatmap_table_and_downloads(bert_dir):
     assert "All 4 diagrams (zip)" in labels and "Download this diagram (PNG)" in labels
     at.slider(key="attention_layer").set_value(2).run()
     assert not at.exception and at.caption[0].value.startswith("Layer 2, head 1:")
+
+
+def test_embeddings_page_plots_points_and_compares_the_word(bert_dir):
+    at = open_app(str(bert_dir), page="embeddings")
+    assert not at.exception and not at.error
+    scatter, lines = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    assert [layer["mark"]["type"] for layer in scatter["layer"]] == ["circle", "text", "text"]
+    assert scatter["layer"][0]["encoding"]["x"]["field"] == "x" and lines["mark"]["type"] == "line"
+    similarity = at.dataframe[0].value
+    assert len(similarity) == 6 and similarity["cosine"].between(-1, 1).all()  # 4 occurrences of "bank": 6 pairs
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert labels == ["Download the 2-D points (CSV)", "Download the similarities (CSV)"]
+    at.radio(key="embeddings_method").set_value("tsne").run()
+    assert not at.exception and "t-SNE, perplexity" in at.caption[0].value
+    at.text_input(key="embeddings_word").set_value("zebra").run()
+    assert not at.exception and "'zebra' occurs 0 times" in at.info[0].value
+    at.text_area(key="embeddings_sentences").set_value("").run()
+    assert not at.exception and "No sentences" in at.error[0].value

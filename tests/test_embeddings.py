@@ -64,9 +64,11 @@ def test_unknown_method_and_no_sentences(bert):
 
 
 def test_word_similarity_is_one_for_identical_contexts(bert):
-    table = word_similarity(bert, ["the bank is red", "the bank is red", "a bank sat"], "Bank")
-    assert len(table) == 3 * 3  # three pairs at each of layers 0, 1, 2
-    identical = table[(table["a"] == "sentence 1, token 2") & (table["b"] == "sentence 2, token 2")]
+    table = word_similarity(bert, ["the bank is red", "the bank is red", "a bank by a bank"], "Bank")
+    assert len(table) == 6 * 3  # six pairs at each of layers 0, 1, 2
+    assert sorted(set(table["a"]) | set(table["b"])) == ["sentence 1", "sentence 2", "sentence 3 (#1)",
+                                                         "sentence 3 (#2)"]
+    identical = table[(table["a"] == "sentence 1") & (table["b"] == "sentence 2")]
     np.testing.assert_allclose(identical["cosine"], 1.0, atol=1e-5)
     with pytest.raises(InputError, match="'cat' occurs 0 times"):
         word_similarity(bert, ["the bank", "a bank"], "cat")

@@ -1,0 +1,89 @@
+"""Embeddings: how does the same word move with its context, layer by layer?"""
+
+import altair as alt
+import streamlit as st
+
+from mlm_core.embeddings import projected_points, word_similarity
+from pages.frame import current_model, run_or_notice, run_or_stop
+
+DEFAULT_SENTENCES = "\n".join([
+    "I sat on the bank of the river and watched the water.",
+    "She went to the bank to open a savings account.",
+    "The boat drifted toward the muddy bank.",
+    "He deposited the money at the bank this morning.",
+])
+DEFAULT_WORD = "bank"
+
+
+def scatter(points, word: str, title: str):
+    points = points.assign(sentence_label="sentence " + (points["sentence"] + 1).astype(str),
+                           highlighted=points["token"].str.lower() == word.strip().lower())
+    base = alt.Chart(points, title=title).encode(
+        x=alt.X("x:Q", title=None, axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=40)),
+        y=alt.Y("y:Q", title=None, axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=20)),
+        color=alt.Color("sentence_label:N", title="sentence", scale=alt.Scale(scheme="tableau10")),
+        tooltip=["token:N", "sentence_label:N", "layer:Q", "position:Q"],
+    )
+    dots = base.mark_circle().encode(size=alt.condition("datum.highlighted", alt.value(260), alt.value(60)),
+                                     opacity=alt.condition("datum.highlighted", alt.value(1.0), alt.value(0.7)))
+    labels = base.mark_text(align="left", dx=7, dy=-4, fontSize=12).encode(text="token:N").transform_filter(
+        "!datum.highlighted")
+    highlighted = base.mark_text(align="left", dx=9, dy=-6, fontSize=14, fontWeight="bold").encode(
+        text="token:N").transform_filter("datum.highlighted")
+    return (dots + labels + highlighted).properties(height=520).interactive()
+
+
+st.title("Embeddings")
+st.write("Inside the model every token is a long vector that changes with its context and from layer to "
+         "layer. Here they are flattened to 2-D: tokens that end up close together are represented alike. "
+         "Watch the same word move with its meaning.")
+
+mlm = current_model()
+left, right = st.columns([3, 2])
+text = left.text_area("Sentences, one per line", value=DEFAULT_SENTENCES, key="embeddings_sentences", height=140)
+word = right.text_input("Word to follow", value=DEFAULT_WORD, key="embeddings_word",
+                        help="Highlighted in the plot and compared across sentences below.")
+layer = right.slider("Layer", 0, mlm.num_layers, mlm.num_layers, key="embeddings_layer",
+                     help="0 is the embedding layer (before any context), the last is the model's output.")
+method = right.radio("Projection", ["pca", "tsne"], horizontal=True, key="embeddings_method",
+                     format_func={"pca": "PCA (linear, fast)", "tsne": "t-SNE (neighbourhoods)"}.get)
+options = right.columns(2)
+merge = options[0].checkbox("Whole words", value=True, key="embeddings_merge",
+                            help="Average the pieces of words split into several tokens (e.g. 'em ##bed').")
+hide_special = options[1].checkbox("Hide [CLS] / [SEP]", value=True, key="embeddings_hide_special")
+
+sentences = text.splitlines()
+with st.spinner("Projecting…"):
+    points, projection = run_or_stop(projected_points, mlm, sentences, layer=layer, method=method,
+                                     hide_special=hide_special, merge_pieces=merge)
+if projection.explained_variance:
+    first, second = projection.explained_variance
+    note = f"PCA axes explain {first:.0%} and {second:.0%} of the variance."
+else:
+    note = f"t-SNE, perplexity {projection.perplexity:g}, seed 0: distances between far-apart groups mean little."
+st.altair_chart(scatter(points, word, f"Layer {layer} — {len(points)} points"), width="stretch")
+st.caption(note + " Axes have no units. Scroll to zoom, drag to pan.")
+st.download_button("Download the 2-D points (CSV)", points.to_csv(index=False).encode("utf-8"),
+                   file_name=f"embeddings-layer{layer}-{method}.csv", mime="text/csv",
+                   key="embeddings_download_points")
+
+st.subheader(f"How alike is '{word}' from sentence to sentence?")
+similarity = run_or_notice(word_similarity, mlm, sentences, word)
+if similarity is not None:
+    pair_names = similarity.assign(pair=similarity["a"] + " ↔ " + similarity["b"])
+    at_layer = pair_names[pair_names["layer"] == layer][["pair", "cosine"]]
+    table_column, chart_column = st.columns([2, 3])
+    table_column.dataframe(at_layer, hide_index=True, width="stretch",
+                           column_config={"cosine": st.column_config.NumberColumn(f"cosine at layer {layer}",
+                                                                                   format="%.3f")})
+    chart_column.altair_chart(
+        alt.Chart(pair_names, title="Cosine similarity by layer").mark_line(point=True).encode(
+            x=alt.X("layer:O"), y=alt.Y("cosine:Q", scale=alt.Scale(zero=False)),
+            color=alt.Color("pair:N", legend=alt.Legend(orient="right", labelLimit=260)),
+            tooltip=["pair:N", "layer:O", alt.Tooltip("cosine:Q", format=".3f")]).properties(height=320),
+        width="stretch")
+    st.caption("1 means the two occurrences are represented identically; lower means the context pulled them "
+               "apart. At layer 0 every occurrence of a word is nearly the same vector (only its position differs).")
+    st.download_button("Download the similarities (CSV)", similarity.to_csv(index=False).encode("utf-8"),
+                       file_name=f"similarity-{word.strip().lower() or 'word'}.csv", mime="text/csv",
+                       key="embeddings_download_similarity")
