@@ -48,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--json", action="store_true", help="print one JSON object")
     embed.set_defaults(run=_run_embed)
 
+    explain = commands.add_parser("explain", help="SHAP values: which words pushed the prediction at a mask")
+    explain.add_argument("text", help="text with one or more [MASK]")
+    _add_model_argument(explain)
+    explain.add_argument("--mask", type=int, default=1, help="which mask to explain, 1-based (default 1)")
+    explain.add_argument("--target", action="append", default=None,
+                         help="word whose probability to explain; repeat for several (default: the top 3)")
+    explain.add_argument("--contrast", action="store_true", help="also explain p(first target) − p(second)")
+    explain.add_argument("--json", action="store_true", help="print one JSON object")
+    explain.set_defaults(run=_run_explain)
+
     build = commands.add_parser("build-demo", help="fetch the corpora and encoder, train and export the demo model")
     build.add_argument("--work", default="build/demo", help="working folder for downloads and checkpoints "
                                                            "(default build/demo; reruns resume from it)")
@@ -131,6 +141,21 @@ def _run_embed(args: argparse.Namespace) -> int:
         print(points[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         if projection.explained_variance:
             print("explained variance: " + ", ".join(f"{v:.1%}" for v in projection.explained_variance))
+    return 0
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+
+    result = explain(_load(args.model), args.text, mask_index=args.mask - 1, targets=args.target,
+                     contrast=args.contrast)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    for target in result.targets:
+        print(f"{target.token}: f(x) = {target.output:.4f}, base value = {target.base_value:.4f}")
+        for word, value in sorted(zip(result.words, target.values), key=lambda pair: -abs(pair[1])):
+            print(f"  {value:+.4f}  {word}")
     return 0
 
 

@@ -1,0 +1,108 @@
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from mlm_core import InputError
+from mlm_core.cli import main
+from mlm_core.explain import explain, positional_tree, word_features
+from mlm_core.forward import ForwardResult
+from mlm_core.model import LruCache
+
+
+def test_values_add_up_to_the_output_for_every_target(bert):
+    result = explain(bert, "The cat sat on the [MASK] and looked around.")
+    assert len(result.targets) == 3  # default: the top 3 predictions
+    assert result.words == ("the", "cat", "sat", "on", "the", "and", "looked", "around", ".")
+    for target in result.targets:
+        assert target.base_value + target.values.sum() == pytest.approx(target.output, abs=1e-4)
+        assert target.values.shape == (9,)
+
+
+def test_every_evaluated_input_has_the_target_mask_once_and_no_other_mask(bert):
+    seen = []
+    text = "The [MASK] sat on the [MASK] and looked around."
+    result = explain(bert, text, mask_index=1, targets=["mat"], record_inputs=seen.append)
+    mask_id = bert.tokenizer.mask_token_id
+    target_position = 6
+    assert len(seen) >= 10
+    for ids in seen:
+        assert np.flatnonzero(ids == mask_id).tolist() == [target_position]
+    assert result.evaluations >= len(seen)
+
+
+def test_contrast_is_the_difference_of_the_two_targets(bert):
+    result = explain(bert, "The cat sat on the [MASK] and looked around.", targets=["table", "bed"], contrast=True)
+    first, second, contrast = result.targets
+    assert contrast.token == f"{first.token} − {second.token}"
+    np.testing.assert_allclose(contrast.values, first.values - second.values, atol=1e-4)
+    assert contrast.output == pytest.approx(first.output - second.output, abs=1e-4)
+
+
+def test_log_odds_output_is_additive_too(bert):
+    result = explain(bert, "The cat sat on the [MASK].", targets=["table"], output="log-odds")
+    (target,) = result.targets
+    assert target.output < 0  # a small probability has negative log-odds
+    assert target.base_value + target.values.sum() == pytest.approx(target.output, abs=1e-4)
+
+
+def test_planted_word_gets_the_largest_value(bert):
+    """A stand-in model: the target is likely exactly when 'cat' is visible."""
+    tokenizer = bert.tokenizer
+    cat, target = tokenizer.convert_tokens_to_ids(["cat", "mat"])
+    vocab = tokenizer.vocab_size
+
+    def forward(rows, positions, *, internals=False):
+        rows = np.asarray(rows)
+        log_probs = np.full((len(rows), 1, vocab), np.log(0.5 / vocab), dtype=np.float32)
+        log_probs[:, 0, target] = np.where((rows == cat).any(axis=1), np.log(0.5), np.log(0.01))
+        length = rows.shape[1]
+        return ForwardResult(log_probs, np.zeros((len(rows), 1, 1, length, length), np.float32),
+                             np.zeros((len(rows), 2, length, 4), np.float32))
+
+    planted = replace(bert, forward=forward, analyses=LruCache(4))
+    result = explain(planted, "the cat sat on the [MASK] near a dog .", targets=["mat"])
+    values = dict(zip(result.words, result.targets[0].values))
+    assert max(values, key=values.get) == "cat"
+    assert values["cat"] == pytest.approx(0.49, abs=1e-4)
+    assert all(abs(v) < 1e-6 for word, v in values.items() if word != "cat")
+
+
+def test_words_group_pieces_and_skip_masks(bert):
+    from mlm_core import encode
+
+    features = word_features(bert, encode(bert, "my mother [MASK] home [MASK]"), 1)
+    assert features.words == ("my", "mother", "home")
+    assert features.groups[1] == (2, 3, 4, 5, 6, 7)
+    assert features.target_position == 10
+    assert features.input_ids[8] == bert.tokenizer.unk_token_id  # the other mask is shown as an unknown word
+    assert positional_tree(3).tolist() == [[0, 1, 1, 2], [3, 2, 2, 3]]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"mask_index": 1}, "Mask number 2 was asked for, but the text has 1 mask — pick a number from 1 to 1."),
+    ({"targets": ["mother"]}, "Target 'mother' is not one token for this model (it becomes: m ##o ##t ##h ##e ##r)"),
+    ({"targets": ["mat"], "contrast": True}, "A contrast needs two target words"),
+    ({"output": "odds"}, "The 'output' parameter of explain must be one of 'probability', 'log-odds'. Got 'odds'"),
+])
+def test_bad_requests(bert, kwargs, message):
+    with pytest.raises(Exception) as error:
+        explain(bert, "the cat sat on the [MASK]", **kwargs)
+    assert message in str(error.value)
+
+
+def test_only_a_mask_leaves_nothing_to_explain(bert):
+    with pytest.raises(InputError, match="no words besides the mask"):
+        explain(bert, "[MASK]", targets=["mat"])
+
+
+def test_cli_explain_json(bert_dir, capsys):
+    assert main(["explain", "The cat sat on the [MASK].", "--model", str(bert_dir), "--target", "mat",
+                 "--target", "bed", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["mask"] == 0 and [t["token"] for t in data["targets"]] == ["mat", "bed"]
+    for target in data["targets"]:
+        total = target["base_value"] + sum(w["value"] for w in target["words"])
+        assert total == pytest.approx(target["output"], abs=1e-4)
+        assert [w["word"] for w in target["words"]] == ["the", "cat", "sat", "on", "the", "."]
