@@ -14,6 +14,7 @@ PAGES = {
     "predict": ("pages/predict.py", "Predict", ":material/edit_note:"),
     "attention": ("pages/attention.py", "Attention", ":material/grid_on:"),
     "embeddings": ("pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
+    "explain": ("pages/explain.py", "Explain", ":material/lightbulb:"),
 }
 
 wanted = st.query_params.get("page", "predict")

@@ -67,3 +67,8 @@ def bert(bert_dir) -> mlm_core.MaskedLM:
 @pytest.fixture(scope="session")
 def camembert(camembert_dir) -> mlm_core.MaskedLM:
     return mlm_core.load_model(str(camembert_dir))
+
+
+def pytest_configure(config):
+    # shap's colour module calls matplotlib APIs that matplotlib plans to deprecate; not ours to fix.
+    config.addinivalue_line("filterwarnings", "ignore::PendingDeprecationWarning:shap.plots.colors._colors")

@@ -126,3 +126,19 @@ def test_embeddings_page_plots_points_and_compares_the_word(bert_dir):
     assert not at.exception and "'zebra' occurs 0 times" in at.info[0].value
     at.text_area(key="embeddings_sentences").set_value("").run()
     assert not at.exception and "No sentences" in at.error[0].value
+
+
+def test_explain_page_shows_values_that_add_up_and_escapes_html(bert_dir):
+    at = open_app(str(bert_dir), page="explain")
+    assert not at.exception and not at.error
+    assert [tab.label for tab in at.tabs] == [*at.multiselect(key="explain_targets").value,
+                                              " − ".join(at.multiselect(key="explain_targets").value)]
+    values = [float(metric.value) for metric in at.metric]
+    output, base, total = values[:3]
+    assert base + total == pytest.approx(output, abs=2e-4)
+    frame = at.get("download_button")
+    assert [b.proto.label for b in frame] == ["Download the values (CSV)", "Download the explanation (JSON)"]
+    at.text_area(key="explain_text").set_value('<script>alert(1)</script> the "cat" [MASK] sat').run()
+    assert not at.exception
+    shown = " ".join(element.proto.body for element in at.get("html"))
+    assert "<script" not in shown and "&quot;" in shown and '"cat"' not in shown  # user text is escaped
