@@ -42,7 +42,7 @@ def contribution_chart(frame):
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("value:Q", title="contribution"),
+            x=alt.X("value:Q", title="contribution", axis=alt.Axis(format="~g")),
             y=alt.Y("label:N", sort=list(frame["label"]), title=None),
             color=alt.Color("direction:N", scale=alt.Scale(domain=["raises", "lowers"],
                                                            range=["#d62728", "#1f77b4"]), title=None),
@@ -90,9 +90,9 @@ for tab, target in zip(st.tabs([t.token for t in result.targets]), result.target
     with tab:
         metrics = st.columns(3)
         unit = "" if output == "probability" else " (log-odds)"
-        metrics[0].metric(f"f(x): with every word{unit}", f"{target.output:.4f}")
-        metrics[1].metric(f"base value: every word hidden{unit}", f"{target.base_value:.4f}")
-        metrics[2].metric("sum of the word values", f"{target.values.sum():+.4f}")
+        metrics[0].metric(f"f(x): with every word{unit}", f"{target.output:.4g}")
+        metrics[1].metric(f"base value: every word hidden{unit}", f"{target.base_value:.4g}")
+        metrics[2].metric("sum of the word values", f"{target.values.sum():+.4g}")
         st.html(coloured_text(result.words, target.values))
         st.altair_chart(contribution_chart(frame[frame["target"] == target.token]), width="stretch")
 st.caption(f"{result.evaluations} model evaluations. Hidden words are replaced by the unknown-word token (never "
