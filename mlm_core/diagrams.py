@@ -44,28 +44,28 @@ def cjk_font_path() -> Path | None:
     return path if path.is_file() else None
 
 
-@lru_cache(maxsize=1)
-def _cjk_coverage() -> frozenset[int]:
-    path = cjk_font_path()
+@lru_cache(maxsize=4)
+def _coverage(path: Path | None) -> frozenset[int]:
     if path is None:
         return frozenset()
     from fontTools.ttLib import TTFont
 
-    return frozenset(TTFont(str(path), lazy=True).getBestCmap())
+    return frozenset(TTFont(str(path), lazy=True, fontNumber=0).getBestCmap())
 
 
-@lru_cache(maxsize=16)
-def _fonts(size: int) -> tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont]:
+@lru_cache(maxsize=32)
+def _fonts(size: int, path: Path | None) -> tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont]:
     fallback = ImageFont.load_default(size=size)
-    path = cjk_font_path()
     primary = ImageFont.truetype(str(path), size=size) if path else fallback
     return primary, fallback
 
 
-def font_for(token: str, size: int):
-    """The CJK-capable font when it has every character of ``token``, else Pillow's default (per-token fallback)."""
-    primary, fallback = _fonts(size)
-    coverage = _cjk_coverage()
+def font_for(token: str, size: int, font_path: str | Path | None = None):
+    """The label font (``font_path``, else the CJK-capable font) when it has every character of ``token``,
+    else Pillow's default font (per-token fallback)."""
+    path = Path(font_path) if font_path else cjk_font_path()
+    primary, fallback = _fonts(size, path)
+    coverage = _coverage(path)
     if coverage and all(ord(ch) in coverage for ch in token):
         return primary
     return fallback
@@ -87,12 +87,15 @@ class DiagramRenderer:
     """Draws every head's diagram for one token sequence; labels are drawn once."""
 
     def __init__(self, tokens: Sequence[str], *, cell_size: int | None = None, font_size: int | None = None,
-                 label_width: int | None = None):
+                 label_width: int | None = None, font_path: str | Path | None = None):
+        """``cell_size`` px per cell, ``label_width`` px for the labels (the seeds' PIXELS_PER_WORD), ``font_size``
+        and ``font_path`` (a TrueType/OpenType file) for the labels; each has an automatic default."""
         cell_size = cell_size or auto_cell_size(len(tokens))
         font_size = font_size or max(8, min(20, int(cell_size * 0.55)))
         check_params("attention diagrams", {"cell_size": cell_size, "font_size": font_size}, DIAGRAM_PARAMS)
         self.tokens = list(tokens)
-        widths = [_text_width(token, font_size) for token in self.tokens] or [0]
+        self.font_path = font_path
+        widths = [self._text_width(token, font_size) for token in self.tokens] or [0]
         label_width = label_width or max(widths) + 2 * LABEL_PADDING
         self.style = DiagramStyle(cell_size, font_size, label_width)
         self._frame = self._draw_frame()
@@ -110,13 +113,17 @@ class DiagramRenderer:
         strip = Image.new("L", (style.label_width, self.size), BACKGROUND)
         strip_draw = ImageDraw.Draw(strip)
         for i, token in enumerate(self.tokens):
-            font = font_for(token, style.font_size)
+            font = font_for(token, style.font_size, self.font_path)
             y = style.label_width + i * style.cell_size + (style.cell_size - style.font_size) // 2
-            width = _text_width(token, style.font_size)
+            width = self._text_width(token, style.font_size)
             draw.text((style.label_width - LABEL_PADDING - width, y), token, fill=TEXT, font=font)
             strip_draw.text((LABEL_PADDING, y), token, fill=TEXT, font=font)
         frame.paste(strip.transpose(Image.Transpose.ROTATE_90), (0, 0))
         return frame
+
+    def _text_width(self, token: str, size: int) -> int:
+        left, _, right, _ = font_for(token, size, self.font_path).getbbox(token)
+        return int(right - left)
 
     def render(self, weights: np.ndarray, *, stretch: bool = False) -> Image.Image:
         """The diagram of one head: ``weights`` float[T, T] (queries × keys) in [0, 1]. With ``stretch`` the
@@ -142,9 +149,6 @@ def brightness(weights: np.ndarray, *, stretch: bool = False) -> np.ndarray:
     return np.rint(np.clip(weights * scale, 0, 255)).astype(np.uint8)
 
 
-def _text_width(token: str, size: int) -> int:
-    left, _, right, _ = font_for(token, size).getbbox(token)
-    return int(right - left)
 
 
 def render_png(tokens: Sequence[str], weights: np.ndarray, **style) -> bytes:

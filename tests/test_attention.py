@@ -123,3 +123,14 @@ def test_cli_writes_one_file_per_head(bert_dir, tmp_path, capsys):
     assert data["files"] == 4 and len(list(tmp_path.glob("Attention_Layer*_Head*.png"))) == 4
     assert data["tokens"][0] == "[CLS]"
     assert {(h["layer"], h["head"]) for h in data["heads"]} == {(1, 1), (1, 2), (2, 1), (2, 2)}
+
+
+def test_label_font_is_configurable_with_per_token_fallback():
+    import matplotlib
+
+    dejavu = str(__import__("pathlib").Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
+    assert font_for("cat", 20, dejavu).path == dejavu
+    assert font_for("猫", 20, dejavu).path != dejavu  # DejaVu has no CJK glyphs: this token falls back
+    renderer = DiagramRenderer(["cat", "dog"], font_path=dejavu, cell_size=30, label_width=120, font_size=14)
+    assert (renderer.style.cell_size, renderer.style.label_width, renderer.style.font_size) == (30, 120, 14)
+    assert renderer.size == 120 + 2 * 30
