@@ -101,7 +101,7 @@ class CompiledForward:
         self._max_length = int(max_length)
         self._jit = xla_enabled() if jit_compile is None else jit_compile
         self._lock = threading.Lock()
-        # One tf.function per (internals, padded shape): each traces once, and TF's retracing warning stays quiet.
+        # One tf.function per (internals, padded shape), so each compiles exactly once.
         self._graphs: dict[tuple, tf.types.experimental.GenericFunction] = {}
 
     def _make_step(self, internals: bool):
