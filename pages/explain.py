@@ -66,8 +66,11 @@ n_masks = len(encoding.mask_positions)
 mask_index = settings[0].selectbox("Mask", list(range(n_masks)), format_func=lambda k: f"mask {k + 1}",
                                    key="explain_mask", disabled=n_masks == 1)
 candidates = [c.token for c in run_or_stop(predict, mlm, text, top_k=10, joint_k=0).masks[mask_index].candidates]
+# The choices depend on model, text and mask; a key per combination starts each new one at the top 2 instead of
+# carrying over (and silently dropping) words that are no longer offered.
 targets = settings[1].multiselect("Words to explain (from the model's top 10)", candidates,
-                                  default=candidates[:2], max_selections=4, key="explain_targets")
+                                  default=candidates[:2], max_selections=4,
+                                  key=f"explain_targets::{mlm.name}::{mask_index}::{text}")
 output = settings[2].radio("Explain", ["probability", "log-odds"], key="explain_output")
 options = st.columns([1, 2])
 contrast = options[0].checkbox("Contrast the first two", value=True, key="explain_contrast",
