@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -171,14 +172,24 @@ def _sums(logits, labels, weights):
             tf.reduce_sum(weights))
 
 
+_EVAL_STEPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _eval_step(model):
+    """One traced evaluation step per model, reused by every evaluation (training evaluates many times)."""
+    if model not in _EVAL_STEPS:
+        @tf.function(jit_compile=False)
+        def step(input_ids, positions, labels, weights):
+            logits, _ = masked_logits(model, input_ids, tf.ones_like(input_ids), positions, training=False)
+            return _sums(logits, labels, weights)
+
+        _EVAL_STEPS[model] = step
+    return _EVAL_STEPS[model]
+
+
 def evaluate(model, masked: MaskedBlocks, *, batch_size: int = 32) -> MlmMetrics:
     """Masked-LM metrics of ``model`` (a TF masked LM) on already-masked blocks (fix their seed to compare)."""
-
-    @tf.function(jit_compile=False)
-    def step(input_ids, positions, labels, weights):
-        logits, _ = masked_logits(model, input_ids, tf.ones_like(input_ids), positions, training=False)
-        return _sums(logits, labels, weights)
-
+    step = _eval_step(model)
     totals = np.zeros(4)
     for start in range(0, len(masked), batch_size):
         batch = slice(start, start + batch_size)

@@ -7,7 +7,6 @@ from mlm_core.training import (
     TrainingConfig,
     evaluate,
     make_blocks,
-    mask_blocks,
     mask_for,
     prediction_slots,
     train,
