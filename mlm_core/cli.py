@@ -1,4 +1,5 @@
-"""Command line: ``python -m mlm_core predict "TEXT" [--model SPEC] [--top-k K] [--json]`` and ``bench``.
+"""Command line: ``python -m mlm_core predict "TEXT" [--model SPEC] [--top-k K] [--json]``, ``attention``, ``embed``,
+``explain``, ``finetune``, ``build-demo`` and ``bench``.
 
 User errors exit with code 2 and one line on stderr; results go to stdout.
 """
@@ -57,6 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--contrast", action="store_true", help="also explain p(first target) − p(second)")
     explain.add_argument("--json", action="store_true", help="print one JSON object")
     explain.set_defaults(run=_run_explain)
+
+    finetune = commands.add_parser("finetune", help="fine-tune a copy of the model on a text file and save it")
+    finetune.add_argument("file", help="UTF-8 plain-text file to train on (at most 10 MB)")
+    _add_model_argument(finetune)
+    finetune.add_argument("--out", required=True, help="folder for the fine-tuned model (save_pretrained format)")
+    finetune.add_argument("--epochs", type=int, default=2, help="passes over the text (default 2)")
+    finetune.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate (default 5e-5)")
+    finetune.add_argument("--batch-size", type=int, default=8, help="blocks per step (default 8)")
+    finetune.add_argument("--block-length", type=int, default=64, help="tokens per block (default 64)")
+    finetune.add_argument("--max-steps", type=int, default=500, help="cap on training steps (default 500)")
+    finetune.add_argument("--json", action="store_true",
+                          help="print {out, before, after, tokens_per_second} as one JSON object")
+    finetune.set_defaults(run=_run_finetune)
 
     build = commands.add_parser("build-demo", help="fetch the corpora and encoder, train and export the demo model")
     build.add_argument("--work", default="build/demo", help="working folder for downloads and checkpoints "
@@ -156,6 +170,36 @@ def _run_explain(args: argparse.Namespace) -> int:
         print(f"{target.token}: f(x) = {target.output:.4f}, base value = {target.base_value:.4f}")
         for word, value in sorted(zip(result.words, target.values), key=lambda pair: -abs(pair[1])):
             print(f"  {value:+.4f}  {word}")
+    return 0
+
+
+def _run_finetune(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .errors import InputError
+    from .finetune import FinetuneSettings, finetune, read_text_file
+
+    source, out = Path(args.file), Path(args.out)
+    if not source.is_file():
+        raise InputError(f"No file '{source}' — give the path of a UTF-8 .txt file to fine-tune on.")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "config.json").is_file())):
+        raise InputError(f"'{out}' already exists and is not an empty folder or a saved model — choose a new "
+                         "folder for --out.")
+    text = read_text_file(source.read_bytes(), name=f"'{source}'")
+    settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size,
+                                block_length=args.block_length, max_steps=args.max_steps)
+
+    def report(progress):
+        if progress.evaluation is not None:
+            print(f"step {progress.step}/{progress.total_steps}: train loss {progress.loss:.3f}, validation loss "
+                  f"{progress.evaluation.loss:.3f}", file=sys.stderr, flush=True)
+
+    result = finetune(_load(args.model), text, settings, out_dir=out, on_progress=report)
+    if args.json:
+        print(json.dumps(result.summary()))
+        return 0
+    print(f"Saved to {out} after {result.steps} steps ({result.tokens_per_second:.0f} tokens/s).")
+    print(result.comparison_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0
 
 

@@ -148,14 +148,19 @@ def _load(resolved: ResolvedSpec, *, local_files_only: bool, jit_compile: bool |
 
 
 def _wrap(resolved: ResolvedSpec, tokenizer, model, jit_compile: bool | None) -> MaskedLM:
+    return wrap_model(resolved.display_name, tokenizer, model, jit_compile=jit_compile)
+
+
+def wrap_model(name: str, tokenizer, model, *, max_tokens: int | None = None,
+               jit_compile: bool | None = None) -> MaskedLM:
+    """A ``MaskedLM`` around an already-built TF masked LM (e.g. a fine-tuned copy) and its tokenizer."""
     from .forward import CompiledForward
 
     logging.getLogger("transformers.tokenization_utils_base").setLevel(logging.ERROR)  # length warnings: ours
-    max_tokens = max_model_tokens(tokenizer, model.config)
+    max_tokens = max_tokens or max_model_tokens(tokenizer, model.config)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     forward = CompiledForward(model, pad_id=pad_id, max_length=max_tokens, jit_compile=jit_compile)
-    return MaskedLM(name=resolved.display_name, tokenizer=tokenizer, model=model, max_tokens=max_tokens,
-                    forward=forward)
+    return MaskedLM(name=name, tokenizer=tokenizer, model=model, max_tokens=max_tokens, forward=forward)
 
 
 def max_model_tokens(tokenizer, config) -> int:

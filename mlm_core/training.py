@@ -276,6 +276,11 @@ class TrainingConfig:
     eval_every: int = 200
     seed: int = 0
     jit_compile: bool = False
+    eval_seed: int | None = None  # masking seed of the held-out split; None → seed + 1
+
+    @property
+    def held_out_seed(self) -> int:
+        return self.seed + 1 if self.eval_seed is None else self.eval_seed
 
 
 TRAINING_PARAMS = {
@@ -410,11 +415,13 @@ def train(model, tokenizer, train_blocks: TextBlocks, eval_blocks: TextBlocks | 
             parts["head_optimizer"] = head_optimizer
         manager = tf.train.CheckpointManager(tf.train.Checkpoint(**parts), str(checkpoint_dir), max_to_keep=2)
         if manager.latest_checkpoint:
-            manager.checkpoint.restore(manager.latest_checkpoint)
+            # expect_partial: optimiser slots are created lazily at the first step, so a finished run never
+            # restores them (and TF would warn about each one).
+            manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
     eval_masked = None
     if eval_blocks is not None:
         eval_masked = mask_for(tokenizer, eval_blocks, probability=config.mask_probability,
-                               whole_words=config.whole_words, seed=config.seed + 1)
+                               whole_words=config.whole_words, seed=config.held_out_seed)
     run = _Run(trainer, config, eval_masked, step, manager, on_progress, should_stop, on_best,
                tokens_per_step=config.batch_size * train_blocks.block_length)
     first_step = int(step)

@@ -69,6 +69,12 @@ def camembert(camembert_dir) -> mlm_core.MaskedLM:
     return mlm_core.load_model(str(camembert_dir))
 
 
+@pytest.fixture(scope="session")
+def demo() -> mlm_core.MaskedLM:
+    """The shipped demo model (real weights), shared by every test that needs real behaviour."""
+    return mlm_core.load_model("demo")
+
+
 def pytest_configure(config):
     # shap's colour module calls matplotlib APIs that matplotlib plans to deprecate; not ours to fix.
     config.addinivalue_line("filterwarnings", "ignore::PendingDeprecationWarning:shap.plots.colors._colors")

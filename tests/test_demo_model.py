@@ -10,11 +10,6 @@ from mlm_core.catalog import DEMO_MODEL_DIR
 from mlm_core.embeddings import word_similarity
 
 
-@pytest.fixture(scope="module")
-def demo():
-    return mlm_core.load_model("demo")
-
-
 def test_demo_is_shipped_small_and_the_offline_default():
     size = sum(path.stat().st_size for path in DEMO_MODEL_DIR.iterdir())
     assert size <= 50 * 1024 * 1024

@@ -1,0 +1,314 @@
+"""Fine-tune a loaded masked LM on a user's text: read → plan → copy → train → evaluate → save.
+
+The shared model is never touched: training runs on a copy (``copy_model``), so every other user of the cached
+model keeps exactly the same weights. Quality is measured the masked-LM way — loss, perplexity, top-1/top-5 over
+masked positions only, on a validation split taken from the end of the text, with a fixed masking seed — before
+and after training, so the two numbers are comparable.
+
+``FinetuneJob`` runs ``finetune`` in a background thread that a dashboard can poll and stop; at most
+``MAX_CONCURRENT_FINETUNES`` jobs train at once on a machine (the others wait their turn).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import tensorflow as tf
+
+from .errors import InputError
+from .model import MaskedLM
+from .params import Interval, check_params
+from .training import (MlmMetrics, TextBlocks, TrainingConfig, TrainingProgress, evaluate, make_blocks, mask_for,
+                       train)
+
+MAX_TEXT_MB = 10  # the same limit as server.maxUploadSize in .streamlit/config.toml
+MAX_CONCURRENT_FINETUNES = int(os.environ.get("MLM_EXPLORER_MAX_FINETUNES", "1"))
+VALIDATION_SEED = 12345  # fixed, so "before" and "after" are measured on the same masked tokens
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def read_text_file(data: bytes, *, name: str = "The file") -> str:
+    """Decode an uploaded training text; raise ``InputError`` for empty, oversized, zip, binary or non-UTF-8 data."""
+    if len(data) == 0:
+        raise InputError(f"{name} is empty — upload a plain-text (.txt) file with the text to train on.")
+    if len(data) > MAX_TEXT_MB * 1_000_000:
+        raise InputError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_TEXT_MB} MB — upload a shorter "
+                         "text (a few hundred KB is plenty for fine-tuning).")
+    if data.startswith(ZIP_MAGIC):
+        raise InputError(f"{name} is a zip archive — unzip it and upload the .txt file inside.")
+    if b"\x00" in data[:65536]:
+        raise InputError(f"{name} looks binary (it contains NUL bytes) — upload plain text (.txt), not a "
+                         "document or an image.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{name} is not UTF-8 text (undecodable byte at position {error.start}) — save it as "
+                         "UTF-8 (in most editors: Save as… → Encoding: UTF-8) and upload it again.") from error
+    return check_training_text(text, name=name)
+
+
+def check_training_text(text: str, *, name: str = "The text") -> str:
+    if not text.strip():
+        raise InputError(f"{name} has no words — paste or upload the text to fine-tune on.")
+    if len(text.encode("utf-8")) > MAX_TEXT_MB * 1_000_000:
+        raise InputError(f"{name} is longer than {MAX_TEXT_MB} MB — use a shorter text.")
+    return text
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """What the user can choose. ``max_steps`` caps the run whatever the number of epochs."""
+
+    epochs: int = 2
+    learning_rate: float = 5e-5
+    batch_size: int = 8
+    block_length: int = 64
+    mask_probability: float = 0.15
+    validation_share: float = 0.1
+    max_steps: int = 500
+    seed: int = 0
+
+
+FINETUNE_PARAMS = {
+    "epochs": Interval(int, 1, 50),
+    "learning_rate": Interval(float, 1e-6, 1e-3),
+    "batch_size": Interval(int, 1, 64),
+    "block_length": Interval(int, 16, 512),
+    "mask_probability": Interval(float, 0.05, 0.4),
+    "validation_share": Interval(float, 0.05, 0.5),
+    "max_steps": Interval(int, 1, 100_000),
+}
+
+
+@dataclass(frozen=True)
+class FinetunePlan:
+    """The text cut into blocks and the run it implies. ``batch_size`` may be lower than asked for a short text."""
+
+    train: TextBlocks
+    validation: TextBlocks
+    settings: FinetuneSettings
+    batch_size: int
+    steps_per_epoch: int
+    total_steps: int
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.batch_size * self.train.block_length
+
+    def describe(self) -> str:
+        epochs = self.total_steps / self.steps_per_epoch
+        return (f"{len(self.train)} training blocks and {len(self.validation)} validation blocks of "
+                f"{self.train.block_length} tokens; {self.total_steps} steps of {self.batch_size} blocks "
+                f"({epochs:.3g} epochs).")
+
+
+def plan_finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSettings()) -> FinetunePlan:
+    """Validate the settings and the text, cut it into blocks, keep the last ``validation_share`` for validation."""
+    check_params("fine-tuning", asdict(settings), FINETUNE_PARAMS)
+    if settings.block_length > mlm.max_tokens:
+        raise InputError(f"Block length {settings.block_length} is longer than {mlm.name} can read "
+                         f"({mlm.max_tokens} tokens) — choose {mlm.max_tokens} or less.")
+    check_training_text(text)
+    blocks = make_blocks(mlm.tokenizer, [text], block_length=settings.block_length)
+    if len(blocks) < 2:
+        raise InputError(f"The text makes only 1 block of {settings.block_length} tokens; fine-tuning needs at "
+                         "least 2 (one to train on, one to validate) — add text or choose a shorter block length.")
+    n_validation = min(len(blocks) - 1, max(1, round(settings.validation_share * len(blocks))))
+    # The validation blocks come from the end of the text, not from between training blocks, so that they share
+    # no sentence with what is trained on.
+    cut = len(blocks) - n_validation
+    train_blocks = TextBlocks(blocks.input_ids[:cut], blocks.word_starts[:cut])
+    validation = TextBlocks(blocks.input_ids[cut:], blocks.word_starts[cut:])
+    batch_size = min(settings.batch_size, len(train_blocks))
+    steps_per_epoch = len(train_blocks) // batch_size
+    total_steps = min(settings.max_steps, settings.epochs * steps_per_epoch)
+    return FinetunePlan(train_blocks, validation, settings, batch_size, steps_per_epoch, total_steps)
+
+
+def copy_model(mlm: MaskedLM, *, name: str) -> MaskedLM:
+    """An independent copy (own weights) of a loaded model, with its own compiled forward and caches."""
+    from .loading import wrap_model
+
+    source = mlm.model
+    clone = type(source)(source.config)
+    clone.build_in_name_scope()
+    clone.set_weights(source.get_weights())
+    return wrap_model(name, mlm.tokenizer, clone, max_tokens=mlm.max_tokens)
+
+
+def validation_metrics(mlm: MaskedLM, plan: FinetunePlan) -> MlmMetrics:
+    masked = mask_for(mlm.tokenizer, plan.validation, probability=plan.settings.mask_probability,
+                      seed=VALIDATION_SEED)
+    return evaluate(mlm.model, masked, batch_size=plan.batch_size)
+
+
+def measure_step_seconds(mlm: MaskedLM, plan: FinetunePlan, *, repeats: int = 2) -> float:
+    """Seconds for one training step's forward and backward pass on this machine (the optimiser update, a few
+    per cent more, is not included). Reads the model's weights without changing them."""
+    from .forward import masked_logits
+
+    masked = mask_for(mlm.tokenizer, TextBlocks(plan.train.input_ids[: plan.batch_size],
+                                                plan.train.word_starts[: plan.batch_size]),
+                      probability=plan.settings.mask_probability, seed=plan.settings.seed)
+    model = mlm.model
+
+    @tf.function
+    def gradients(input_ids, positions, labels, weights):
+        with tf.GradientTape() as tape:
+            logits, _ = masked_logits(model, input_ids, tf.ones_like(input_ids), positions, training=True)
+            losses = tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+            loss = tf.reduce_sum(losses * weights)
+        return tape.gradient(loss, model.trainable_variables)
+
+    batch = (masked.input_ids, masked.positions, masked.labels, masked.weights)
+    gradients(*batch)  # trace
+    started = time.perf_counter()
+    for _ in range(repeats):
+        gradients(*batch)
+    return (time.perf_counter() - started) / repeats
+
+
+@dataclass
+class FinetuneResult:
+    model: MaskedLM
+    before: MlmMetrics
+    after: MlmMetrics
+    steps: int
+    total_steps: int
+    stopped_early: bool
+    seconds: float
+    tokens_per_second: float
+    history: list[dict]
+    out_dir: Path | None = None
+
+    def comparison_frame(self):
+        import pandas as pd
+
+        rows = [("perplexity", self.before.perplexity, self.after.perplexity),
+                ("top-1 accuracy", self.before.top1, self.after.top1),
+                ("top-5 accuracy", self.before.top5, self.after.top5),
+                ("loss (nats)", self.before.loss, self.after.loss)]
+        return pd.DataFrame(rows, columns=["metric", "before", "after"])
+
+    def summary(self) -> dict:
+        keys = ("perplexity", "top1", "top5")
+        return {"out": str(self.out_dir) if self.out_dir else None,
+                "before": {key: getattr(self.before, key) for key in keys},
+                "after": {key: getattr(self.after, key) for key in keys},
+                "tokens_per_second": self.tokens_per_second, "steps": self.steps,
+                "stopped_early": self.stopped_early}
+
+
+def finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSettings(), *,
+             out_dir: str | Path | None = None, name: str | None = None,
+             on_progress: Callable[[TrainingProgress], None] = lambda progress: None,
+             should_stop: Callable[[], bool] = lambda: False) -> FinetuneResult:
+    """Fine-tune a copy of ``mlm`` on ``text``; ``mlm`` itself is left unchanged.
+
+    Validation metrics are taken before and after; with ``out_dir`` the result is saved there
+    (``save_pretrained``, safetensors, with the tokenizer) and loads back as a local-folder model.
+    ``should_stop`` is polled after every step; stopping keeps what was trained so far.
+    """
+    plan = plan_finetune(mlm, text, settings)
+    tuned = copy_model(mlm, name=name or f"{mlm.name} · fine-tuned {uuid.uuid4().hex[:6]}")
+    before = validation_metrics(tuned, plan)
+    config = TrainingConfig(total_steps=plan.total_steps, batch_size=plan.batch_size,
+                            learning_rate=settings.learning_rate, warmup_steps=max(1, plan.total_steps // 10),
+                            mask_probability=settings.mask_probability,
+                            eval_every=max(1, min(plan.steps_per_epoch, -(-plan.total_steps // 10))),
+                            seed=settings.seed, eval_seed=VALIDATION_SEED)
+    result = train(tuned.model, tuned.tokenizer, plan.train, plan.validation, config=config,
+                   on_progress=on_progress, should_stop=should_stop)
+    after = validation_metrics(tuned, plan)
+    saved = None
+    if out_dir is not None:
+        saved = Path(out_dir)
+        tuned.model.save_pretrained(saved, safe_serialization=True)
+        tuned.tokenizer.save_pretrained(saved)
+    return FinetuneResult(tuned, before, after, result.steps, plan.total_steps, result.stopped_early,
+                          result.seconds, result.tokens_per_second, result.history, saved)
+
+
+_TRAINING_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_FINETUNES)
+
+
+@dataclass
+class FinetuneJob:
+    """``finetune`` in a background thread: poll ``progress`` / ``done``, call ``stop()``; ``result`` or ``error``
+    when done. Only ``MAX_CONCURRENT_FINETUNES`` jobs train at once; the others report ``waiting``."""
+
+    mlm: MaskedLM
+    text: str
+    settings: FinetuneSettings
+    out_dir: Path | None = None
+    name: str | None = None
+    progress: list[TrainingProgress] = field(default_factory=list)
+    result: FinetuneResult | None = None
+    error: BaseException | None = None
+    waiting: bool = True
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> "FinetuneJob":
+        self._thread = threading.Thread(target=self._run, name="mlm-explorer-finetune", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            with _TRAINING_SLOTS:
+                self.waiting = False
+                if self._stop.is_set():
+                    raise InputError("Fine-tuning was stopped before it started; nothing was trained.")
+                self.result = finetune(self.mlm, self.text, self.settings, out_dir=self.out_dir, name=self.name,
+                                       on_progress=self.progress.append, should_stop=self._stop.is_set)
+        except BaseException as error:  # handed to the caller, who shows it; a thread cannot raise to it
+            self.error = error
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def done(self) -> bool:
+        return self._thread is not None and not self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def latest(self) -> TrainingProgress | None:
+        return self.progress[-1] if self.progress else None
+
+
+def progress_frame(progress: list[TrainingProgress]):
+    """Long-format loss curve for a chart: one row per step (train) and per evaluation (validation)."""
+    import pandas as pd
+
+    rows = [{"step": p.step, "split": "train", "loss": p.loss} for p in progress if p.evaluation is None]
+    rows += [{"step": p.step, "split": "validation", "loss": p.evaluation.loss}
+             for p in progress if p.evaluation is not None]
+    return pd.DataFrame(rows, columns=["step", "split", "loss"])
+
+
+def folder_zip(folder: Path) -> bytes:
+    """The saved model folder as a zip (stored, not compressed: weights barely compress and zipping stays fast)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for path in sorted(Path(folder).iterdir()):
+            if path.is_file():
+                archive.write(path, arcname=f"{Path(folder).name}/{path.name}")
+    return buffer.getvalue()
