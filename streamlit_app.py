@@ -15,6 +15,7 @@ PAGES = {
     "attention": ("pages/attention.py", "Attention", ":material/grid_on:"),
     "embeddings": ("pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
     "explain": ("pages/explain.py", "Explain", ":material/lightbulb:"),
+    "finetune": ("pages/finetune.py", "Fine-tune", ":material/model_training:"),
 }
 
 wanted = st.query_params.get("page", "predict")

@@ -177,6 +177,72 @@ def _explain_rows(ctx: _Context) -> list[BenchResult]:
     return results
 
 
+FINETUNE_BATCH, FINETUNE_BLOCK = 8, 64
+
+
+def _our_step_times(mlm, blocks, steps: int, warmup: int) -> np.ndarray:
+    """Milliseconds per optimiser step of ``mlm_core.training.train`` (what the Fine-tune page runs)."""
+    from .training import TrainingConfig, train
+
+    stamps = []
+    config = TrainingConfig(total_steps=warmup + steps, batch_size=FINETUNE_BATCH, learning_rate=5e-5,
+                            warmup_steps=1, eval_every=warmup + steps)
+    train(mlm.model, mlm.tokenizer, blocks, None, config=config,
+          on_progress=lambda progress: stamps.append(time.perf_counter()))
+    return np.diff(stamps[warmup - 1:]) * 1000
+
+
+def _bare_fit_step_times(mlm, masked, steps: int, warmup: int) -> np.ndarray:
+    """Milliseconds per step of a bare Keras ``model.fit`` on the same masked blocks: the model's own loss
+    (labels -100 except at masked positions), so logits over the whole vocabulary at every position."""
+    import tensorflow as tf
+    import tf_keras
+
+    labels = np.full_like(masked.input_ids, -100)
+    rows = np.repeat(np.arange(len(masked)), masked.positions.shape[1])
+    real = masked.weights.ravel() > 0
+    labels[rows[real], masked.positions.ravel()[real]] = masked.labels.ravel()[real]
+    data = {"input_ids": masked.input_ids, "attention_mask": np.ones_like(masked.input_ids), "labels": labels}
+    dataset = tf.data.Dataset.from_tensor_slices(data).repeat().batch(FINETUNE_BATCH, drop_remainder=True)
+    stamps = []
+
+    class Stamps(tf_keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            stamps.append(time.perf_counter())
+
+    mlm.model.compile(optimizer=tf_keras.optimizers.Adam(5e-5))
+    mlm.model.fit(dataset, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[Stamps()])
+    return np.diff(stamps[warmup - 1:]) * 1000
+
+
+def _finetune_rows(ctx: _Context) -> list[BenchResult]:
+    """Training throughput: our loop vs a bare model.fit, same model, data, batch (8 × 64 tokens) and optimiser.
+    Each runs on its own copy of the model. speedup = their ms per step / ours = our tokens/s / theirs."""
+    from .catalog import DEMO_MODEL_DIR
+    from .finetune import copy_model
+    from .loading import load_model
+    from .training import make_blocks, mask_for
+
+    results = []
+    for name in ("finetune/demo", "finetune/base"):
+        if not ctx.wants(name) or (name == "finetune/demo" and not DEMO_MODEL_DIR.is_dir()):
+            continue
+        mlm = load_model("demo") if name == "finetune/demo" else ctx.base[0]
+        text = " ".join(WORDS[i % len(WORDS)] for i in range(4000)) if name == "finetune/base" else \
+            (DEMO_MODEL_DIR / "README.md").read_text(encoding="utf-8") * 4
+        blocks = make_blocks(mlm.tokenizer, [text], block_length=FINETUNE_BLOCK)
+        steps, warmup = max(10, ctx.repeats), 3
+        ctx.progress(f"{name}: our training loop...")
+        ours = _our_step_times(copy_model(mlm, name="ours"), blocks, steps, warmup)
+        ctx.progress(f"{name}: bare model.fit...")
+        theirs = _bare_fit_step_times(copy_model(mlm, name="fit"), mask_for(mlm.tokenizer, blocks, seed=0),
+                                      steps, warmup)
+        results.append(BenchResult(name, float(np.median(ours)), float(np.percentile(ours, 95)),
+                                   "bare Keras model.fit with the model's own MLM loss (ms per step of 8 × 64)",
+                                   float(np.median(theirs)), float(np.median(theirs) / np.median(ours))))
+    return results
+
+
 def _load_rows(ctx: _Context) -> list[BenchResult]:
     """Loading the shipped demo model from disk (imports already done), cold compiled-program cache."""
     from .catalog import DEMO_MODEL_DIR
@@ -193,7 +259,8 @@ def run_benchmarks(*, repeats: int = 20, only: str | None = None,
                    progress: Callable[[str], None] = lambda line: None) -> list[BenchResult]:
     """Every benchmark row (optionally only names starting with ``only``), measured in this process."""
     ctx = _Context(repeats, only, progress)
-    return _predict_rows(ctx) + _attention_rows(ctx) + _explain_rows(ctx) + _load_rows(ctx)
+    return (_predict_rows(ctx) + _attention_rows(ctx) + _explain_rows(ctx) + _finetune_rows(ctx)
+            + _load_rows(ctx))
 
 
 def format_table(results: list[BenchResult]) -> str:

@@ -148,9 +148,20 @@ def validation_metrics(mlm: MaskedLM, plan: FinetunePlan) -> MlmMetrics:
     return evaluate(mlm.model, masked, batch_size=plan.batch_size)
 
 
-def measure_step_seconds(mlm: MaskedLM, plan: FinetunePlan, *, repeats: int = 2) -> float:
-    """Seconds for one training step's forward and backward pass on this machine (the optimiser update, a few
-    per cent more, is not included). Reads the model's weights without changing them."""
+@dataclass(frozen=True)
+class StepTiming:
+    """Measured on this machine: the first call (tracing included) and each call after it."""
+
+    first_seconds: float
+    step_seconds: float
+
+    def estimate(self, steps: int) -> float:
+        return self.first_seconds + max(steps - 1, 0) * self.step_seconds
+
+
+def measure_step(mlm: MaskedLM, plan: FinetunePlan, *, repeats: int = 2) -> StepTiming:
+    """Time a training step's forward and backward pass (the optimiser update, a few per cent more, is left
+    out). Reads the model's weights without changing them."""
     from .forward import masked_logits
 
     masked = mask_for(mlm.tokenizer, TextBlocks(plan.train.input_ids[: plan.batch_size],
@@ -167,16 +178,18 @@ def measure_step_seconds(mlm: MaskedLM, plan: FinetunePlan, *, repeats: int = 2)
         return tape.gradient(loss, model.trainable_variables)
 
     batch = (masked.input_ids, masked.positions, masked.labels, masked.weights)
-    gradients(*batch)  # trace
     started = time.perf_counter()
+    gradients(*batch)
+    traced = time.perf_counter()
     for _ in range(repeats):
         gradients(*batch)
-    return (time.perf_counter() - started) / repeats
+    return StepTiming(traced - started, (time.perf_counter() - traced) / repeats)
 
 
 @dataclass
 class FinetuneResult:
     model: MaskedLM
+    base_name: str
     before: MlmMetrics
     after: MlmMetrics
     steps: int
@@ -231,7 +244,7 @@ def finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSett
         saved = Path(out_dir)
         tuned.model.save_pretrained(saved, safe_serialization=True)
         tuned.tokenizer.save_pretrained(saved)
-    return FinetuneResult(tuned, before, after, result.steps, plan.total_steps, result.stopped_early,
+    return FinetuneResult(tuned, mlm.name, before, after, result.steps, plan.total_steps, result.stopped_early,
                           result.seconds, result.tokens_per_second, result.history, saved)
 
 

@@ -302,6 +302,11 @@ class TrainingProgress:
     loss: float
     tokens_per_second: float
     evaluation: MlmMetrics | None = None
+    seconds_per_step: float = 0.0  # pace after the first step (which also traces the step function)
+
+    @property
+    def seconds_left(self) -> float:
+        return self.seconds_per_step * (self.total_steps - self.step)
 
 
 @dataclass
@@ -363,14 +368,25 @@ class _Run:
     best: MlmMetrics | None = None
     started: float = field(default_factory=time.perf_counter)
     steps_this_run: int = 0
+    first_step_done: float | None = None
+
+    def seconds_per_step(self) -> float:
+        """Wall time per step after the first one (the first also traces and compiles), evaluations included."""
+        now = time.perf_counter()
+        if self.first_step_done is None or self.steps_this_run < 2:
+            return (now - self.started) / max(self.steps_this_run, 1)
+        return (now - self.first_step_done) / (self.steps_this_run - 1)
 
     def speed(self) -> float:
-        return self.steps_this_run * self.tokens_per_step / max(time.perf_counter() - self.started, 1e-9)
+        return self.tokens_per_step / max(self.seconds_per_step(), 1e-9)
 
     def after_step(self, loss: float) -> None:
         self.step.assign_add(1)
         self.steps_this_run += 1
-        self.on_progress(TrainingProgress(int(self.step), self.config.total_steps, loss, self.speed()))
+        if self.steps_this_run == 1:
+            self.first_step_done = time.perf_counter()
+        self.on_progress(TrainingProgress(int(self.step), self.config.total_steps, loss, self.speed(),
+                                          seconds_per_step=self.seconds_per_step()))
 
     def after_epoch(self, train_loss: float) -> None:
         evaluation = evaluate(self.trainer.mlm, self.eval_masked) if self.eval_masked is not None else None
@@ -384,7 +400,7 @@ class _Run:
         if self.manager is not None:
             self.manager.save(checkpoint_number=int(self.step))
         self.on_progress(TrainingProgress(int(self.step), self.config.total_steps, train_loss, self.speed(),
-                                          evaluation))
+                                          evaluation, self.seconds_per_step()))
 
 
 def train(model, tokenizer, train_blocks: TextBlocks, eval_blocks: TextBlocks | None = None, *,

@@ -56,7 +56,7 @@ st.title("Attention")
 st.write("Each layer of the model has several attention **heads**. For every token (a row), a head spreads one "
          "unit of attention over all tokens (the columns): bright cells are where that token looks.")
 
-mlm = current_model()
+mlm = current_model(allow_switch=True)
 text = st.text_area("Text", value=DEFAULT_TEXT, key="attention_text", height=80,
                     help="Any text; [MASK] is allowed but not needed.")
 full = run_or_stop(attention, mlm, text)

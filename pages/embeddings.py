@@ -38,7 +38,7 @@ st.write("Inside the model every token is a long vector that changes with its co
          "layer. Here they are flattened to 2-D: tokens that end up close together are represented alike. "
          "Watch the same word move with its meaning.")
 
-mlm = current_model()
+mlm = current_model(allow_switch=True)
 left, right = st.columns([3, 2])
 text = left.text_area("Sentences, one per line", value=DEFAULT_SENTENCES, key="embeddings_sentences", height=140)
 word = right.text_input("Word to follow", value=DEFAULT_WORD, key="embeddings_word",

@@ -57,7 +57,7 @@ st.write("Which words made the model pick its word? Each word gets a **SHAP valu
          "lowered (blue) the probability of the word at the mask, compared with a sentence where every word is "
          "hidden. The values add up exactly to the difference.")
 
-mlm = current_model()
+mlm = current_model(allow_switch=True)
 text = st.text_area("Text", value=DEFAULT_TEXT, key="explain_text", height=80,
                     help="Write [MASK] for the missing word. With several masks, choose which one to explain.")
 encoding = run_or_stop(encode, mlm, text, require_mask=True)

@@ -15,6 +15,8 @@ from mlm_core import MaskedLM, MlmExplorerError, PRESETS
 CUSTOM = "custom"
 MAX_MODELS_IN_MEMORY = int(os.environ.get("MLM_EXPLORER_MAX_MODELS", "2"))
 MODEL_SPEC_KEY = "model_spec"
+FINETUNED_KEY = "finetuned"  # this session's FinetuneResult
+USE_FINETUNED_KEY = "use_finetuned"
 
 
 @st.cache_resource(max_entries=MAX_MODELS_IN_MEMORY, show_spinner=False)
@@ -50,7 +52,7 @@ def sidebar_model_picker() -> None:
                        "a local folder saved with save_pretrained().")
 
 
-def current_model() -> MaskedLM:
+def base_model() -> MaskedLM:
     """The model chosen in the sidebar, loaded (with a spinner) or an explanation and ``st.stop()``."""
     spec = st.session_state.get(MODEL_SPEC_KEY)
     if not spec:
@@ -62,6 +64,51 @@ def current_model() -> MaskedLM:
     st.sidebar.caption(f"Loaded **{mlm.name}** · {mlm.num_layers} layers × {mlm.num_heads} heads · "
                        f"up to {mlm.max_tokens} tokens · mask `{mlm.mask_token}`")
     return mlm
+
+
+def finetuned_version(base: MaskedLM) -> MaskedLM | None:
+    """This session's fine-tuned copy of ``base``, if the Fine-tune page made one."""
+    result = st.session_state.get(FINETUNED_KEY)
+    return result.model if result is not None and result.base_name == base.name else None
+
+
+def use_finetuned(value: bool = True) -> None:
+    st.session_state[USE_FINETUNED_KEY] = value
+
+
+def _sidebar_finetuned_switch(tuned: MaskedLM) -> bool:
+    # The toggle mirrors a plain session key: widget state is dropped on pages that do not draw the widget.
+    st.session_state.setdefault(USE_FINETUNED_KEY, False)
+    st.session_state["use_finetuned_toggle"] = st.session_state[USE_FINETUNED_KEY]
+    st.sidebar.toggle("Use fine-tuned model", key="use_finetuned_toggle",
+                      on_change=lambda: use_finetuned(st.session_state["use_finetuned_toggle"]),
+                      help=f"'{tuned.name}', made on the Fine-tune page in this session, for every page.")
+    return bool(st.session_state[USE_FINETUNED_KEY])
+
+
+def model_versions() -> tuple[MaskedLM, MaskedLM | None, MaskedLM]:
+    """(base, fine-tuned copy or None, the one in use): the sidebar's model, this session's fine-tuned copy of
+    it (made on the Fine-tune page), and whichever the sidebar switch selects."""
+    base = base_model()
+    tuned = finetuned_version(base)
+    if tuned is None:
+        return base, None, base
+    active = tuned if _sidebar_finetuned_switch(tuned) else base
+    st.sidebar.caption(f"In use: **{active.name}**")
+    return base, tuned, active
+
+
+def current_model(*, allow_switch: bool = False) -> MaskedLM:
+    """The model a page works on. With ``allow_switch``, a page whose model has a fine-tuned copy shows a switch
+    between the two versions on top of it (the before-vs-after view of Attention, Embeddings and Explain)."""
+    base, tuned, active = model_versions()
+    if tuned is None or not allow_switch:
+        return active
+    options = {"fine-tuned": tuned, "base": base}
+    shown = st.segmented_control("Model version", list(options), default="fine-tuned" if active is tuned else "base",
+                                 key=f"version_switch::{tuned.name}",
+                                 help="Compare the fine-tuned copy with the model it started from.")
+    return options[shown or "fine-tuned"]
 
 
 def run_or_stop(function, *args, **kwargs):

@@ -6,7 +6,9 @@ import altair as alt
 import streamlit as st
 
 from mlm_core import predict
-from pages.frame import current_model, run_or_stop
+import pandas as pd
+
+from pages.frame import model_versions, run_or_stop
 
 DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
 
@@ -33,28 +35,43 @@ st.title("Predict the masked word")
 st.write("Type a sentence and write **[MASK]** where a word is missing — the model ranks the words that fit. "
          "Several masks are fine: you also get the best combinations.")
 
-mlm = current_model()
+base, tuned, mlm = model_versions()
 text = st.text_area("Text", value=DEFAULT_TEXT, key="predict_text", height=90,
                     help="Write [MASK] for each missing word. The model's own mask token works too.")
 top_k = st.slider("Words to show per mask", min_value=1, max_value=20, value=5, key="predict_top_k")
+compare = tuned is not None and st.toggle(
+    "Base and fine-tuned side by side", value=True, key="predict_compare",
+    help="The same sentence through the model you started from and through your fine-tuned copy.")
 
 with st.spinner("Asking the model…"):
     result = run_or_stop(cached_prediction, mlm.name, text, top_k, mlm)
+    if compare:
+        versions = {"base": run_or_stop(cached_prediction, base.name, text, top_k, base),
+                    "fine-tuned": run_or_stop(cached_prediction, tuned.name, text, top_k, tuned)}
 
 candidates = result.candidates_frame()
-for mask in result.masks:
-    frame = candidates[candidates["mask"] == mask.index + 1]
-    st.subheader(f"Mask {mask.index + 1} of {len(result.masks)}" if len(result.masks) > 1 else "Best words")
-    table_column, chart_column = st.columns([3, 2])
-    table_column.dataframe(
-        frame[["rank", "token", "probability", "sentence"]], hide_index=True, width="stretch",
-        column_config={"probability": st.column_config.ProgressColumn("probability", format="percent",
-                                                                      min_value=0.0, max_value=1.0)},
-    )
-    chart_column.altair_chart(probability_chart(frame), width="stretch")
+probability_column = st.column_config.ProgressColumn("probability", format="percent", min_value=0.0, max_value=1.0)
+if compare:
+    for mask in result.masks:
+        st.subheader(f"Mask {mask.index + 1} of {len(result.masks)}" if len(result.masks) > 1 else "Best words")
+        for column, (version, version_result) in zip(st.columns(2), versions.items()):
+            frame = version_result.candidates_frame()
+            column.caption(f"**{version}** · {base.name if version == 'base' else tuned.name}")
+            column.dataframe(frame[frame["mask"] == mask.index + 1][["rank", "token", "probability"]],
+                             hide_index=True, width="stretch", column_config={"probability": probability_column})
+    candidates = pd.concat([version_result.candidates_frame().assign(model=version)
+                            for version, version_result in versions.items()], ignore_index=True)
+else:
+    for mask in result.masks:
+        frame = candidates[candidates["mask"] == mask.index + 1]
+        st.subheader(f"Mask {mask.index + 1} of {len(result.masks)}" if len(result.masks) > 1 else "Best words")
+        table_column, chart_column = st.columns([3, 2])
+        table_column.dataframe(frame[["rank", "token", "probability", "sentence"]], hide_index=True,
+                               width="stretch", column_config={"probability": probability_column})
+        chart_column.altair_chart(probability_chart(frame), width="stretch")
 
 if result.joint:
-    st.subheader("Best combinations")
+    st.subheader("Best combinations" + (f" ({'fine-tuned' if mlm is tuned else 'base'} model)" if compare else ""))
     st.caption("Each mask is filled left to right with the earlier ones already filled in; the probability is "
                "the product of those conditional probabilities.")
     st.dataframe(result.joint_frame(), hide_index=True, width="stretch",

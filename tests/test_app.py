@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
@@ -142,3 +143,59 @@ def test_explain_page_shows_values_that_add_up_and_escapes_html(bert_dir):
     assert not at.exception
     shown = " ".join(element.proto.body for element in at.get("html"))
     assert "<script" not in shown and "&quot;" in shown and '"cat"' not in shown  # user text is escaped
+
+
+DIARY = " ".join(f"On day {n} the rain came to the harbour, so the baker took her umbrella and walked to the "
+                 f"market. The rain stayed in the harbour until the evening." for n in range(40))
+
+
+@pytest.fixture(scope="module")
+def finetuned_app(bert_dir):
+    """A session that fine-tuned the tiny model on pasted text, plus the shared model's weights before that."""
+    from pages.frame import get_model
+
+    shared_before = [w.copy() for w in get_model(str(bert_dir)).model.get_weights()]
+    at = open_app(str(bert_dir), "finetune")
+    at.radio(key="finetune_source").set_value("Paste text").run()
+    at.text_area(key="finetune_text").set_value(DIARY).run()
+    assert not at.exception and not at.error
+    at.button(key="finetune_start").click().run()
+    return at, shared_before
+
+
+def test_finetune_page_estimates_then_trains_and_compares_before_and_after(finetuned_app):
+    at, _ = finetuned_app
+    assert not at.exception and not at.error
+    estimate = " ".join(block.value for block in at.markdown)
+    assert "Estimated time: about" in estimate and "steps of" in estimate
+    labels = [metric.label for metric in at.metric]
+    assert labels == ["Perplexity (lower is better)", "Top-1 accuracy", "Top-5 accuracy"]
+    table = at.dataframe[0].value
+    assert list(table["metric"]) == ["perplexity", "top-1 accuracy", "top-5 accuracy", "loss (nats)"]
+    values = table.set_index("metric")
+    assert (values.loc[["perplexity", "loss (nats)"]] > 0).all().all()
+    assert values.loc[["top-1 accuracy", "top-5 accuracy"]].stack().between(0, 1).all()
+    assert [b.proto.label for b in at.get("download_button")] == [
+        "Download the fine-tuned model (zip, save_pretrained format)"]
+
+
+def test_finetune_in_one_session_leaves_the_shared_model_bit_identical(finetuned_app, bert_dir):
+    from pages.frame import get_model
+
+    _, shared_before = finetuned_app
+    assert all(np.array_equal(a, b) for a, b in zip(shared_before, get_model(str(bert_dir)).model.get_weights()))
+
+
+def test_fine_tuned_model_can_be_used_and_predict_shows_both_side_by_side(finetuned_app, bert_dir):
+    at, _ = finetuned_app
+    at.button(key="finetune_use").click().run()
+    assert at.toggle(key="use_finetuned_toggle").value is True
+    assert any("fine-tuned on pasted text" in caption.value for caption in at.sidebar.caption)
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception and not at.error
+    captions = [caption.value for caption in at.caption]
+    assert any(c.startswith("**base**") for c in captions) and any(c.startswith("**fine-tuned**") for c in captions)
+    assert len(at.dataframe) == 2
+    at.switch_page("pages/attention.py").run()
+    assert not at.exception and not at.error
+    assert at.get("button_group")  # the fine-tuned / base switch

@@ -9,7 +9,7 @@ import pytest
 import mlm_core
 from mlm_core import InputError, ParameterError, predict
 from mlm_core.cli import main
-from mlm_core.finetune import (FinetuneJob, FinetuneSettings, finetune, folder_zip, measure_step_seconds,
+from mlm_core.finetune import (FinetuneJob, FinetuneSettings, finetune, folder_zip, measure_step,
                                plan_finetune, progress_frame, read_text_file)
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -171,7 +171,9 @@ def test_background_job_hands_over_errors_instead_of_raising(bert):
 def test_measured_step_time_is_positive_and_leaves_weights_alone(bert):
     before = weights_of(bert)
     plan = plan_finetune(bert, weather_diary(20), FinetuneSettings(block_length=32, batch_size=4))
-    assert 0 < measure_step_seconds(bert, plan) < 30
+    timing = measure_step(bert, plan)
+    assert 0 < timing.step_seconds < timing.first_seconds  # the first call also traces
+    assert timing.estimate(10) == pytest.approx(timing.first_seconds + 9 * timing.step_seconds)
     assert all(np.array_equal(a, b) for a, b in zip(before, weights_of(bert)))
 
 
