@@ -12,6 +12,8 @@ and after training, so the two numbers are comparable.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -312,6 +314,24 @@ def progress_frame(progress: list[TrainingProgress]):
     rows += [{"step": p.step, "split": "validation", "loss": p.evaluation.loss}
              for p in progress if p.evaluation is not None]
     return pd.DataFrame(rows, columns=["step", "split", "loss"])
+
+
+WORKSPACE_PREFIX = "mlm-explorer-finetune-"
+
+
+def new_workspace(*, max_age_hours: float = 24.0) -> tempfile.TemporaryDirectory:
+    """A private folder for one session's fine-tuned model, deleted when the returned object is garbage-collected
+    (the session ends) or the process exits. Our folders older than ``max_age_hours`` — left by a server that
+    was killed — are removed first."""
+    root = Path(tempfile.gettempdir())
+    cutoff = time.time() - max_age_hours * 3600
+    for stale in root.glob(WORKSPACE_PREFIX + "*"):
+        try:
+            if stale.is_dir() and stale.stat().st_mtime < cutoff:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:  # another server removed it first
+            pass
+    return tempfile.TemporaryDirectory(prefix=WORKSPACE_PREFIX)
 
 
 def folder_zip(folder: Path) -> bytes:

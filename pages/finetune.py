@@ -1,7 +1,7 @@
 """Fine-tune: teach a copy of the model the user's text, watch it learn, compare before and after."""
 
 import re
-import tempfile
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -11,7 +11,7 @@ import streamlit as st
 
 from mlm_core import MlmExplorerError
 from mlm_core.finetune import (MAX_TEXT_MB, FinetuneJob, FinetuneSettings, folder_zip, measure_step,
-                               plan_finetune, progress_frame, read_text_file)
+                               new_workspace, plan_finetune, progress_frame, read_text_file)
 from pages.frame import FINETUNED_KEY, USE_FINETUNED_KEY, model_versions, run_or_stop, use_finetuned
 
 JOB_KEY = "finetune_job"
@@ -37,7 +37,7 @@ def slug(text: str) -> str:
 
 def session_folder() -> Path:
     if FOLDER_KEY not in st.session_state:
-        st.session_state[FOLDER_KEY] = tempfile.TemporaryDirectory(prefix="mlm-explorer-finetune-")
+        st.session_state[FOLDER_KEY] = new_workspace()
     return Path(st.session_state[FOLDER_KEY].name)
 
 
@@ -92,10 +92,7 @@ def choose_settings(max_tokens: int) -> FinetuneSettings:
 def start_job(base, text: str, text_name: str, settings: FinetuneSettings) -> None:
     folder = session_folder()
     for old in folder.iterdir():  # one fine-tuned model per session on disk
-        if old.is_dir():
-            for path in old.iterdir():
-                path.unlink()
-            old.rmdir()
+        shutil.rmtree(old, ignore_errors=True)
     run_id = uuid.uuid4().hex[:6]
     name = f"{base.name} · fine-tuned on {text_name} ({run_id})"
     out_dir = folder / f"{slug(base.name)}-finetuned-{run_id}"

@@ -1,6 +1,10 @@
+import gc
 import io
 import json
+import os
+import tempfile
 import threading
+import time
 import zipfile
 
 import numpy as np
@@ -9,8 +13,8 @@ import pytest
 import mlm_core
 from mlm_core import InputError, ParameterError, predict
 from mlm_core.cli import main
-from mlm_core.finetune import (FinetuneJob, FinetuneSettings, finetune, folder_zip, measure_step,
-                               plan_finetune, progress_frame, read_text_file)
+from mlm_core.finetune import (WORKSPACE_PREFIX, FinetuneJob, FinetuneSettings, finetune, folder_zip,
+                               measure_step, new_workspace, plan_finetune, progress_frame, read_text_file)
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 TOWNS = ["the village", "the harbour", "the old town", "the valley", "the farm"]
@@ -205,3 +209,18 @@ def test_cli_finetune_bad_input_exits_2_with_one_line(bert_dir, tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_workspaces_are_private_removed_with_their_owner_and_stale_ones_swept(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale, recent = tmp_path / f"{WORKSPACE_PREFIX}old", tmp_path / f"{WORKSPACE_PREFIX}recent"
+    for folder in (stale, recent):
+        (folder / "model").mkdir(parents=True)
+    two_days_ago = time.time() - 48 * 3600
+    os.utime(stale, (two_days_ago, two_days_ago))
+    workspace = new_workspace()
+    folder = workspace.name
+    assert not stale.exists() and recent.exists() and os.path.isdir(folder)
+    del workspace  # the session's state is dropped
+    gc.collect()
+    assert not os.path.exists(folder)
