@@ -11,6 +11,7 @@ from pages.frame import sidebar_model_picker
 st.set_page_config(page_title="MLM Explorer", page_icon=":mag:", layout="wide")
 
 PAGES = {
+    "home": ("pages/home.py", "Home", ":material/home:"),
     "predict": ("pages/predict.py", "Predict", ":material/edit_note:"),
     "attention": ("pages/attention.py", "Attention", ":material/grid_on:"),
     "embeddings": ("pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
@@ -18,12 +19,15 @@ PAGES = {
     "finetune": ("pages/finetune.py", "Fine-tune", ":material/model_training:"),
 }
 
-wanted = st.query_params.get("page", "predict")
-if wanted not in PAGES:
-    wanted = "predict"
+wanted = st.query_params.get("page", "home")
+unknown_page = wanted not in PAGES
+if unknown_page:
+    wanted = "home"
 navigation = st.navigation(
     [st.Page(path, title=title, icon=icon, url_path=key, default=(key == wanted))
      for key, (path, title, icon) in PAGES.items()]
 )
 sidebar_model_picker()
+if unknown_page:
+    st.warning(f"The link's page {st.query_params.get('page')!r} does not exist — here is the home page.")
 navigation.run()

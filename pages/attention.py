@@ -16,7 +16,8 @@ from mlm_core.attention import (
     zip_all_diagrams,
 )
 from mlm_core.diagrams import DiagramRenderer, overview_png
-from pages.frame import current_model, run_or_stop
+from pages.frame import (current_model, link_widgets, linked_flag, linked_int, linked_text, publish_view,
+                         run_or_stop)
 
 DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
 
@@ -57,14 +58,21 @@ st.write("Each layer of the model has several attention **heads**. For every tok
          "unit of attention over all tokens (the columns): bright cells are where that token looks.")
 
 mlm = current_model(allow_switch=True)
-text = st.text_area("Text", value=DEFAULT_TEXT, key="attention_text", height=80,
+LINKED = [linked_text("attention_text", "text", DEFAULT_TEXT),
+          linked_int("attention_layer", "layer", 1, 1, mlm.num_layers),
+          linked_int("attention_head", "head", 1, 1, mlm.num_heads),
+          linked_flag("attention_hide_special", "hide_special", False),
+          linked_flag("attention_stretch", "stretch", False)]
+link_widgets(LINKED)
+publish_view("attention", LINKED)
+text = st.text_area("Text", key="attention_text", height=80,
                     help="Any text; [MASK] is allowed but not needed.")
 full = run_or_stop(attention, mlm, text)
 summaries = summarise_heads(full)
 
 controls = st.columns([1, 1, 1, 1])
-layer = controls[0].slider("Layer", 1, full.num_layers, 1, key="attention_layer")
-head = controls[1].slider("Head", 1, full.num_heads, 1, key="attention_head")
+layer = controls[0].slider("Layer", 1, full.num_layers, key="attention_layer")
+head = controls[1].slider("Head", 1, full.num_heads, key="attention_head")
 stretch = controls[3].checkbox("Stretch contrast", key="attention_stretch",
                                help="Draw each head's strongest cell white instead of using 0 = black, 1 = white "
                                     "for every head (the seeds' scale). Helps with heads that spread out.")

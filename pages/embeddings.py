@@ -4,7 +4,8 @@ import altair as alt
 import streamlit as st
 
 from mlm_core.embeddings import projected_points, word_similarity
-from pages.frame import current_model, run_or_notice, run_or_stop
+from pages.frame import (current_model, link_widgets, linked_choice, linked_flag, linked_int, linked_text,
+                         publish_view, run_or_notice, run_or_stop)
 
 DEFAULT_SENTENCES = "\n".join([
     "I sat on the bank of the river and watched the water.",
@@ -39,18 +40,26 @@ st.write("Inside the model every token is a long vector that changes with its co
          "Watch the same word move with its meaning.")
 
 mlm = current_model(allow_switch=True)
+LINKED = [linked_text("embeddings_sentences", "text", DEFAULT_SENTENCES),
+          linked_text("embeddings_word", "word", DEFAULT_WORD),
+          linked_int("embeddings_layer", "layer", mlm.num_layers, 0, mlm.num_layers),
+          linked_choice("embeddings_method", "method", "pca", ["pca", "tsne"]),
+          linked_flag("embeddings_merge", "whole_words", True),
+          linked_flag("embeddings_hide_special", "hide_special", True)]
+link_widgets(LINKED)
+publish_view("embeddings", LINKED)
 left, right = st.columns([3, 2])
-text = left.text_area("Sentences, one per line", value=DEFAULT_SENTENCES, key="embeddings_sentences", height=140)
-word = right.text_input("Word to follow", value=DEFAULT_WORD, key="embeddings_word",
+text = left.text_area("Sentences, one per line", key="embeddings_sentences", height=140)
+word = right.text_input("Word to follow", key="embeddings_word",
                         help="Highlighted in the plot and compared across sentences below.")
-layer = right.slider("Layer", 0, mlm.num_layers, mlm.num_layers, key="embeddings_layer",
+layer = right.slider("Layer", 0, mlm.num_layers, key="embeddings_layer",
                      help="0 is the embedding layer (before any context), the last is the model's output.")
 method = right.radio("Projection", ["pca", "tsne"], horizontal=True, key="embeddings_method",
                      format_func={"pca": "PCA (linear, fast)", "tsne": "t-SNE (neighbourhoods)"}.get)
 options = right.columns(2)
-merge = options[0].checkbox("Whole words", value=True, key="embeddings_merge",
+merge = options[0].checkbox("Whole words", key="embeddings_merge",
                             help="Average the pieces of words split into several tokens (e.g. 'em ##bed').")
-hide_special = options[1].checkbox("Hide [CLS] / [SEP]", value=True, key="embeddings_hide_special")
+hide_special = options[1].checkbox("Hide [CLS] / [SEP]", key="embeddings_hide_special")
 
 sentences = text.splitlines()
 with st.spinner("Projecting…"):

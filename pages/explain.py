@@ -8,7 +8,8 @@ import streamlit as st
 
 from mlm_core import encode, predict
 from mlm_core.explain import DEFAULT_MAX_EVALS, explain
-from pages.frame import current_model, run_or_stop
+from pages.frame import (Linked, current_model, link_widgets, linked_choice, linked_flag, linked_int,
+                         linked_text, publish_view, run_or_stop)
 
 DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
 PUSH_UP = (214, 39, 40)  # red: the word raises the output
@@ -58,11 +59,19 @@ st.write("Which words made the model pick its word? Each word gets a **SHAP valu
          "hidden. The values add up exactly to the difference.")
 
 mlm = current_model(allow_switch=True)
-text = st.text_area("Text", value=DEFAULT_TEXT, key="explain_text", height=80,
+link_widgets([linked_text("explain_text", "text", DEFAULT_TEXT)])
+text = st.text_area("Text", key="explain_text", height=80,
                     help="Write [MASK] for the missing word. With several masks, choose which one to explain.")
 encoding = run_or_stop(encode, mlm, text, require_mask=True)
 settings = st.columns([1, 3, 1])
 n_masks = len(encoding.mask_positions)
+LINKED = [linked_text("explain_text", "text", DEFAULT_TEXT),
+          Linked("explain_mask", "mask", 0, lambda raw: int(raw) - 1, lambda k: 0 <= k < n_masks, lambda k: str(k + 1)),
+          linked_choice("explain_output", "output", "probability", ["probability", "log-odds"]),
+          linked_flag("explain_contrast", "contrast", True),
+          linked_int("explain_max_evals", "evals", DEFAULT_MAX_EVALS, 50, 1000)]
+link_widgets(LINKED)
+publish_view("explain", LINKED)
 mask_index = settings[0].selectbox("Mask", list(range(n_masks)), format_func=lambda k: f"mask {k + 1}",
                                    key="explain_mask", disabled=n_masks == 1)
 candidates = [c.token for c in run_or_stop(predict, mlm, text, top_k=10, joint_k=0).masks[mask_index].candidates]
@@ -73,9 +82,9 @@ targets = settings[1].multiselect("Words to explain (from the model's top 10)", 
                                   key=f"explain_targets::{mlm.name}::{mask_index}::{text}")
 output = settings[2].radio("Explain", ["probability", "log-odds"], key="explain_output")
 options = st.columns([1, 2])
-contrast = options[0].checkbox("Contrast the first two", value=True, key="explain_contrast",
+contrast = options[0].checkbox("Contrast the first two", key="explain_contrast",
                                help="Also explain p(first) − p(second): why the first word rather than the second.")
-max_evals = options[1].slider("Model evaluations (more = finer, slower)", 50, 1000, DEFAULT_MAX_EVALS, step=50,
+max_evals = options[1].slider("Model evaluations (more = finer, slower)", 50, 1000, step=50,
                               key="explain_max_evals")
 if not targets:
     st.info("Choose at least one word to explain.")

@@ -12,7 +12,8 @@ import streamlit as st
 from mlm_core import MlmExplorerError
 from mlm_core.finetune import (MAX_TEXT_MB, FinetuneJob, FinetuneSettings, folder_zip, measure_step,
                                new_workspace, plan_finetune, progress_frame, read_text_file)
-from pages.frame import FINETUNED_KEY, USE_FINETUNED_KEY, model_versions, run_or_stop, use_finetuned
+from pages.frame import (FINETUNED_KEY, USE_FINETUNED_KEY, model_versions, publish_view, run_or_stop,
+                         use_finetuned)
 
 JOB_KEY = "finetune_job"
 FOLDER_KEY = "finetune_folder"  # a TemporaryDirectory: removed when the session ends (or the server stops)
@@ -168,6 +169,7 @@ running = job is not None and not job.done
 if job is not None and job.done and job.result is not None and st.session_state.get(FINETUNED_KEY) is not job.result:
     st.session_state[FINETUNED_KEY] = job.result  # before the sidebar is drawn, so its switch appears at once
 base, _, _ = model_versions()
+publish_view("finetune")
 text, text_name = read_input_text()
 settings = choose_settings(base.max_tokens)
 if text is not None:

@@ -6,6 +6,9 @@ The only Streamlit-facing glue around ``mlm_core``; pages import from here.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -29,20 +32,38 @@ def _choice_label(choice: str) -> str:
     return "Other: hub id or folder…" if choice == CUSTOM else PRESETS[choice].label
 
 
+def _model_from_link(default: str | None) -> str | None:
+    """On arrival through a link with ``?model=``: that model if it loads, else a notice and the default."""
+    linked = st.query_params.get("model")
+    if not linked or linked == default:
+        return default
+    try:
+        with st.spinner(f"Loading the link's model '{linked}'…"):
+            get_model(linked)
+        return linked
+    except MlmExplorerError as error:
+        st.warning(f"The link's model could not be loaded — {error} Showing the default model instead.")
+        return default
+
+
 def sidebar_model_picker() -> None:
     """Sidebar widgets that choose the model for every page; the choice is stored under ``MODEL_SPEC_KEY``."""
     default = mlm_core.default_model_spec()
     choices = list(PRESETS) + [CUSTOM]
-    default_choice = default if default in PRESETS else CUSTOM
+    if "model_choice" not in st.session_state:  # first run of the session: the link's model, else the default
+        start = _model_from_link(default)
+        st.session_state["model_choice"] = start if start in PRESETS else CUSTOM
+        st.session_state["model_custom"] = "" if start in PRESETS else start or ""
     with st.sidebar:
         st.header("Model")
-        choice = st.selectbox("Model", choices, index=choices.index(default_choice), format_func=_choice_label,
-                              key="model_choice", label_visibility="collapsed",
+        choice = st.selectbox("Model", choices, format_func=_choice_label, key="model_choice",
+                              label_visibility="collapsed",
                               help="Presets download from the Hugging Face hub the first time (internet needed); "
                                    "'demo' works offline.")
         if choice == CUSTOM:
-            custom = st.text_input("Hugging Face id or local folder", value="" if default in PRESETS else default or "",
-                                   key="model_custom", placeholder="e.g. distilbert-base-uncased or /path/to/model")
+            st.session_state.setdefault("model_custom", "")
+            custom = st.text_input("Hugging Face id or local folder", key="model_custom",
+                                   placeholder="e.g. distilbert-base-uncased or /path/to/model")
             spec = custom.strip()
         else:
             spec = choice
@@ -127,3 +148,94 @@ def run_or_notice(function, *args, **kwargs):
     except MlmExplorerError as error:
         st.info(str(error))
         return None
+
+
+@dataclass(frozen=True)
+class Linked:
+    """A widget whose value lives in the URL as ``?param=…`` so that a copied address reproduces the view."""
+
+    key: str
+    param: str
+    default: Any
+    parse: Callable[[str], Any] = str
+    valid: Callable[[Any], bool] = lambda value: True
+    dump: Callable[[Any], str] = str
+
+
+MAX_LINKED_TEXT = 2000  # characters; longer texts are left out of links (browsers and proxies cap URL length)
+
+
+def linked_int(key: str, param: str, default: int, low: int, high: int) -> Linked:
+    return Linked(key, param, default, int, lambda value: low <= value <= high)
+
+
+def linked_choice(key: str, param: str, default: Any, options: list) -> Linked:
+    by_text = {str(option): option for option in options}
+    return Linked(key, param, default, lambda raw: by_text[raw], lambda value: value in options)
+
+
+def linked_flag(key: str, param: str, default: bool) -> Linked:
+    return Linked(key, param, default, lambda raw: {"1": True, "0": False}[raw], lambda value: isinstance(value, bool),
+                  lambda value: str(int(value)))
+
+
+def linked_text(key: str, param: str, default: str) -> Linked:
+    return Linked(key, param, default, valid=lambda value: isinstance(value, str))
+
+
+def link_widgets(fields: list[Linked]) -> None:
+    """Call before drawing the widgets: the first time a widget appears in a session it starts from the URL's
+    value when that is valid (else its default, with a notice), later from what the user set. Widgets must then
+    be drawn without ``value=``/``index=``: their state already holds it."""
+    for field in fields:
+        if field.key in st.session_state:
+            if not _holds(field, st.session_state[field.key]):  # e.g. layer 12 after switching to a 6-layer model
+                st.session_state[field.key] = field.default
+            continue
+        value, raw = field.default, st.query_params.get(field.param)
+        if raw is not None:
+            try:
+                parsed = field.parse(raw)
+                accepted = field.valid(parsed)
+            except (ValueError, TypeError, KeyError):
+                accepted = False
+            if accepted:
+                value = parsed
+            else:
+                shown = raw if len(raw) <= 40 else raw[:40] + "…"
+                st.warning(f"The link's {field.param}={shown!r} does not fit here — showing the default "
+                           f"({field.dump(field.default)}) instead.")
+        st.session_state[field.key] = value
+
+
+def _holds(field: Linked, value: Any) -> bool:
+    try:
+        return bool(field.valid(value))
+    except (ValueError, TypeError):
+        return False
+
+
+def view_params(page: str, fields: list[Linked]) -> dict[str, str]:
+    params = {"page": page}
+    spec = st.session_state.get(MODEL_SPEC_KEY)
+    if spec:
+        params["model"] = spec
+    for field in fields:
+        value = st.session_state.get(field.key)
+        if value is not None and value != field.default:
+            text = field.dump(value)
+            if len(text) <= MAX_LINKED_TEXT:
+                params[field.param] = text
+    return params
+
+
+def publish_view(page: str, fields: list[Linked] = ()) -> None:
+    """Write the page, the model and the linked widgets' values into the address bar, and offer the link."""
+    params = view_params(page, list(fields))
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    base = (st.context.url or "").split("?")[0]
+    with st.sidebar.popover("Link to this view", icon=":material/link:", width="stretch"):
+        st.caption("Anyone who opens this address sees this page with the same model, text and settings. "
+                   "Copy it with the button at the right of the box.")
+        st.code(f"{base}?{urlencode(params)}", language=None, wrap_lines=True)

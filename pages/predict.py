@@ -8,7 +8,7 @@ import streamlit as st
 from mlm_core import predict
 import pandas as pd
 
-from pages.frame import model_versions, run_or_stop
+from pages.frame import link_widgets, linked_int, linked_text, model_versions, publish_view, run_or_stop
 
 DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
 
@@ -36,9 +36,12 @@ st.write("Type a sentence and write **[MASK]** where a word is missing — the m
          "Several masks are fine: you also get the best combinations.")
 
 base, tuned, mlm = model_versions()
-text = st.text_area("Text", value=DEFAULT_TEXT, key="predict_text", height=90,
+LINKED = [linked_text("predict_text", "text", DEFAULT_TEXT), linked_int("predict_top_k", "top_k", 5, 1, 20)]
+link_widgets(LINKED)
+text = st.text_area("Text", key="predict_text", height=90,
                     help="Write [MASK] for each missing word. The model's own mask token works too.")
-top_k = st.slider("Words to show per mask", min_value=1, max_value=20, value=5, key="predict_top_k")
+top_k = st.slider("Words to show per mask", min_value=1, max_value=20, key="predict_top_k")
+publish_view("predict", LINKED)
 compare = tuned is not None and st.toggle(
     "Base and fine-tuned side by side", value=True, key="predict_compare",
     help="The same sentence through the model you started from and through your fine-tuned copy.")

@@ -199,3 +199,63 @@ def test_fine_tuned_model_can_be_used_and_predict_shows_both_side_by_side(finetu
     at.switch_page("pages/attention.py").run()
     assert not at.exception and not at.error
     assert at.get("button_group")  # the fine-tuned / base switch
+
+
+def open_link(**params) -> AppTest:
+    """A fresh session arriving through an address with these query parameters."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def test_deep_link_restores_page_model_text_and_settings(bert_dir):
+    at = open_link(page="attention", model=str(bert_dir), text="the dog ran home .", layer="2", head="2", stretch="1")
+    assert not at.exception and not at.error and not at.warning
+    assert at.text_area(key="attention_text").value == "the dog ran home ."
+    assert at.slider(key="attention_layer").value == 2 and at.slider(key="attention_head").value == 2
+    assert at.checkbox(key="attention_stretch").value is True
+    assert at.text_input(key="model_custom").value == str(bert_dir)
+
+
+def test_the_address_follows_the_view(bert_dir):
+    at = open_link(page="predict", model=str(bert_dir))
+    at.text_area(key="predict_text").set_value("the [MASK] ran home .").run()
+    at.slider(key="predict_top_k").set_value(7).run()
+    params = {name: at.query_params[name] for name in at.query_params}
+    assert params["page"] == "predict" and params["model"] == str(bert_dir)
+    assert params["text"] == "the [MASK] ran home ." and params["top_k"] == "7"
+    (link,) = [block.value for block in at.sidebar.code]
+    assert "page=predict" in link and "top_k=7" in link and "text=the+%5BMASK%5D+ran+home+." in link
+
+
+@pytest.mark.parametrize("params, notice", [
+    ({"page": "attention", "layer": "99"}, "layer='99' does not fit here"),
+    ({"page": "predict", "top_k": "0"}, "top_k='0' does not fit here"),
+    ({"page": "embeddings", "method": "umap"}, "method='umap' does not fit here"),
+    ({"page": "explain", "mask": "3"}, "mask='3' does not fit here"),
+    ({"page": "nowhere"}, "page 'nowhere' does not exist"),
+])
+def test_bad_link_parameters_fall_back_to_defaults_with_a_notice(bert_dir, params, notice):
+    at = open_link(model=str(bert_dir), **params)
+    assert not at.exception and not at.error
+    assert any(notice in warning.value for warning in at.warning)
+
+
+def test_link_to_a_model_that_cannot_load_falls_back_with_a_notice(monkeypatch):
+    at = open_link(page="predict", model="no-such-user/no-such-model")
+    assert not at.exception
+    assert any("The link's model could not be loaded" in warning.value for warning in at.warning)
+    assert at.selectbox(key="model_choice").value == "demo"
+    assert len(at.dataframe[0].value) == 5  # the demo model predicts instead
+
+
+def test_home_page_tour_links_open_pages_with_their_settings():
+    at = open_link()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "MLM Explorer"
+    tour = [block.value for block in at.markdown if "?page=" in block.value]
+    assert len(tour) >= 10 and any("?page=attention&model=demo" in item and "layer=1&head=3" in item for item in tour)
+    status = at.dataframe[0].value.set_index("spec")["status"]
+    assert status["demo"] == "shipped with the app"
+    assert status["en"] == "not downloaded: offline mode is on"

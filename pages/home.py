@@ -1,0 +1,77 @@
+"""Home: what the tool does, a short tour through deep links, and which models work offline here."""
+
+import os
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from mlm_core import PRESETS
+from mlm_core.catalog import DEMO_MODEL_DIR, is_cached
+from pages.frame import publish_view
+
+TOUR = [
+    # (language, model, page, text, extra settings, what to look at)
+    ("English", "demo", "predict", "The cat sat on the [MASK] and looked around.", {},
+     "which places the model thinks of, and how sure it is"),
+    ("English", "demo", "predict", "She poured a cup of [MASK] and opened the [MASK].", {},
+     "two masks: the best words for each and the best pairs"),
+    ("English", "demo", "attention", "The old man sat on the bench and fed the birds.", {"layer": "1", "head": "3"},
+     "a head that looks at the previous word"),
+    ("English", "demo", "embeddings", "I sat by the river bank.\nI paid the money into the bank.\n"
+     "The bank raised its interest rates.\nWe walked along the bank of the stream.", {"word": "bank"},
+     "'bank' by the river and 'bank' for money drift apart"),
+    ("English", "demo", "explain", "The doctor told the patient to take the [MASK] twice a day.", {},
+     "which words made the model say its word"),
+    ("English", "en", "predict", "Paris is the [MASK] of France.", {}, "BERT base (downloads once)"),
+    ("French", "fr", "predict", "Paris est la [MASK] de la France.", {}, "CamemBERT (downloads once)"),
+    ("German", "de", "predict", "Berlin ist die [MASK] von Deutschland.", {}, "German BERT (downloads once)"),
+    ("Chinese", "zh", "predict", "北京是中国的[MASK]都。", {}, "Chinese BERT (downloads once)"),
+    ("Japanese", "ja", "predict", "東京は日本の[MASK]です。", {}, "Japanese BERT (downloads once)"),
+]
+
+
+def tour_link(model: str, page: str, text: str, extra: dict) -> str:
+    # A query on the current address: works at the site root and under a reverse proxy's path alike.
+    return "?" + urlencode({"page": page, "model": model, "text": text, **extra})
+
+
+def model_status() -> pd.DataFrame:
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+    rows = []
+    for key, preset in PRESETS.items():
+        if key == "demo":
+            status = "shipped with the app" if DEMO_MODEL_DIR.is_dir() else "missing from this install"
+        elif is_cached(preset.repo_id):
+            status = "in the local cache: works offline"
+        else:
+            status = "not downloaded: offline mode is on" if offline else "downloads on first use (needs internet)"
+        rows.append({"spec": key, "model": preset.label, "status": status})
+    return pd.DataFrame(rows)
+
+
+publish_view("home")
+st.title("MLM Explorer")
+st.write("Look inside masked language models — BERT, CamemBERT, multilingual BERT and kin. Hide a word with "
+         "**[MASK]** and see what the model would put there, where each of its attention heads looks, how it "
+         "represents words in context, which words drive a prediction, and how it changes when you teach it your "
+         "own text. No programming needed; choose a model in the sidebar.")
+
+pages = st.columns(5)
+pages[0].page_link("pages/predict.py", label="Predict", icon=":material/edit_note:")
+pages[1].page_link("pages/attention.py", label="Attention", icon=":material/grid_on:")
+pages[2].page_link("pages/embeddings.py", label="Embeddings", icon=":material/scatter_plot:")
+pages[3].page_link("pages/explain.py", label="Explain", icon=":material/lightbulb:")
+pages[4].page_link("pages/finetune.py", label="Fine-tune", icon=":material/model_training:")
+
+st.subheader("A 30-second tour")
+st.write("Each example opens the right page with the text and settings filled in (in a new tab). Every page's "
+         "address works the same way: **Link to this view** in the sidebar gives you the address to share.")
+for language, model, page, text, extra, what in TOUR:
+    label = text.replace("\n", " / ").replace("[", "\\[").replace("]", "\\]")
+    st.markdown(f"- **{language}**, {page.capitalize()}: [{label}]({tour_link(model, page, text, extra)}) — {what}")
+
+st.subheader("Models on this machine")
+st.dataframe(model_status(), hide_index=True, width="stretch")
+st.caption("Any Hugging Face masked-LM id or a local folder saved with save_pretrained() works too (sidebar → "
+           "Other). Models that are not cached need internet the first time.")
