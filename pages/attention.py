@@ -16,7 +16,7 @@ from mlm_core.attention import (
     zip_all_diagrams,
 )
 from mlm_core.diagrams import DiagramRenderer, overview_png
-from pages.frame import (current_model, link_widgets, linked_flag, linked_int, linked_text, publish_view,
+from pages.frame import (as_table, current_model, download_name, link_widgets, linked_flag, linked_int, linked_text, publish_view,
                          run_or_stop)
 
 DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
@@ -30,6 +30,14 @@ def cached_zip(model_name: str, text: str, hide_special: bool, stretch: bool, _r
 @st.cache_data(max_entries=32, show_spinner=False)
 def cached_overview(model_name: str, text: str, hide_special: bool, stretch: bool, _result, labels: tuple) -> bytes:
     return overview_png(_result.weights, labels, stretch=stretch)
+
+
+def matrix_table(frame):
+    """One row per token, one column per token it looks at (the heatmap's numbers)."""
+    frame = frame.assign(token=frame["query_position"].astype(str) + " " + frame["query_token"],
+                         key=frame["key_position"].astype(str) + " " + frame["key_token"])
+    order = list(dict.fromkeys(frame["key"]))
+    return frame.pivot(index="token", columns="key", values="weight").loc[order, order].round(3).reset_index()
 
 
 def heatmap(frame, title: str):
@@ -47,10 +55,6 @@ def heatmap(frame, title: str):
         )
         .properties(height=alt.Step(max(10, min(28, 600 // len(order)))))
     )
-
-
-def file_stem(model_name: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in model_name.split("/")[-1].split(" ")[0])[:40]
 
 
 st.title("Attention")
@@ -91,18 +95,22 @@ with diagram_tab:
     png = DiagramRenderer(shown.tokens).png(shown.weights[layer - 1, head - 1], stretch=stretch)
     scale = "black 0, white = this head's maximum" if stretch else "black 0, white 1"
     st.image(png, caption=f"Attention_Layer{layer}_Head{head}.png — {scale}", width="content")
-    st.download_button("Download this diagram (PNG)", png, file_name=f"Attention_Layer{layer}_Head{head}.png",
+    st.download_button("Download this diagram (PNG)", png,
+                       file_name=download_name(f"Attention_Layer{layer}_Head{head}", mlm.name, text, "png"),
                        mime="image/png", key="attention_download_png")
 
 with heatmap_tab:
     frame = matrix_frame(shown, layer, head)
     st.altair_chart(heatmap(frame, f"Layer {layer}, head {head}"), width="stretch")
+    as_table(matrix_table(frame), "This head's attention")
     st.download_button("Download this head's matrix (CSV)", frame.to_csv(index=False).encode("utf-8"),
-                       file_name=f"attention_L{layer}_H{head}.csv", mime="text/csv", key="attention_download_csv")
+                       file_name=download_name(f"attention-L{layer}-H{head}", mlm.name, text, "csv"),
+                       mime="text/csv", key="attention_download_csv")
 
 with average_tab:
-    st.altair_chart(heatmap(matrix_frame(head_average(shown, layer), 1, 1),
-                            f"Layer {layer}, mean of {full.num_heads} heads"), width="stretch")
+    average = matrix_frame(head_average(shown, layer), 1, 1)
+    st.altair_chart(heatmap(average, f"Layer {layer}, mean of {full.num_heads} heads"), width="stretch")
+    as_table(matrix_table(average), "The layer average")
 
 with overview_tab:
     labels = tuple(s.label for s in summaries)
@@ -121,13 +129,15 @@ with table_tab:
     counts = table["label"].value_counts()
     st.write("Heads per pattern: " + ", ".join(f"{label} {count}" for label, count in counts.items()))
 
-stem = file_stem(mlm.name)
 with st.spinner("Drawing every head…"):
     archive = cached_zip(mlm.name, text, hide_special, stretch, shown)
 downloads = st.columns(3)
 downloads[0].download_button(f"All {full.num_layers * full.num_heads} diagrams (zip)", archive,
-                             file_name=f"attention-{stem}.zip", mime="application/zip", key="attention_download_zip")
-downloads[1].download_button("All matrices (NPZ)", npz_bytes(shown), file_name=f"attention-{stem}.npz",
+                             file_name=download_name("attention", mlm.name, text, "zip"),
+                             mime="application/zip", key="attention_download_zip")
+downloads[1].download_button("All matrices (NPZ)", npz_bytes(shown),
+                             file_name=download_name("attention", mlm.name, text, "npz"),
                              mime="application/octet-stream", key="attention_download_npz")
 downloads[2].download_button("Head patterns (CSV)", table.to_csv(index=False).encode("utf-8"),
-                             file_name=f"attention-heads-{stem}.csv", mime="text/csv", key="attention_download_heads")
+                             file_name=download_name("attention-heads", mlm.name, text, "csv"),
+                             mime="text/csv", key="attention_download_heads")

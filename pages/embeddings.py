@@ -4,8 +4,8 @@ import altair as alt
 import streamlit as st
 
 from mlm_core.embeddings import projected_points, word_similarity
-from pages.frame import (current_model, link_widgets, linked_choice, linked_flag, linked_int, linked_text,
-                         publish_view, run_or_notice, run_or_stop)
+from pages.frame import (OKABE_ITO, as_table, current_model, download_name, link_widgets, linked_choice, linked_flag, linked_int,
+                         linked_text, publish_view, run_or_notice, run_or_stop, slug)
 
 DEFAULT_SENTENCES = "\n".join([
     "I sat on the bank of the river and watched the water.",
@@ -22,10 +22,11 @@ def scatter(points, word: str, title: str):
     base = alt.Chart(points, title=title).encode(
         x=alt.X("x:Q", title=None, axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=40)),
         y=alt.Y("y:Q", title=None, axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=20)),
-        color=alt.Color("sentence_label:N", title="sentence", scale=alt.Scale(scheme="tableau10")),
+        color=alt.Color("sentence_label:N", title="sentence", scale=alt.Scale(range=OKABE_ITO)),
+        shape=alt.Shape("sentence_label:N", title="sentence"),  # not colour alone
         tooltip=["token:N", "sentence_label:N", "layer:Q", "position:Q"],
     )
-    dots = base.mark_circle().encode(size=alt.condition("datum.highlighted", alt.value(260), alt.value(60)),
+    dots = base.mark_point(filled=True).encode(size=alt.condition("datum.highlighted", alt.value(260), alt.value(60)),
                                      opacity=alt.condition("datum.highlighted", alt.value(1.0), alt.value(0.7)))
     labels = base.mark_text(align="left", dx=7, dy=-4, fontSize=12).encode(text="token:N").transform_filter(
         "!datum.highlighted")
@@ -72,8 +73,9 @@ else:
     note = f"t-SNE, perplexity {projection.perplexity:g}, seed 0: distances between far-apart groups mean little."
 st.altair_chart(scatter(points, word, f"Layer {layer} — {len(points)} points"), width="stretch")
 st.caption(note + " Axes have no units. Scroll to zoom, drag to pan.")
+as_table(points[["sentence", "position", "token", "x", "y"]].round(3), "The points")
 st.download_button("Download the 2-D points (CSV)", points.to_csv(index=False).encode("utf-8"),
-                   file_name=f"embeddings-layer{layer}-{method}.csv", mime="text/csv",
+                   file_name=download_name(f"embeddings-layer{layer}-{method}", mlm.name, text, "csv"), mime="text/csv",
                    key="embeddings_download_points")
 
 st.subheader(f"How alike is '{word}' from sentence to sentence?")
@@ -88,11 +90,12 @@ if similarity is not None:
     chart_column.altair_chart(
         alt.Chart(pair_names, title="Cosine similarity by layer").mark_line(point=True).encode(
             x=alt.X("layer:O"), y=alt.Y("cosine:Q", scale=alt.Scale(zero=False)),
-            color=alt.Color("pair:N", legend=alt.Legend(orient="right", labelLimit=260)),
+            color=alt.Color("pair:N", scale=alt.Scale(range=OKABE_ITO),
+                            legend=alt.Legend(orient="right", labelLimit=260)),
             tooltip=["pair:N", "layer:O", alt.Tooltip("cosine:Q", format=".3f")]).properties(height=320),
         width="stretch")
     st.caption("1 means the two occurrences are represented identically; lower means the context pulled them "
                "apart. At layer 0 every occurrence of a word is nearly the same vector (only its position differs).")
     st.download_button("Download the similarities (CSV)", similarity.to_csv(index=False).encode("utf-8"),
-                       file_name=f"similarity-{word.strip().lower() or 'word'}.csv", mime="text/csv",
+                       file_name=download_name(f"similarity-{slug(word, 20)}", mlm.name, text, "csv"), mime="text/csv",
                        key="embeddings_download_similarity")

@@ -8,19 +8,20 @@ import streamlit as st
 
 from mlm_core import encode, predict
 from mlm_core.explain import DEFAULT_MAX_EVALS, explain
-from pages.frame import (Linked, current_model, link_widgets, linked_choice, linked_flag, linked_int,
-                         linked_text, publish_view, run_or_stop)
+from pages.frame import (Linked, as_table, current_model, download_name, link_widgets, linked_choice, linked_flag,
+                         linked_int, linked_text, publish_view, run_or_stop, shared_result)
 
 DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
 PUSH_UP = (214, 39, 40)  # red: the word raises the output
 PUSH_DOWN = (31, 119, 180)  # blue: the word lowers it (red/blue stays distinct for red-green colour blindness)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_explanation(model_name: str, text: str, mask_index: int, targets: tuple, contrast: bool, output: str,
-                       max_evals: int, _mlm, _progress):
-    return explain(_mlm, text, mask_index=mask_index, targets=list(targets), contrast=contrast, output=output,
-                   max_evals=max_evals, on_evaluations=_progress)
+def cached_explanation(mlm, text: str, mask_index: int, targets: tuple, contrast: bool, output: str,
+                       max_evals: int, progress):
+    # Not st.cache_data: it would record the progress bar's updates and replay them into other sessions' pages.
+    return shared_result(("explain", mlm.name, text, mask_index, targets, contrast, output, max_evals),
+                         lambda: explain(mlm, text, mask_index=mask_index, targets=list(targets), contrast=contrast,
+                                         output=output, max_evals=max_evals, on_evaluations=progress))
 
 
 def coloured_text(words, values) -> str:
@@ -92,9 +93,9 @@ if not targets:
 contrast = contrast and len(targets) >= 2
 
 progress = st.progress(0.0, text="Explaining…")
-result = run_or_stop(cached_explanation, mlm.name, text, mask_index, tuple(targets), contrast, output, max_evals,
-                     mlm, lambda done: progress.progress(min(done / max_evals, 1.0),
-                                                         text=f"Explaining… {done} model evaluations"))
+result = run_or_stop(cached_explanation, mlm, text, mask_index, tuple(targets), contrast, output, max_evals,
+                     lambda done: progress.progress(min(done / max_evals, 1.0),
+                                                text=f"Explaining… {done} model evaluations"))
 progress.empty()
 
 frame = result.frame()
@@ -107,12 +108,15 @@ for tab, target in zip(st.tabs([t.token for t in result.targets]), result.target
         metrics[2].metric("sum of the word values", f"{target.values.sum():+.4g}")
         st.html(coloured_text(result.words, target.values))
         st.altair_chart(contribution_chart(frame[frame["target"] == target.token]), width="stretch")
+        as_table(frame[frame["target"] == target.token], "The values")
 st.caption(f"{result.evaluations} model evaluations. Hidden words are replaced by the unknown-word token (never "
            "by the mask); other masks in the text count as unknown words. SHAP Partition explainer (Owen values "
            "over neighbouring words).")
 downloads = st.columns(2)
 downloads[0].download_button("Download the values (CSV)", frame.to_csv(index=False).encode("utf-8"),
-                             file_name="explanation.csv", mime="text/csv", key="explain_download_csv")
+                             file_name=download_name("explanation", mlm.name, text, "csv"),
+                             mime="text/csv", key="explain_download_csv")
 downloads[1].download_button("Download the explanation (JSON)",
                              json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
-                             file_name="explanation.json", mime="application/json", key="explain_download_json")
+                             file_name=download_name("explanation", mlm.name, text, "json"),
+                             mime="application/json", key="explain_download_json")

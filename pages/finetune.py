@@ -1,6 +1,5 @@
 """Fine-tune: teach a copy of the model the user's text, watch it learn, compare before and after."""
 
-import re
 import shutil
 import time
 import uuid
@@ -12,7 +11,7 @@ import streamlit as st
 from mlm_core import MlmExplorerError
 from mlm_core.finetune import (MAX_TEXT_MB, FinetuneJob, FinetuneSettings, folder_zip, measure_step,
                                new_workspace, plan_finetune, progress_frame, read_text_file)
-from pages.frame import (FINETUNED_KEY, USE_FINETUNED_KEY, model_versions, publish_view, run_or_stop,
+from pages.frame import (FINETUNED_KEY, OKABE_ITO, USE_FINETUNED_KEY, as_table, model_versions, publish_view, run_or_stop, slug,
                          use_finetuned)
 
 JOB_KEY = "finetune_job"
@@ -32,10 +31,6 @@ def duration(seconds: float) -> str:
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "model"
-
-
 def session_folder() -> Path:
     if FOLDER_KEY not in st.session_state:
         st.session_state[FOLDER_KEY] = new_workspace()
@@ -46,9 +41,10 @@ def loss_chart(frame):
     return (
         alt.Chart(frame)
         .mark_line(point=alt.OverlayMarkDef(size=20))
-        .encode(x=alt.X("step:Q", title="Training step", axis=alt.Axis(format="d", tickMinStep=1)), y=alt.Y("loss:Q", title="Masked-LM loss (nats)"),
+        .encode(x=alt.X("step:Q", title="Training step", axis=alt.Axis(format="d", tickMinStep=1)),
+                y=alt.Y("loss:Q", title="Masked-LM loss (nats)"),
                 color=alt.Color("split:N", title=None, scale=alt.Scale(domain=["train", "validation"],
-                                                                        range=["#0072b2", "#e69f00"])),
+                                                                        range=OKABE_ITO[:2])),
                 strokeDash=alt.StrokeDash("split:N", legend=None),
                 tooltip=["split:N", "step:Q", alt.Tooltip("loss:Q", format=".3f")])
         .properties(height=260)
@@ -96,7 +92,7 @@ def start_job(base, text: str, text_name: str, settings: FinetuneSettings) -> No
         shutil.rmtree(old, ignore_errors=True)
     run_id = uuid.uuid4().hex[:6]
     name = f"{base.name} · fine-tuned on {text_name} ({run_id})"
-    out_dir = folder / f"{slug(base.name)}-finetuned-{run_id}"
+    out_dir = folder / f"{slug(base.name, 40)}-finetuned-on-{slug(text_name, 24)}-{run_id}"
     st.session_state[JOB_KEY] = FinetuneJob(base, text, settings, out_dir=out_dir, name=name).start()
     st.session_state.pop(FINETUNED_KEY, None)
     use_finetuned(False)
@@ -143,8 +139,9 @@ def show_result(result) -> None:
     how = (f"Stopped after {result.steps} of {result.total_steps} steps" if result.stopped_early
            else f"Trained {result.steps} steps")
     st.caption(f"{how} in {duration(result.seconds)} ({result.tokens_per_second:,.0f} tokens/s).")
-    if result.history:
-        st.altair_chart(loss_chart(progress_frame(st.session_state[JOB_KEY].progress)), width="stretch")
+    curve = progress_frame(st.session_state[JOB_KEY].progress)
+    st.altair_chart(loss_chart(curve), width="stretch")
+    as_table(curve, "The loss curve")
 
     st.subheader("Use it")
     if st.session_state.get(USE_FINETUNED_KEY):

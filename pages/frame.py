@@ -6,6 +6,7 @@ The only Streamlit-facing glue around ``mlm_core``; pages import from here.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ import streamlit as st
 
 import mlm_core
 from mlm_core import MaskedLM, MlmExplorerError, PRESETS
+from mlm_core.model import LruCache
 
 CUSTOM = "custom"
 MAX_MODELS_IN_MEMORY = int(os.environ.get("MLM_EXPLORER_MAX_MODELS", "2"))
@@ -26,6 +28,15 @@ USE_FINETUNED_KEY = "use_finetuned"
 def get_model(spec: str) -> MaskedLM:
     """One loaded model per spec, shared read-only by every session; at most MAX_MODELS_IN_MEMORY kept."""
     return mlm_core.load_model(spec)
+
+
+_SHARED_RESULTS: LruCache = LruCache(128)
+
+
+def shared_result(key: tuple, compute: Callable[[], Any]) -> Any:
+    """A result every session may reuse (immutable, keyed by model name and inputs), for computations that draw
+    progress while they run — st.cache_data would replay those drawing calls into other sessions."""
+    return _SHARED_RESULTS.get_or_compute(key, compute)
 
 
 def _choice_label(choice: str) -> str:
@@ -239,3 +250,25 @@ def publish_view(page: str, fields: list[Linked] = ()) -> None:
         st.caption("Anyone who opens this address sees this page with the same model, text and settings. "
                    "Copy it with the button at the right of the box.")
         st.code(f"{base}?{urlencode(params)}", language=None, wrap_lines=True)
+
+
+def slug(text: str, limit: int = 32) -> str:
+    """A short file-name-safe form of a text or model name ('The cat sat on the [MASK].' → 'the-cat-sat-on-the-mask');
+    a model path or hub id keeps its last part."""
+    words = re.sub(r"[^\w]+", "-", text.lower().split("/")[-1] if "/" in text and " " not in text else text.lower())
+    return words.strip("-_")[:limit].strip("-_") or "text"
+
+
+def download_name(kind: str, model_name: str, text: str, extension: str) -> str:
+    """File names say what, from which model and which text: 'predictions-demo-the-cat-sat-on-the-mask.csv'."""
+    return f"{kind}-{slug(model_name, 40)}-{slug(text)}.{extension}"
+
+
+# Okabe & Ito's palette: distinguishable with the common kinds of colour blindness.
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+
+def as_table(frame, what: str, **dataframe_options) -> None:
+    """The numbers behind a chart, for screen readers and anyone who prefers a table."""
+    with st.expander(f"{what} as a table"):
+        st.dataframe(frame, hide_index=True, width="stretch", **dataframe_options)

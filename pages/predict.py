@@ -8,7 +8,7 @@ import streamlit as st
 from mlm_core import predict
 import pandas as pd
 
-from pages.frame import link_widgets, linked_int, linked_text, model_versions, publish_view, run_or_stop
+from pages.frame import download_name, link_widgets, linked_int, linked_text, model_versions, publish_view, run_or_stop
 
 DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
 
@@ -84,7 +84,9 @@ elif result.joint_skipped_reason:
 
 csv_column, json_column = st.columns(2)
 csv_column.download_button("Download predictions (CSV)", candidates.to_csv(index=False).encode("utf-8"),
-                           file_name="predictions.csv", mime="text/csv", key="predict_download_csv")
+                           file_name=download_name("predictions", mlm.name, text, "csv"),
+                           mime="text/csv", key="predict_download_csv")
 json_column.download_button("Download everything, joint fillings included (JSON)",
                             json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
-                            file_name="predictions.json", mime="application/json", key="predict_download_json")
+                            file_name=download_name("predictions", mlm.name, text, "json"),
+                            mime="application/json", key="predict_download_json")

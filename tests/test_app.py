@@ -103,7 +103,9 @@ def test_attention_page_shows_diagram_heatmap_table_and_downloads(bert_dir):
     assert len(at.get("image")) == 2  # the chosen head's diagram and the all-heads overview
     charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
     assert [chart["encoding"]["color"]["field"] for chart in charts] == ["weight", "weight"]
-    heads = at.dataframe[0].value
+    head_table, average_table, heads = (frame.value for frame in at.dataframe)
+    assert len(head_table) == 12 and head_table.iloc[:, 1:].sum(axis=1).round(2).eq(1).all()  # rows sum to 1
+    assert list(head_table.columns[:2]) == ["token", "0 [CLS]"] and len(average_table) == 12
     assert len(heads) == 4 and set(heads.columns) == {"layer", "head", "label", "pattern_share", "entropy"}
     labels = [button.proto.label for button in at.get("download_button")]
     assert "All 4 diagrams (zip)" in labels and "Download this diagram (PNG)" in labels
@@ -115,9 +117,12 @@ def test_embeddings_page_plots_points_and_compares_the_word(bert_dir):
     at = open_app(str(bert_dir), page="embeddings")
     assert not at.exception and not at.error
     scatter, lines = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
-    assert [layer["mark"]["type"] for layer in scatter["layer"]] == ["circle", "text", "text"]
+    assert [layer["mark"]["type"] for layer in scatter["layer"]] == ["point", "text", "text"]
+    assert scatter["layer"][0]["encoding"]["shape"]["field"] == "sentence_label"  # not colour alone
+    points = at.dataframe[0].value
+    assert list(points.columns) == ["sentence", "position", "token", "x", "y"]
     assert scatter["layer"][0]["encoding"]["x"]["field"] == "x" and lines["mark"]["type"] == "line"
-    similarity = at.dataframe[0].value
+    similarity = at.dataframe[1].value
     assert len(similarity) == 6 and similarity["cosine"].between(-1, 1).all()  # 4 occurrences of "bank": 6 pairs
     labels = [button.proto.label for button in at.get("download_button")]
     assert labels == ["Download the 2-D points (CSV)", "Download the similarities (CSV)"]
