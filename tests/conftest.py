@@ -78,3 +78,11 @@ def demo() -> mlm_core.MaskedLM:
 def pytest_configure(config):
     # shap's colour module calls matplotlib APIs that matplotlib plans to deprecate; not ours to fix.
     config.addinivalue_line("filterwarnings", "ignore::PendingDeprecationWarning:shap.plots.colors._colors")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell a failed test (e.g. to take a screenshot)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
