@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Sequence
 
 from .errors import ModelNotFoundError
 
@@ -57,8 +57,12 @@ class ResolvedSpec:
         return self.spec
 
 
-def resolve_spec(spec: str) -> ResolvedSpec:
-    """Turn a model spec into a local folder or a hub id, or raise ``ModelNotFoundError``."""
+def resolve_spec(spec: str, *, allowed_roots: Sequence[str | Path] | None = None) -> ResolvedSpec:
+    """Turn a model spec into a local folder or a hub id, or raise ``ModelNotFoundError``.
+
+    ``allowed_roots`` limits local folders to those inside one of them (``[]``: no local folders at all);
+    ``None`` allows any folder (the CLI, notebooks). Presets, the demo model included, are always allowed.
+    """
     spec = (spec or "").strip()
     if not spec:
         raise ModelNotFoundError(
@@ -74,7 +78,14 @@ def resolve_spec(spec: str) -> ResolvedSpec:
         return ResolvedSpec(spec, "local", str(DEMO_MODEL_DIR))
     if spec in PRESETS:
         return ResolvedSpec(spec, "hub", PRESETS[spec].repo_id)
+    if "://" in spec:
+        raise ModelNotFoundError(
+            f"Model '{spec}' is a web address — give a Hugging Face id such as 'bert-base-uncased' or "
+            "'owner/name' (the part after huggingface.co/), or a local model folder."
+        )
     path = Path(spec).expanduser()
+    if allowed_roots is not None and (_looks_like_path(spec) or path.exists()):
+        _check_inside_roots(spec, path, allowed_roots)
     if path.is_dir():
         return ResolvedSpec(spec, "local", str(path.resolve()))
     if _looks_like_path(spec) or not _HUB_ID.match(spec):
@@ -83,6 +94,31 @@ def resolve_spec(spec: str) -> ResolvedSpec:
             "folder that holds config.json, or an id like 'bert-base-uncased' or 'owner/name'."
         )
     return ResolvedSpec(spec, "hub", spec)
+
+
+def _check_inside_roots(spec: str, path: Path, roots: Sequence[str | Path]) -> None:
+    """Same message whether or not the folder exists: a refused path must not reveal what is on the server."""
+    if not roots:
+        raise ModelNotFoundError(
+            f"Model '{spec}' looks like a folder, and local model folders are turned off on this server — use a "
+            "preset or a Hugging Face id (the operator can allow folders with MLM_EXPLORER_MODEL_ROOTS)."
+        )
+    resolved = path.resolve()
+    if not any(resolved.is_relative_to(Path(root).expanduser().resolve()) for root in roots):
+        raise ModelNotFoundError(
+            f"Model '{spec}' is outside the folders this server loads models from — put it under "
+            f"{' or '.join(str(root) for root in roots)}, or use a preset or a Hugging Face id."
+        )
+
+
+def model_roots_from_environment(*, headless: bool) -> list[Path] | None:
+    """The folders a dashboard may load local models from: ``MLM_EXPLORER_MODEL_ROOTS`` (paths separated by
+    ``os.pathsep``) when set; otherwise any folder on a desktop run, and none on a headless server, where the
+    person typing a path is not the machine's owner."""
+    configured = os.environ.get("MLM_EXPLORER_MODEL_ROOTS")
+    if configured is not None:
+        return [Path(part) for part in configured.split(os.pathsep) if part.strip()]
+    return [] if headless else None
 
 
 def _looks_like_path(spec: str) -> bool:

@@ -211,7 +211,12 @@ def _target_ids(mlm: MaskedLM, text: str, mask_index: int, targets: Sequence[str
         candidates = predict(mlm, text, top_k=3, joint_k=0).masks[mask_index].candidates
         return [c.token_id for c in candidates], [c.token for c in candidates]
     ids, names = [], []
+    vocabulary = mlm.tokenizer.get_vocab()
     for target in targets:
+        if target in vocabulary:  # a token as Predict lists it, word pieces like '##s' included
+            ids.append(vocabulary[target])
+            names.append(target)
+            continue
         pieces = mlm.tokenizer(target.strip(), add_special_tokens=False)["input_ids"]
         if len(pieces) != 1:
             split = " ".join(mlm.tokenizer.convert_ids_to_tokens(pieces)) or "nothing"

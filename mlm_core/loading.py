@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Sequence
 
 from .catalog import ResolvedSpec, resolve_spec
 from .errors import ModelNotFoundError, UnsupportedModelError
@@ -24,13 +25,15 @@ HUB_PROBE_TIMEOUT_S = 6.0
 _POSITION_OFFSET_MODELS = {"roberta": 2, "camembert": 2, "xlm-roberta": 2, "longformer": 2}
 
 
-def load_model(spec: str, *, jit_compile: bool | None = None, allow_new_head: bool = False) -> MaskedLM:
+def load_model(spec: str, *, jit_compile: bool | None = None, allow_new_head: bool = False,
+               allowed_roots: Sequence[str | Path] | None = None) -> MaskedLM:
     """Load the model named by ``spec`` (preset key, hub id or folder) ready for analysis.
 
-    ``allow_new_head`` lets the demo-model builder start from an encoder without an MLM head.
-    Raises ``ModelNotFoundError`` or ``UnsupportedModelError`` with a message that says what to do.
+    ``allow_new_head`` lets the demo-model builder start from an encoder without an MLM head; ``allowed_roots``
+    limits local folders (see ``resolve_spec``). Raises ``ModelNotFoundError`` or ``UnsupportedModelError`` with
+    a message that says what to do.
     """
-    resolved = resolve_spec(spec)
+    resolved = resolve_spec(spec, allowed_roots=allowed_roots)
     if resolved.kind == "local":
         _check_weight_files(resolved, sorted(p.name for p in Path(resolved.source).iterdir()))
         return _load(resolved, local_files_only=True, jit_compile=jit_compile, allow_new_head=allow_new_head)

@@ -15,6 +15,7 @@ import streamlit as st
 
 import mlm_core
 from mlm_core import MaskedLM, MlmExplorerError, PRESETS
+from mlm_core.catalog import model_roots_from_environment
 from mlm_core.model import LruCache
 
 CUSTOM = "custom"
@@ -25,9 +26,20 @@ USE_FINETUNED_KEY = "use_finetuned"
 
 
 @st.cache_resource(max_entries=MAX_MODELS_IN_MEMORY, show_spinner=False)
+def _load_shared(spec: str) -> MaskedLM:
+    return mlm_core.load_model(spec, allowed_roots=model_roots())
+
+
 def get_model(spec: str) -> MaskedLM:
-    """One loaded model per spec, shared read-only by every session; at most MAX_MODELS_IN_MEMORY kept."""
-    return mlm_core.load_model(spec)
+    """One loaded model per spec, shared read-only by every session; at most MAX_MODELS_IN_MEMORY kept.
+    Local folders only under the allowed roots, checked before the cache so a refused path is never served."""
+    mlm_core.resolve_spec(spec, allowed_roots=model_roots())
+    return _load_shared(spec)
+
+
+def model_roots():
+    """Where this server may load local model folders from (see SECURITY.md)."""
+    return model_roots_from_environment(headless=bool(st.get_option("server.headless")))
 
 
 _SHARED_RESULTS: LruCache = LruCache(128)

@@ -15,14 +15,37 @@ import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 
 import mlm_core  # noqa: E402
 from mlm_core.synthetic import build_bert, build_camembert_style  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def navigation_v2():
+    """Run every AppTest rerun through the entry script, as the real server does.
+
+    The server detects the pages/ folder once, and the router's st.navigation call turns that legacy mode off
+    for good. AppTest re-detects it before every run, so a rerun would execute the page file alone, without the
+    shared sidebar.
+    """
+    original_init = PagesManager.__init__
+
+    def init_without_legacy_pages(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PagesManager, "__init__", init_without_legacy_pages)
+        yield
+
+
 @pytest.fixture(scope="session")
 def model_root(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("models")
+    """Where the test models live: the one folder the dashboard is allowed to load local models from."""
+    root = tmp_path_factory.mktemp("models")
+    os.environ["MLM_EXPLORER_MODEL_ROOTS"] = str(root)
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -5,30 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."  # the page's default text
-
-
-@pytest.fixture(scope="module", autouse=True)
-def navigation_v2():
-    """Run every AppTest rerun through the entry script, as the real server does.
-
-    The server detects the pages/ folder once, and the router's st.navigation call turns that legacy mode off
-    for good. AppTest re-detects it before every run, so a rerun would execute the page file alone, without the
-    shared sidebar.
-    """
-    original_init = PagesManager.__init__
-
-    def init_without_legacy_pages(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(PagesManager, "__init__", init_without_legacy_pages)
-        yield
 
 
 def open_app(model_spec: str, page: str = "predict") -> AppTest:

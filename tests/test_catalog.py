@@ -1,7 +1,9 @@
+import os
+
 import pytest
 
 from mlm_core import ModelNotFoundError, PRESETS, default_model_spec, resolve_spec
-from mlm_core.catalog import DEMO_MODEL_DIR
+from mlm_core.catalog import DEMO_MODEL_DIR, model_roots_from_environment
 
 
 def test_presets_cover_the_languages_with_their_hub_ids():
@@ -39,3 +41,34 @@ def test_default_model_is_configurable_and_otherwise_offline_only(monkeypatch):
     monkeypatch.delenv("MLM_EXPLORER_DEFAULT_MODEL")
     # The test cache is empty, so "en" is not cached: demo if shipped, else nothing.
     assert default_model_spec() == ("demo" if DEMO_MODEL_DIR.is_dir() else None)
+
+
+def test_local_folders_only_inside_the_allowed_roots(tmp_path):
+    inside = tmp_path / "models" / "mine"
+    inside.mkdir(parents=True)
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (tmp_path / "models" / "escape").symlink_to(outside)
+    roots = [tmp_path / "models"]
+    assert resolve_spec(str(inside), allowed_roots=roots).source == str(inside.resolve())
+    for spec in (str(outside), str(tmp_path / "models" / "escape"), str(tmp_path / "models" / ".." / "private"),
+                 "/etc", "/no/such/folder"):
+        with pytest.raises(ModelNotFoundError, match="outside the folders this server loads models from"):
+            resolve_spec(spec, allowed_roots=roots)
+    with pytest.raises(ModelNotFoundError, match="local model folders are turned off"):
+        resolve_spec(str(inside), allowed_roots=[])
+    assert resolve_spec("demo", allowed_roots=[]).kind == "local"  # presets are always allowed
+    assert resolve_spec("owner/name", allowed_roots=[]).kind == "hub"
+
+
+def test_model_roots_come_from_the_environment_or_the_kind_of_run(monkeypatch, tmp_path):
+    monkeypatch.delenv("MLM_EXPLORER_MODEL_ROOTS", raising=False)
+    assert model_roots_from_environment(headless=False) is None  # a desktop run: any folder
+    assert model_roots_from_environment(headless=True) == []  # a server: none
+    monkeypatch.setenv("MLM_EXPLORER_MODEL_ROOTS", f"{tmp_path}/a{os.pathsep}{tmp_path}/b")
+    assert model_roots_from_environment(headless=True) == [tmp_path / "a", tmp_path / "b"]
+
+
+def test_a_web_address_is_not_a_model_id():
+    with pytest.raises(ModelNotFoundError, match="is a web address"):
+        resolve_spec("https://huggingface.co/bert-base-uncased")

@@ -106,3 +106,9 @@ def test_cli_explain_json(bert_dir, capsys):
         total = target["base_value"] + sum(w["value"] for w in target["words"])
         assert total == pytest.approx(target["output"], abs=1e-4)
         assert [w["word"] for w in target["words"]] == ["the", "cat", "sat", "on", "the", "."]
+
+
+def test_word_pieces_from_the_predict_list_can_be_explained(bert):
+    piece = next(token for token in bert.tokenizer.get_vocab() if token.startswith("##"))
+    result = explain(bert, "the cat sat on the [MASK] .", targets=[piece, "cat"], max_evals=40)
+    assert [target.token for target in result.targets] == [piece, "cat"]
