@@ -20,6 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("MLM_EXPLORER_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
+SECRET_TOKEN = "hf_never_in_any_log_0123456789"
+SERVER_LOG: dict[str, Path] = {}  # server address → its log file
 PAGE_TITLES = {"home": "MLM Explorer", "predict": "Predict the masked word", "attention": "Attention",
                "embeddings": "Embeddings", "explain": "Explain a prediction",
                "finetune": "Fine-tune the model on your text"}
@@ -36,12 +38,13 @@ def server(tmp_path_factory):
     """`streamlit run streamlit_app.py` on a free loopback port, offline, with the demo model as default."""
     port = free_port()
     log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
-    env = dict(os.environ, HF_HUB_OFFLINE="1", MLM_EXPLORER_DEFAULT_MODEL="demo")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", MLM_EXPLORER_DEFAULT_MODEL="demo", HF_TOKEN=SECRET_TOKEN)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    SERVER_LOG[url] = Path(log.name)
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -57,6 +60,7 @@ def server(tmp_path_factory):
     yield url
     process.terminate()
     process.wait(30)
+    log.close()
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +160,23 @@ def test_link_to_this_view_gives_an_address_that_reopens_the_view(page, server, 
     assert other.get_by_role("textbox", name="Word to follow").input_value() == "bank"
     assert slider_values(other) == ["2"]
     other.context.close()
+
+
+
+def test_a_binary_upload_on_the_fine_tune_page_is_refused_with_a_message(page, server, tmp_path):
+    fake = tmp_path / "holiday.txt"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    open_view(page, server, page="finetune", model="demo")
+    page.set_input_files("input[type=file]", str(fake))
+    page.get_by_text("looks binary").wait_for()
+    wait_until_idle(page)
+    assert "'holiday.txt' looks binary" in page.locator("[data-testid='stAlertContentError']").inner_text()
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_role("button", name="Start fine-tuning").count() == 0  # nothing can be trained
+
+
+def test_the_server_log_holds_no_token_and_no_typed_text(server):
+    """Last in this file: by now the server has served every test above (typed text, deep links)."""
+    text = SERVER_LOG[server].read_text(encoding="utf-8", errors="replace")
+    assert SECRET_TOKEN not in text
+    assert "Paris is the" not in text and "old man sat" not in text

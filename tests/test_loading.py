@@ -1,3 +1,4 @@
+import json
 import time
 
 import pytest
@@ -41,3 +42,17 @@ def test_uncached_hub_model_fails_fast_offline():
     with pytest.raises(ModelNotFoundError, match="'no-such/model' is not in the local Hugging Face cache"):
         load_model("no-such/model")
     assert time.perf_counter() - start < 10
+
+
+def test_a_model_that_ships_its_own_code_is_refused_and_the_code_never_runs(tmp_path):
+    marker = tmp_path / "code-ran"
+    folder = tmp_path / "remote-code"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({
+        "model_type": "evil-bert", "auto_map": {"AutoConfig": "evil.EvilConfig",
+                                                 "TFAutoModelForMaskedLM": "evil.EvilModel"}}))
+    (folder / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    (folder / "model.safetensors").write_bytes(b"")
+    with pytest.raises(UnsupportedModelError, match="never runs a model's own code"):
+        load_model(str(folder))
+    assert not marker.exists()
