@@ -68,7 +68,7 @@ def pages(bert_dir):
     return {page: open_page(str(bert_dir), page) for page in PAGES}
 
 
-@pytest.mark.parametrize("page_index, page", enumerate(PAGES))
+@pytest.mark.parametrize("page_index, page", list(enumerate(PAGES)))
 @pytest.mark.parametrize("name, text, expected", TEXTS, ids=[case[0] for case in TEXTS])
 def test_hostile_text_gives_a_message_or_a_result_and_the_page_recovers(pages, page_index, page, name, text,
                                                                         expected):
