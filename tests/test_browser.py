@@ -7,6 +7,7 @@ fail with the reason; they never skip. On failure a screenshot goes to test-outp
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,6 +23,8 @@ CHROMIUM = os.environ.get("MLM_EXPLORER_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 SECRET_TOKEN = "hf_never_in_any_log_0123456789"
 SERVER_LOG: dict[str, Path] = {}  # server address → its log file
+SERVER_PID: dict[str, int] = {}
+WORDS = ["cat", "dog", "man", "girl", "boat", "house", "tree", "bird"]
 PAGE_TITLES = {"home": "MLM Explorer", "predict": "Predict the masked word", "attention": "Attention",
                "embeddings": "Embeddings", "explain": "Explain a prediction",
                "finetune": "Fine-tune the model on your text"}
@@ -34,17 +37,20 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`streamlit run streamlit_app.py` on a free loopback port, offline, with the demo model as default."""
+def server(tmp_path_factory, model_root):
+    """`streamlit run streamlit_app.py` on a free loopback port, offline, with the demo model as default and the
+    test models' folder as the only allowed model root."""
     port = free_port()
     log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
-    env = dict(os.environ, HF_HUB_OFFLINE="1", MLM_EXPLORER_DEFAULT_MODEL="demo", HF_TOKEN=SECRET_TOKEN)
+    env = dict(os.environ, HF_HUB_OFFLINE="1", MLM_EXPLORER_DEFAULT_MODEL="demo", HF_TOKEN=SECRET_TOKEN,
+               MLM_EXPLORER_MODEL_ROOTS=str(model_root))
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     SERVER_LOG[url] = Path(log.name)
+    SERVER_PID[url] = process.pid
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -173,6 +179,59 @@ def test_a_binary_upload_on_the_fine_tune_page_is_refused_with_a_message(page, s
     assert "'holiday.txt' looks binary" in page.locator("[data-testid='stAlertContentError']").inner_text()
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_role("button", name="Start fine-tuning").count() == 0  # nothing can be trained
+
+
+def predictions_csv(tab) -> list[list[str]]:
+    with tab.expect_download() as download_info:
+        tab.get_by_role("button", name="Download predictions (CSV)").click()
+    rows = Path(download_info.value.path()).read_text(encoding="utf-8").splitlines()[1:]
+    return [row.rsplit(",", 2) for row in rows]  # … token, probability, sentence (sentences hold no comma here)
+
+
+def test_eight_sessions_at_once_get_their_own_results_while_another_fine_tunes(server, browser, bert_dir,
+                                                                             camembert_dir, tmp_path):
+    import mlm_core
+
+    models = [str(bert_dir), str(camembert_dir), "demo"]
+    cases = [(models[k % 3], f"the {WORDS[k]} sat on the [MASK] near the water .") for k in range(8)]
+    notes = tmp_path / "diary.txt"
+    notes.write_text(" ".join(f"On day {n} the {WORDS[n % 8]} walked to the market and the rain stopped."
+                              for n in range(2000)), encoding="utf-8")  # ≈ 120 steps: outlasts the eight
+    trainer = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    trainer.set_default_timeout(180_000)
+    open_view(trainer, server, page="finetune", model="demo")
+    trainer.set_input_files("input[type=file]", str(notes))
+    trainer.get_by_role("button", name="Start fine-tuning").click()
+    trainer.get_by_text(re.compile(r"Step \d+ of \d+")).first.wait_for()  # training is under way
+
+    loaded = {model: mlm_core.load_model(model) for model in models}
+    tabs = []
+    for model, text in cases:  # all eight load at once; the server runs their scripts side by side
+        tab = browser.new_context(accept_downloads=True).new_page()
+        tab.set_default_timeout(180_000)
+        tab.goto(f"{server}/?{urlencode({'page': 'predict', 'model': model, 'text': text})}")
+        tabs.append(tab)
+    for (model, text), tab in zip(cases, tabs):
+        wait_until_idle(tab)
+        rows = predictions_csv(tab)
+        expected = mlm_core.predict(loaded[model], text, top_k=5).masks[0].candidates
+        assert [row[2] for row in rows] == [c.sentence for c in expected], (model, text)
+        assert [float(row[1]) for row in rows] == pytest.approx([c.probability for c in expected], abs=1e-4)
+        assert tab.locator("[data-testid='stSidebar']").get_by_text(f"Loaded {model}").count() == 1
+        assert tab.locator("[data-testid='stException']").count() == 0
+        tab.context.close()
+
+    still_training = trainer.get_by_text(re.compile(r"Step \d+ of \d+")).first
+    assert still_training.is_visible()  # the fine-tune ran all along beside the eight sessions
+    progress = still_training.inner_text()
+    assert trainer.locator("[data-testid='stException']").count() == 0
+    trainer.get_by_role("button", name="Stop — keep what is trained so far").click()
+    trainer.get_by_text("Before and after, on the validation text").wait_for()
+    trainer.context.close()
+    with open(f"/proc/{SERVER_PID[server]}/status", encoding="utf-8") as status:
+        peak = next(line for line in status if line.startswith("VmHWM")).split()[1]
+    print(f"\nserver peak RSS with 9 sessions (3 models, one fine-tuning): {int(peak) / 1024:.0f} MB; "
+          f"fine-tune was at '{progress}' when the eight had their results")
 
 
 def test_the_server_log_holds_no_token_and_no_typed_text(server):
