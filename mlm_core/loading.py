@@ -20,6 +20,7 @@ from .model import MaskedLM
 
 SAFE_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "tf_model.h5", "tf_model.h5.index.json")
 PICKLE_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json")
 HUB_PROBE_TIMEOUT_S = 6.0
 # Roberta-family position ids start after the padding index, so two positions are unusable.
 _POSITION_OFFSET_MODELS = {"roberta": 2, "camembert": 2, "xlm-roberta": 2, "longformer": 2}
@@ -35,7 +36,7 @@ def load_model(spec: str, *, jit_compile: bool | None = None, allow_new_head: bo
     """
     resolved = resolve_spec(spec, allowed_roots=allowed_roots)
     if resolved.kind == "local":
-        _check_weight_files(resolved, sorted(p.name for p in Path(resolved.source).iterdir()))
+        _check_weight_files(resolved, _folder_files(resolved))
         return _load(resolved, local_files_only=True, jit_compile=jit_compile, allow_new_head=allow_new_head)
     try:
         return _load(resolved, local_files_only=True, jit_compile=jit_compile, allow_new_head=allow_new_head)
@@ -65,6 +66,20 @@ def _check_weight_files(resolved: ResolvedSpec, filenames: list[str]) -> None:
     raise ModelNotFoundError(
         f"Model '{resolved.spec}' has no weights — expected model.safetensors or tf_model.h5 next to config.json."
     )
+
+
+def _folder_files(resolved: ResolvedSpec) -> list[str]:
+    return sorted(path.name for path in Path(resolved.source).iterdir())
+
+
+def _check_tokenizer_files(resolved: ResolvedSpec, filenames: list[str]) -> None:
+    # A folder of bare checkpoint weights (e.g. a trainer's best/) would otherwise fail deep inside transformers.
+    if not any(name in TOKENIZER_FILES or name.endswith(".model") for name in filenames):
+        raise ModelNotFoundError(
+            f"Model '{resolved.spec}' has weights but no tokenizer (tokenizer.json, vocab.txt, vocab.json or a "
+            "sentencepiece .model) — save the tokenizer it was trained with into the folder "
+            "(tokenizer.save_pretrained(folder))."
+        )
 
 
 def _probe_hub(resolved: ResolvedSpec) -> None:
@@ -119,6 +134,8 @@ def _load(resolved: ResolvedSpec, *, local_files_only: bool, jit_compile: bool |
             f"Model '{resolved.spec}' is a '{config.model_type}' model, which has no TensorFlow masked-LM class — "
             "pick a masked language model such as BERT, CamemBERT, RoBERTa, DistilBERT or ALBERT."
         )
+    if resolved.kind == "local":
+        _check_tokenizer_files(resolved, _folder_files(resolved))
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolved.source, **common)
         verbosity = hf_logging.get_verbosity()

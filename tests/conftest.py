@@ -74,6 +74,16 @@ def pickle_only_dir(model_root, bert_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def no_tokenizer_dir(model_root, bert_dir) -> Path:
+    """A trainer's checkpoint folder: config and weights, no tokenizer files."""
+    folder = model_root / "weights-only"
+    folder.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (folder / name).write_bytes((bert_dir / name).read_bytes())
+    return folder
+
+
+@pytest.fixture(scope="session")
 def gpt2_dir(model_root) -> Path:
     folder = model_root / "gpt2-like"
     folder.mkdir()

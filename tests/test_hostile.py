@@ -110,9 +110,11 @@ def test_hostile_model_ids_are_refused_with_a_reason(bert_dir, spec, message):
     assert not at.error and shows_results(at, "predict")
 
 
-def test_model_folders_that_are_unsafe_or_headless_are_refused(pickle_only_dir, headless_dir, bert_dir):
+def test_model_folders_that_are_unsafe_or_incomplete_are_refused(pickle_only_dir, headless_dir,
+                                                                 no_tokenizer_dir, bert_dir):
     at = open_page(str(bert_dir), "predict")
-    for folder, message in ((pickle_only_dir, "only has pickle weights"), (headless_dir, "no trained masked-LM head")):
+    for folder, message in ((pickle_only_dir, "only has pickle weights"), (headless_dir, "no trained masked-LM head"),
+                            (no_tokenizer_dir, "has weights but no tokenizer")):
         at.text_input(key="model_custom").set_value(str(folder)).run()
         assert not at.exception and any(message in e.value for e in at.error)
     at.text_input(key="model_custom").set_value(str(bert_dir)).run()
