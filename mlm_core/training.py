@@ -378,6 +378,8 @@ class _Run:
         return (now - self.first_step_done) / (self.steps_this_run - 1)
 
     def speed(self) -> float:
+        if self.steps_this_run == 0:  # a finished run resumed: nothing was timed
+            return 0.0
         return self.tokens_per_step / max(self.seconds_per_step(), 1e-9)
 
     def after_step(self, loss: float) -> None:
