@@ -203,7 +203,7 @@ def build(work: Path, *, recipe: DemoRecipe = DemoRecipe(), out: Path = DEMO_MOD
     train_blocks = make_blocks(tokenizer, train_texts, block_length=recipe.block_length)
     held_out_all = make_blocks(tokenizer, held_out_texts, block_length=recipe.block_length)
     pick = np.random.default_rng(recipe.seed).permutation(len(held_out_all))[: recipe.held_out_blocks]
-    held_out = TextBlocks(held_out_all.input_ids[np.sort(pick)], held_out_all.word_starts[np.sort(pick)])
+    held_out = held_out_all.rows(np.sort(pick))
     log(f"blocks: {len(train_blocks)} train × {recipe.block_length} tokens, {len(held_out)} held out")
 
     model = TFBertForMaskedLM.from_pretrained(work / "encoder")
@@ -234,25 +234,23 @@ def build(work: Path, *, recipe: DemoRecipe = DemoRecipe(), out: Path = DEMO_MOD
                         head_learning_rate=recipe.third_head_learning_rate,
                         warmup_steps=recipe.third_warmup_steps, eval_every=recipe.third_eval_every,
                         seed=recipe.seed + 4, eval_seed=first.held_out_seed)
-        both_held_out = TextBlocks(np.concatenate([held_out.input_ids, everyday_held_out.input_ids]),
-                                   np.concatenate([held_out.word_starts, everyday_held_out.word_starts]))
+        both_held_out = TextBlocks.concatenate([held_out, everyday_held_out])
         steps += _train_phase(model, tokenizer, everyday_train, both_held_out, third, work, "-3", log)
         best_dir = work / "best-3"
     log(f"exporting {best_dir.name}")
     best = TFBertForMaskedLM.from_pretrained(best_dir)
     export(best, tokenizer, out)
     exported = TFBertForMaskedLM.from_pretrained(out)
-    metrics = evaluate(exported, mask_for(tokenizer, held_out, probability=recipe.mask_probability,
-                                          whole_words=recipe.whole_words, seed=recipe.seed + 1))
-    if everyday_held_out is not None:
-        everyday_metrics = evaluate(exported, mask_for(tokenizer, everyday_held_out,
-                                                       probability=recipe.mask_probability,
-                                                       whole_words=recipe.whole_words, seed=recipe.seed + 1))
-    summary = {"recipe": asdict(recipe), "held_out": metrics.as_dict(), "steps": steps,
+
+    def measure(blocks) -> dict:
+        return evaluate(exported, mask_for(tokenizer, blocks, probability=recipe.mask_probability,
+                                           whole_words=recipe.whole_words, seed=recipe.seed + 1)).as_dict()
+
+    summary = {"recipe": asdict(recipe), "held_out": measure(held_out), "steps": steps,
                "train_blocks": len(train_blocks), "documents": len(documents),
                "held_out_documents": len(held_out_texts)}
     if everyday_held_out is not None:
-        summary["everyday_held_out"] = everyday_metrics.as_dict()
+        summary["everyday_held_out"] = measure(everyday_held_out)
     (out / "training.json").write_text(json.dumps(summary, indent=2))
     write_model_card(out, summary)
     log(json.dumps(summary["held_out"]))
@@ -269,14 +267,9 @@ def everyday_blocks(tokenizer, work: Path, corpus_blocks, recipe: DemoRecipe):
     held_out = make_blocks(tokenizer, held_out_texts, block_length=recipe.block_length)
     rng = np.random.default_rng(recipe.seed + 4)
     held_out_pick = np.sort(rng.permutation(len(held_out))[: recipe.everyday_held_out_blocks])
-    n_examples = len(examples) * recipe.everyday_repeats
-    corpus_pick = rng.permutation(len(corpus_blocks))[:n_examples]
-    train = TextBlocks(
-        np.concatenate([np.tile(examples.input_ids, (recipe.everyday_repeats, 1)),
-                        corpus_blocks.input_ids[corpus_pick]]),
-        np.concatenate([np.tile(examples.word_starts, (recipe.everyday_repeats, 1)),
-                        corpus_blocks.word_starts[corpus_pick]]))
-    return train, TextBlocks(held_out.input_ids[held_out_pick], held_out.word_starts[held_out_pick])
+    repeated = examples.rows(np.tile(np.arange(len(examples)), recipe.everyday_repeats))
+    corpus_sample = corpus_blocks.rows(rng.permutation(len(corpus_blocks))[: len(repeated)])
+    return TextBlocks.concatenate([repeated, corpus_sample]), held_out.rows(held_out_pick)
 
 
 def _best_loss(best_dir: Path) -> float:

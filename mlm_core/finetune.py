@@ -125,8 +125,7 @@ def plan_finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = Finetun
     # The validation blocks come from the end of the text, not from between training blocks, so that they share
     # no sentence with what is trained on.
     cut = len(blocks) - n_validation
-    train_blocks = TextBlocks(blocks.input_ids[:cut], blocks.word_starts[:cut])
-    validation = TextBlocks(blocks.input_ids[cut:], blocks.word_starts[cut:])
+    train_blocks, validation = blocks.rows(slice(None, cut)), blocks.rows(slice(cut, None))
     batch_size = min(settings.batch_size, len(train_blocks))
     steps_per_epoch = len(train_blocks) // batch_size
     total_steps = min(settings.max_steps, settings.epochs * steps_per_epoch)
@@ -166,8 +165,7 @@ def measure_step(mlm: MaskedLM, plan: FinetunePlan, *, repeats: int = 2) -> Step
     out). Reads the model's weights without changing them."""
     from .forward import masked_logits
 
-    masked = mask_for(mlm.tokenizer, TextBlocks(plan.train.input_ids[: plan.batch_size],
-                                                plan.train.word_starts[: plan.batch_size]),
+    masked = mask_for(mlm.tokenizer, plan.train.rows(slice(None, plan.batch_size)),
                       probability=plan.settings.mask_probability, seed=plan.settings.seed)
     model = mlm.model
 

@@ -47,6 +47,15 @@ class TextBlocks:
     def block_length(self) -> int:
         return int(self.input_ids.shape[1])
 
+    def rows(self, index) -> "TextBlocks":
+        """The blocks at ``index`` (a slice or an array of row numbers): a split, a sample, a repetition."""
+        return TextBlocks(self.input_ids[index], self.word_starts[index])
+
+    @staticmethod
+    def concatenate(parts: Sequence["TextBlocks"]) -> "TextBlocks":
+        return TextBlocks(np.concatenate([part.input_ids for part in parts]),
+                          np.concatenate([part.word_starts for part in parts]))
+
 
 def make_blocks(tokenizer, documents: Sequence[str], *, block_length: int = 128) -> TextBlocks:
     """Concatenate the documents' tokens and cut them into blocks of ``block_length`` (specials included).

@@ -22,8 +22,7 @@ def corpus(n_docs: int, seed: int = 0) -> list[str]:
 
 
 def split(blocks: TextBlocks, n_eval: int):
-    return (TextBlocks(blocks.input_ids[:-n_eval], blocks.word_starts[:-n_eval]),
-            TextBlocks(blocks.input_ids[-n_eval:], blocks.word_starts[-n_eval:]))
+    return blocks.rows(slice(None, -n_eval)), blocks.rows(slice(-n_eval, None))
 
 
 def test_blocks_are_framed_and_know_where_words_start(bert):
