@@ -6,26 +6,18 @@ with the shared sidebar.
 
 import streamlit as st
 
-from pages.frame import sidebar_model_picker
+from pages.frame.models import sidebar_model_picker
+from pages.frame.registry import HOME, PAGES, PAGES_BY_KEY
 
 st.set_page_config(page_title="MLM Explorer", page_icon=":mag:", layout="wide")
 
-PAGES = {
-    "home": ("pages/home.py", "Home", ":material/home:"),
-    "predict": ("pages/predict.py", "Predict", ":material/edit_note:"),
-    "attention": ("pages/attention.py", "Attention", ":material/grid_on:"),
-    "embeddings": ("pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
-    "explain": ("pages/explain.py", "Explain", ":material/lightbulb:"),
-    "finetune": ("pages/finetune.py", "Fine-tune", ":material/model_training:"),
-}
-
-wanted = st.query_params.get("page", "home")
-unknown_page = wanted not in PAGES
+wanted = st.query_params.get("page", HOME)
+unknown_page = wanted not in PAGES_BY_KEY
 if unknown_page:
-    wanted = "home"
+    wanted = HOME
 navigation = st.navigation(
-    [st.Page(path, title=title, icon=icon, url_path=key, default=(key == wanted))
-     for key, (path, title, icon) in PAGES.items()]
+    [st.Page(page.path, title=page.title, icon=page.icon, url_path=page.key, default=(page.key == wanted))
+     for page in PAGES]
 )
 sidebar_model_picker()
 if unknown_page:

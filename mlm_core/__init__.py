@@ -43,7 +43,7 @@ from .errors import (  # noqa: E402
 )
 from .loading import load_model  # noqa: E402
 from .model import MaskedLM  # noqa: E402
-from .predict import Candidate, JointFilling, MaskPrediction, Prediction, predict  # noqa: E402
+from .tasks.predict import Candidate, JointFilling, MaskPrediction, Prediction, predict  # noqa: E402
 
 __all__ = [
     "Analysis", "Candidate", "Encoding", "InputError", "JointFilling", "MaskPrediction", "MaskedLM",

@@ -1,16 +1,21 @@
 """One forward pass per (model, text): tokens, mask positions, log-probs at masks, attentions, hidden states.
 
 preprocess (``encode``) → forward (``MaskedLM.forward``) → postprocess (``Analysis``). Every page reuses the
-``Analysis`` of its text; ``analyze`` memoises it per model.
+``Analysis`` of its text; ``analyze`` memoises it per model (the memo lives here, beside what it stores, keyed
+weakly by the model so a model's results go when the model does).
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from dataclasses import dataclass
+from typing import Collection, Sequence
 
 import numpy as np
 
+from .cache import LruCache
 from .errors import InputError
 from .model import MaskedLM
 
@@ -38,8 +43,7 @@ class Encoding:
 
 def encode(mlm: MaskedLM, text: str, *, require_mask: bool = True) -> Encoding:
     """Tokenise ``text`` (special tokens included) after mapping ``[MASK]`` to the model's mask token."""
-    if not isinstance(text, str) or not text.strip():
-        raise InputError(f"The text is empty — type a sentence with [MASK] where a word is missing, e.g. '{EXAMPLE}'")
+    _check_not_empty(text)
     mask_token = mlm.mask_token
     model_text = text.replace(USER_MASK, mask_token) if mask_token != USER_MASK else text
     encoded = mlm.tokenizer(model_text, add_special_tokens=True)
@@ -51,18 +55,60 @@ def encode(mlm: MaskedLM, text: str, *, require_mask: bool = True) -> Encoding:
         )
     mask_id = mlm.tokenizer.mask_token_id
     mask_positions = tuple(i for i, token_id in enumerate(input_ids) if token_id == mask_id)
-    if require_mask and not mask_positions:
-        hint = ""
-        if "<mask>" in text or "[mask]" in text.lower():
-            spellings = USER_MASK if mask_token == USER_MASK else f"{USER_MASK} or {mask_token}"
-            hint = f" (this model's mask is written {spellings}, in that exact spelling)"
-        raise InputError(f"No [MASK] in the text{hint} — add one, e.g. '{EXAMPLE}'")
+    if require_mask:
+        _check_has_mask(mlm, text, mask_positions)
     spans = _mask_spans(text, mask_token)
     if len(spans) != len(mask_positions):  # tokenizer merged or split a marker: fall back to no spans
         spans = ()
     tokens = tuple(mlm.tokenizer.convert_ids_to_tokens(list(input_ids)))
     word_ids = tuple(encoded.word_ids()) if encoded.is_fast else tuple(range(len(input_ids)))
     return Encoding(text, model_text, input_ids, tokens, mask_positions, spans, word_ids)
+
+
+def _check_not_empty(text: str) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"The text is empty — type a sentence with [MASK] where a word is missing, e.g. '{EXAMPLE}'")
+
+
+def _check_has_mask(mlm: MaskedLM, text: str, mask_positions: Sequence[int]) -> None:
+    if mask_positions:
+        return
+    hint = ""
+    if "<mask>" in text or "[mask]" in text.lower():
+        spellings = USER_MASK if mlm.mask_token == USER_MASK else f"{USER_MASK} or {mlm.mask_token}"
+        hint = f" (this model's mask is written {spellings}, in that exact spelling)"
+    raise InputError(f"No [MASK] in the text{hint} — add one, e.g. '{EXAMPLE}'")
+
+
+def word_groups(word_ids: Sequence[int | None], *, skip: Collection[int] = (),
+                specials: bool = False) -> tuple[tuple[int, ...], ...]:
+    """Token positions grouped into words, in order: neighbouring tokens with the same word id form one group.
+
+    Special tokens (word id None) are left out, or with ``specials`` each kept as a group of its own; positions
+    in ``skip`` (e.g. masks) are left out and end the word before them. The one grouping of word pieces into
+    words, used by explanations, embeddings and whole-word masking alike.
+    """
+    groups: list[list[int]] = []
+    previous = None
+    for position, word_id in enumerate(word_ids):
+        if position in skip or word_id is None:
+            if specials and word_id is None and position not in skip:
+                groups.append([position])
+            previous = None
+        elif groups and word_id == previous:
+            groups[-1].append(position)
+        else:
+            groups.append([position])
+            previous = word_id
+    return tuple(tuple(group) for group in groups)
+
+
+def word_starts(word_ids: Sequence[int | None]) -> list[bool]:
+    """True where a word begins, and on every special token: the first position of each ``word_groups`` group."""
+    starts = [False] * len(word_ids)
+    for group in word_groups(word_ids, specials=True):
+        starts[group[0]] = True
+    return starts
 
 
 def _mask_spans(text: str, mask_token: str) -> tuple[tuple[int, int], ...]:
@@ -108,10 +154,31 @@ class Analysis:
         return self.encoding.mask_positions
 
 
+MEMO_SIZE = 32  # texts per model
+_MEMOS: "weakref.WeakKeyDictionary[MaskedLM, LruCache[str, Analysis]]" = weakref.WeakKeyDictionary()
+_MEMOS_LOCK = threading.Lock()
+
+
+def _memo(mlm: MaskedLM) -> LruCache[str, Analysis]:
+    with _MEMOS_LOCK:
+        if mlm not in _MEMOS:
+            _MEMOS[mlm] = LruCache(MEMO_SIZE)
+        return _MEMOS[mlm]
+
+
+def set_memo_size(mlm: MaskedLM, max_entries: int) -> None:
+    """How many texts' analyses to keep for ``mlm`` (default ``MEMO_SIZE``; 0 keeps none, so benchmarks time the
+    forward pass itself rather than the memo)."""
+    _memo(mlm).resize(max_entries)
+
+
 def analyze(mlm: MaskedLM, text: str, *, require_mask: bool = False) -> Analysis:
-    """The memoised single forward pass for ``text`` on ``mlm``."""
-    encoding = encode(mlm, text, require_mask=require_mask)
-    return mlm.analyses.get_or_compute(encoding.text, lambda: _run(mlm, encoding))
+    """The memoised single forward pass for ``text`` on ``mlm``; a memoised text is not even re-tokenised."""
+    _check_not_empty(text)
+    analysis = _memo(mlm).get_or_compute(text, lambda: _run(mlm, encode(mlm, text, require_mask=False)))
+    if require_mask:
+        _check_has_mask(mlm, text, analysis.mask_positions)
+    return analysis
 
 
 def _run(mlm: MaskedLM, encoding: Encoding) -> Analysis:

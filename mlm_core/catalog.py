@@ -125,6 +125,11 @@ def _looks_like_path(spec: str) -> bool:
     return spec.startswith(("/", ".", "~")) or "\\" in spec or spec.count("/") > 1
 
 
+def hub_offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` asks Hugging Face libraries never to reach the hub (their own spellings)."""
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+
+
 def is_cached(repo_id: str) -> bool:
     """True when the hub model's config and weights are already in the local Hugging Face cache."""
     from huggingface_hub import try_to_load_from_cache

@@ -106,7 +106,7 @@ def _load(spec: str | None):
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    from .predict import predict
+    from .tasks.predict import predict
 
     mlm = _load(args.model)
     result = predict(mlm, args.text, top_k=args.top_k, joint_k=args.joint_k)
@@ -128,7 +128,7 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 
 def _run_attention(args: argparse.Namespace) -> int:
-    from .attention import attention, summarise_heads, write_all_diagrams
+    from .tasks.attention import attention, summarise_heads, write_all_diagrams
 
     result = attention(_load(args.model), args.text)
     written = write_all_diagrams(result, args.out)
@@ -142,7 +142,7 @@ def _run_attention(args: argparse.Namespace) -> int:
 
 
 def _run_embed(args: argparse.Namespace) -> int:
-    from .embeddings import projected_points
+    from .tasks.embeddings import projected_points
 
     mlm = _load(args.model)
     layer = mlm.num_layers if args.layer is None else args.layer
@@ -159,7 +159,7 @@ def _run_embed(args: argparse.Namespace) -> int:
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-    from .explain import explain
+    from .tasks.explain import explain
 
     result = explain(_load(args.model), args.text, mask_index=args.mask - 1, targets=args.target,
                      contrast=args.contrast)
@@ -177,7 +177,7 @@ def _run_finetune(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .errors import InputError
-    from .finetune import FinetuneSettings, finetune, read_text_file
+    from .training.finetune import FinetuneSettings, finetune, read_text_file
 
     source, out = Path(args.file), Path(args.out)
     if not source.is_file():
@@ -204,19 +204,18 @@ def _run_finetune(args: argparse.Namespace) -> int:
 
 
 def _run_build_demo(args: argparse.Namespace) -> int:
-    from dataclasses import replace
     from pathlib import Path
 
-    from .demo_build import DemoRecipe, build
+    from .tools.build_demo import DemoRecipe, build
 
-    recipe = DemoRecipe() if args.steps is None else replace(DemoRecipe(), total_steps=args.steps)
+    recipe = DemoRecipe() if args.steps is None else DemoRecipe().with_first_steps(args.steps)
     summary = build(Path(args.work), recipe=recipe, log=lambda line: print(line, file=sys.stderr, flush=True))
     print(json.dumps(summary))
     return 0
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from .bench import format_table, machine_description, run_benchmarks
+    from .tools.bench import format_table, machine_description, run_benchmarks
 
     results = run_benchmarks(repeats=args.repeats, only=args.only, progress=lambda line: print(line, file=sys.stderr))
     if args.json:

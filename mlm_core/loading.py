@@ -10,12 +10,12 @@ Safety rules, enforced here and nowhere else:
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Sequence
 
-from .catalog import ResolvedSpec, resolve_spec
+from .catalog import ResolvedSpec, hub_offline, resolve_spec
 from .errors import ModelNotFoundError, UnsupportedModelError
+from .forward import CompiledForward
 from .model import MaskedLM
 
 SAFE_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "tf_model.h5", "tf_model.h5.index.json")
@@ -94,7 +94,7 @@ def _probe_hub(resolved: ResolvedSpec) -> None:
         f"Model '{resolved.spec}' is not in the local Hugging Face cache and the hub cannot be reached "
         "— connect to the internet once to download it, or pick 'demo' or a local folder."
     )
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"):
+    if hub_offline():
         raise ModelNotFoundError(offline_hint)
     try:
         info = HfApi().model_info(resolved.source, timeout=HUB_PROBE_TIMEOUT_S)
@@ -164,18 +164,12 @@ def _load(resolved: ResolvedSpec, *, local_files_only: bool, jit_compile: bool |
         )
     if tokenizer.mask_token is None:
         raise UnsupportedModelError(f"Model '{resolved.spec}' has no mask token, so it cannot fill in blanks.")
-    return _wrap(resolved, tokenizer, model, jit_compile)
-
-
-def _wrap(resolved: ResolvedSpec, tokenizer, model, jit_compile: bool | None) -> MaskedLM:
     return wrap_model(resolved.display_name, tokenizer, model, jit_compile=jit_compile)
 
 
 def wrap_model(name: str, tokenizer, model, *, max_tokens: int | None = None,
                jit_compile: bool | None = None) -> MaskedLM:
     """A ``MaskedLM`` around an already-built TF masked LM (e.g. a fine-tuned copy) and its tokenizer."""
-    from .forward import CompiledForward
-
     logging.getLogger("transformers.tokenization_utils_base").setLevel(logging.ERROR)  # length warnings: ours
     max_tokens = max_tokens or max_model_tokens(tokenizer, model.config)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

@@ -15,11 +15,20 @@ from .errors import ParameterError
 
 @dataclass(frozen=True)
 class Interval:
-    """Closed interval of ints (``kind=int``) or floats (``kind=float``)."""
+    """Closed interval of ints (``kind=int``) or floats (``kind=float``).
+
+    ``widget`` is the narrower (low, high) a dashboard slider offers when the whole range is too wide to pick
+    from with a mouse (the core still accepts the whole range); pages read their bounds from ``widget_range``.
+    """
 
     kind: type
     low: float
     high: float
+    widget: tuple[float, float] | None = None
+
+    @property
+    def widget_range(self) -> tuple[float, float]:
+        return self.widget or (self.low, self.high)
 
     def accepts(self, value: Any) -> bool:
         if isinstance(value, bool):

@@ -3,10 +3,11 @@
 import altair as alt
 import streamlit as st
 
-from mlm_core.attention import (
+from mlm_core.tasks.attention import (
     BROAD_ENTROPY_SHARE,
     PATTERN_THRESHOLD,
     attention,
+    diagram_filename,
     head_average,
     heads_frame,
     matrix_frame,
@@ -15,11 +16,10 @@ from mlm_core.attention import (
     without_special,
     zip_all_diagrams,
 )
-from mlm_core.diagrams import DiagramRenderer, overview_png
-from pages.frame import (as_table, current_model, download_name, link_widgets, linked_flag, linked_int, linked_text, publish_view,
-                         run_or_stop)
-
-DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
+from mlm_core.tasks.diagrams import DiagramRenderer, overview_png
+from pages.frame.links import link_widgets, linked_flag, linked_int, linked_text, publish_view
+from pages.frame.models import current_model
+from pages.frame.ui import DEFAULT_TEXT, as_table, download_name, run_or_stop
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -94,9 +94,9 @@ diagram_tab, heatmap_tab, average_tab, overview_tab, table_tab = st.tabs(
 with diagram_tab:
     png = DiagramRenderer(shown.tokens).png(shown.weights[layer - 1, head - 1], stretch=stretch)
     scale = "black 0, white = this head's maximum" if stretch else "black 0, white 1"
-    st.image(png, caption=f"Attention_Layer{layer}_Head{head}.png — {scale}", width="content")
+    st.image(png, caption=f"{diagram_filename(layer, head)} — {scale}", width="content")
     st.download_button("Download this diagram (PNG)", png,
-                       file_name=download_name(f"Attention_Layer{layer}_Head{head}", mlm.name, text, "png"),
+                       file_name=download_name(diagram_filename(layer, head, extension=""), mlm.name, text, "png"),
                        mime="image/png", key="attention_download_png")
 
 with heatmap_tab:

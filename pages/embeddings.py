@@ -3,9 +3,10 @@
 import altair as alt
 import streamlit as st
 
-from mlm_core.embeddings import projected_points, word_similarity
-from pages.frame import (OKABE_ITO, as_table, current_model, download_name, link_widgets, linked_choice, linked_flag, linked_int,
-                         linked_text, publish_view, run_or_notice, run_or_stop, slug)
+from mlm_core.tasks.embeddings import projected_points, word_similarity
+from pages.frame.links import link_widgets, linked_choice, linked_flag, linked_int, linked_text, publish_view
+from pages.frame.models import current_model
+from pages.frame.ui import OKABE_ITO, as_table, download_name, run_or_notice, run_or_stop, slug
 
 DEFAULT_SENTENCES = "\n".join([
     "I sat on the bank of the river and watched the water.",

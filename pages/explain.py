@@ -6,12 +6,14 @@ import json
 import altair as alt
 import streamlit as st
 
-from mlm_core import encode, predict
-from mlm_core.explain import DEFAULT_MAX_EVALS, explain
-from pages.frame import (Linked, as_table, current_model, download_name, link_widgets, linked_choice, linked_flag,
-                         linked_int, linked_text, publish_view, run_or_stop, shared_result)
+from mlm_core import analyze
+from mlm_core.tasks.explain import DEFAULT_MAX_EVALS, EXPLAIN_PARAMS, explain
+from mlm_core.tasks.predict import mask_prediction
+from pages.frame.links import Linked, link_widgets, linked_choice, linked_flag, linked_interval, linked_text, publish_view
+from pages.frame.models import current_model, shared_result
+from pages.frame.ui import DEFAULT_TEXT, as_table, download_name, run_or_stop
 
-DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
+MAX_EVALS = EXPLAIN_PARAMS["max_evals"]
 PUSH_UP = (214, 39, 40)  # red: the word raises the output
 PUSH_DOWN = (31, 119, 180)  # blue: the word lowers it (red/blue stays distinct for red-green colour blindness)
 
@@ -63,19 +65,19 @@ mlm = current_model(allow_switch=True)
 link_widgets([linked_text("explain_text", "text", DEFAULT_TEXT)])
 text = st.text_area("Text", key="explain_text", height=80,
                     help="Write [MASK] for the missing word. With several masks, choose which one to explain.")
-encoding = run_or_stop(encode, mlm, text, require_mask=True)
+analysis = run_or_stop(analyze, mlm, text, require_mask=True)
 settings = st.columns([1, 3, 1])
-n_masks = len(encoding.mask_positions)
+n_masks = len(analysis.mask_positions)
 LINKED = [linked_text("explain_text", "text", DEFAULT_TEXT),
           Linked("explain_mask", "mask", 0, lambda raw: int(raw) - 1, lambda k: 0 <= k < n_masks, lambda k: str(k + 1)),
           linked_choice("explain_output", "output", "probability", ["probability", "log-odds"]),
           linked_flag("explain_contrast", "contrast", True),
-          linked_int("explain_max_evals", "evals", DEFAULT_MAX_EVALS, 50, 1000)]
+          linked_interval("explain_max_evals", "evals", DEFAULT_MAX_EVALS, MAX_EVALS)]
 link_widgets(LINKED)
 publish_view("explain", LINKED)
 mask_index = settings[0].selectbox("Mask", list(range(n_masks)), format_func=lambda k: f"mask {k + 1}",
                                    key="explain_mask", disabled=n_masks == 1)
-candidates = [c.token for c in run_or_stop(predict, mlm, text, top_k=10, joint_k=0).masks[mask_index].candidates]
+candidates = [c.token for c in mask_prediction(mlm, analysis, mask_index, top_k=10).candidates]
 # The choices depend on model, text and mask; a key per combination starts each new one at the top 2 instead of
 # carrying over (and silently dropping) words that are no longer offered.
 targets = settings[1].multiselect("Words to explain (from the model's top 10)", candidates,
@@ -85,7 +87,7 @@ output = settings[2].radio("Explain", ["probability", "log-odds"], key="explain_
 options = st.columns([1, 2])
 contrast = options[0].checkbox("Contrast the first two", key="explain_contrast",
                                help="Also explain p(first) − p(second): why the first word rather than the second.")
-max_evals = options[1].slider("Model evaluations (more = finer, slower)", 50, 1000, step=50,
+max_evals = options[1].slider("Model evaluations (more = finer, slower)", *MAX_EVALS.widget_range, step=50,
                               key="explain_max_evals")
 if not targets:
     st.info("Choose at least one word to explain.")

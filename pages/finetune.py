@@ -9,10 +9,12 @@ import altair as alt
 import streamlit as st
 
 from mlm_core import MlmExplorerError
-from mlm_core.finetune import (MAX_TEXT_MB, FinetuneJob, FinetuneSettings, folder_zip, measure_step,
-                               new_workspace, plan_finetune, progress_frame, read_text_file)
-from pages.frame import (FINETUNED_KEY, OKABE_ITO, USE_FINETUNED_KEY, as_table, model_versions, publish_view, run_or_stop, slug,
-                         use_finetuned)
+from mlm_core.training.finetune import (FINETUNE_PARAMS, MAX_TEXT_MB, FinetuneSettings, measure_step, plan_finetune,
+                                        progress_frame, read_text_file)
+from mlm_core.training.jobs import FinetuneJob, folder_zip, new_workspace
+from pages.frame.links import publish_view
+from pages.frame.models import FINETUNED_KEY, USE_FINETUNED_KEY, model_versions, use_finetuned
+from pages.frame.ui import OKABE_ITO, as_table, run_or_stop, slug
 
 JOB_KEY = "finetune_job"
 FOLDER_KEY = "finetune_folder"  # a TemporaryDirectory: removed when the session ends (or the server stops)
@@ -65,12 +67,18 @@ def read_input_text() -> tuple[str | None, str]:
     return run_or_stop(read_text_file, uploaded.getvalue(), name=f"'{uploaded.name}'"), uploaded.name
 
 
+def bounds(name: str) -> tuple:
+    """A widget's (low, high) from the core's constraint table, in the parameter's own type."""
+    interval = FINETUNE_PARAMS[name]
+    return tuple(interval.kind(value) for value in interval.widget_range)
+
+
 def choose_settings(max_tokens: int) -> FinetuneSettings:
     with st.expander("Training settings", expanded=False):
         left, middle, right = st.columns(3)
-        epochs = left.number_input("Epochs (passes over the text)", 1, 50, 2, key="finetune_epochs")
-        max_steps = left.number_input("At most this many steps", 1, 5000, 300, step=50, key="finetune_max_steps",
-                                      help="Caps the run whatever the number of epochs.")
+        epochs = left.number_input("Epochs (passes over the text)", *bounds("epochs"), 2, key="finetune_epochs")
+        max_steps = left.number_input("At most this many steps", *bounds("max_steps"), 300, step=50,
+                                      key="finetune_max_steps", help="Caps the run whatever the number of epochs.")
         learning_rate = middle.select_slider("Learning rate", LEARNING_RATES, value=5e-5, key="finetune_lr",
                                              format_func=lambda v: f"{v:g}")
         batch_size = middle.select_slider("Batch size (blocks per step)", [1, 2, 4, 8, 16, 32], value=8,
@@ -78,8 +86,10 @@ def choose_settings(max_tokens: int) -> FinetuneSettings:
         lengths = [n for n in (32, 64, 128, 256, 512) if n <= max_tokens]
         block_length = right.select_slider("Block length (tokens)", lengths, value=min(64, lengths[-1]),
                                            key="finetune_block")
-        mask_probability = right.slider("Share of words masked", 0.05, 0.4, 0.15, 0.01, key="finetune_mask")
-        validation_share = right.slider("Share kept for validation", 0.05, 0.5, 0.1, 0.05, key="finetune_val",
+        mask_probability = right.slider("Share of words masked", *bounds("mask_probability"), 0.15, 0.01,
+                                        key="finetune_mask")
+        validation_share = right.slider("Share kept for validation", *bounds("validation_share"), 0.1, 0.05,
+                                        key="finetune_val",
                                         help="Taken from the end of the text and never trained on.")
     return FinetuneSettings(epochs=int(epochs), learning_rate=float(learning_rate), batch_size=int(batch_size),
                             block_length=int(block_length), mask_probability=float(mask_probability),

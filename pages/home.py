@@ -1,18 +1,19 @@
 """Home: what the tool does, a short tour through deep links, and which models work offline here."""
 
-import os
 from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
 
 from mlm_core import PRESETS
-from mlm_core.catalog import DEMO_MODEL_DIR, is_cached
-from pages.frame import publish_view
+from mlm_core.catalog import DEMO_MODEL_DIR, hub_offline, is_cached
+from pages.frame.links import publish_view
+from pages.frame.registry import HOME, PAGES
+from pages.frame.ui import DEFAULT_TEXT
 
 TOUR = [
     # (language, model, page, text, extra settings, what to look at)
-    ("English", "demo", "predict", "The cat sat on the [MASK] and looked around.", {},
+    ("English", "demo", "predict", DEFAULT_TEXT, {},
      "which places the model thinks of, and how sure it is"),
     ("English", "demo", "predict", "She poured a cup of [MASK] and opened the [MASK].", {},
      "two masks: the best words for each and the best pairs"),
@@ -37,7 +38,7 @@ def tour_link(model: str, page: str, text: str, extra: dict) -> str:
 
 
 def model_status() -> pd.DataFrame:
-    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+    offline = hub_offline()
     rows = []
     for key, preset in PRESETS.items():
         if key == "demo":
@@ -50,19 +51,16 @@ def model_status() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-publish_view("home")
+publish_view(HOME)
 st.title("MLM Explorer")
 st.write("Look inside masked language models — BERT, CamemBERT, multilingual BERT and kin. Hide a word with "
          "**[MASK]** and see what the model would put there, where each of its attention heads looks, how it "
          "represents words in context, which words drive a prediction, and how it changes when you teach it your "
          "own text. No programming needed; choose a model in the sidebar.")
 
-pages = st.columns(5)
-pages[0].page_link("pages/predict.py", label="Predict", icon=":material/edit_note:")
-pages[1].page_link("pages/attention.py", label="Attention", icon=":material/grid_on:")
-pages[2].page_link("pages/embeddings.py", label="Embeddings", icon=":material/scatter_plot:")
-pages[3].page_link("pages/explain.py", label="Explain", icon=":material/lightbulb:")
-pages[4].page_link("pages/finetune.py", label="Fine-tune", icon=":material/model_training:")
+tools = [page for page in PAGES if page.key != HOME]
+for column, page in zip(st.columns(len(tools)), tools):
+    column.page_link(page.path, label=page.title, icon=page.icon)
 
 st.subheader("A 30-second tour")
 st.write("Each example opens the right page with the text and settings filled in (in a new tab). Every page's "

@@ -5,12 +5,15 @@ import json
 import altair as alt
 import streamlit as st
 
-from mlm_core import predict
 import pandas as pd
 
-from pages.frame import download_name, link_widgets, linked_int, linked_text, model_versions, publish_view, run_or_stop
+from mlm_core import predict
+from mlm_core.tasks.predict import PREDICT_PARAMS
+from pages.frame.links import link_widgets, linked_interval, linked_text, publish_view
+from pages.frame.models import model_versions
+from pages.frame.ui import DEFAULT_TEXT, download_name, run_or_stop
 
-DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."
+TOP_K = PREDICT_PARAMS["top_k"]
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -36,11 +39,11 @@ st.write("Type a sentence and write **[MASK]** where a word is missing — the m
          "Several masks are fine: you also get the best combinations.")
 
 base, tuned, mlm = model_versions()
-LINKED = [linked_text("predict_text", "text", DEFAULT_TEXT), linked_int("predict_top_k", "top_k", 5, 1, 20)]
+LINKED = [linked_text("predict_text", "text", DEFAULT_TEXT), linked_interval("predict_top_k", "top_k", 5, TOP_K)]
 link_widgets(LINKED)
 text = st.text_area("Text", key="predict_text", height=90,
                     help="Write [MASK] for each missing word. The model's own mask token works too.")
-top_k = st.slider("Words to show per mask", min_value=1, max_value=20, key="predict_top_k")
+top_k = st.slider("Words to show per mask", *TOP_K.widget_range, key="predict_top_k")
 publish_view("predict", LINKED)
 compare = tuned is not None and st.toggle(
     "Base and fine-tuned side by side", value=True, key="predict_compare",

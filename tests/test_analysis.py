@@ -91,3 +91,25 @@ def test_models_without_a_split_head_use_the_full_logits_path():
     expected = tf.nn.log_softmax(model(input_ids=tf.constant([ids])).logits[0]).numpy()[[1, 4]]
     np.testing.assert_allclose(result.log_probs[0], expected, atol=1e-4)
     assert result.attentions.shape == (1, 1, 2, 6, 6) and result.hidden_states.shape == (1, 2, 6, 16)
+
+
+def test_word_groups_join_pieces_of_one_word_and_leave_out_specials_and_skipped_positions():
+    """Against groupings worked out by hand for a [CLS] w0 w1 w1 w1 [MASK]=w2 w3 w3 [SEP] sequence."""
+    from mlm_core.analysis import word_groups, word_starts
+
+    word_ids = [None, 0, 1, 1, 1, 2, 3, 3, None]
+    assert word_groups(word_ids) == ((1,), (2, 3, 4), (5,), (6, 7))
+    assert word_groups(word_ids, skip={5}) == ((1,), (2, 3, 4), (6, 7))
+    assert word_groups(word_ids, specials=True) == ((0,), (1,), (2, 3, 4), (5,), (6, 7), (8,))
+    assert word_groups([0, 0, None, 0]) == ((0, 1), (3,))  # a special token ends a word even if ids repeat
+    assert word_starts(word_ids) == [True, True, True, False, False, True, True, False, True]
+
+
+def test_encoding_word_groups_match_the_tokenizer_words(bert):
+    """The tokenizer's own word split ('mother' is several pieces in the tiny vocabulary) read back as text."""
+    from mlm_core.analysis import word_groups
+
+    encoding = encode(bert, "my mother went home [MASK]")
+    groups = word_groups(encoding.word_ids, skip=set(encoding.mask_positions))
+    words = [bert.tokenizer.convert_tokens_to_string([encoding.tokens[p] for p in group]).strip() for group in groups]
+    assert words == ["my", "mother", "went", "home"]

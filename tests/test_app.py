@@ -137,7 +137,7 @@ DIARY = " ".join(f"On day {n} the rain came to the harbour, so the baker took he
 @pytest.fixture(scope="module")
 def finetuned_app(bert_dir):
     """A session that fine-tuned the tiny model on pasted text, plus the shared model's weights before that."""
-    from pages.frame import get_model
+    from pages.frame.models import get_model
 
     shared_before = [w.copy() for w in get_model(str(bert_dir)).model.get_weights()]
     at = open_app(str(bert_dir), "finetune")
@@ -165,7 +165,7 @@ def test_finetune_page_estimates_then_trains_and_compares_before_and_after(finet
 
 
 def test_finetune_in_one_session_leaves_the_shared_model_bit_identical(finetuned_app, bert_dir):
-    from pages.frame import get_model
+    from pages.frame.models import get_model
 
     _, shared_before = finetuned_app
     assert all(np.array_equal(a, b) for a, b in zip(shared_before, get_model(str(bert_dir)).model.get_weights()))

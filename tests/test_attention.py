@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mlm_core.attention import (
+from mlm_core.tasks.attention import (
     AttentionResult,
     attention,
     diagram_filename,
@@ -15,7 +15,7 @@ from mlm_core.attention import (
     zip_all_diagrams,
 )
 from mlm_core.cli import main
-from mlm_core.diagrams import DiagramRenderer, cjk_font_path, font_for
+from mlm_core.tasks.diagrams import DiagramRenderer, cjk_font_path, font_for
 
 
 def test_tokens_match_the_tokenizer_and_rows_sum_to_one(bert):

@@ -6,8 +6,8 @@ import weakref
 
 
 def test_the_model_cache_lets_go_of_the_least_recently_used_model(model_root):
-    from mlm_core.synthetic import build_bert
-    from pages.frame import MAX_MODELS_IN_MEMORY, get_model
+    from mlm_core.tools.synthetic import build_bert
+    from pages.frame.models import MAX_MODELS_IN_MEMORY, get_model
 
     specs = [str(build_bert(model_root / f"cache-{k}", seed=k)) for k in range(MAX_MODELS_IN_MEMORY + 1)]
     first = weakref.ref(get_model(specs[0]).model)

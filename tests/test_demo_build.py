@@ -1,4 +1,4 @@
-from mlm_core.demo_build import Document, brown_to_text, split_documents, wordnet_examples
+from mlm_core.tools.demo_corpus import Document, brown_to_text, split_documents, wordnet_examples
 
 
 def test_brown_word_tag_format_becomes_plain_text():

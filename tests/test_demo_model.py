@@ -5,9 +5,9 @@ import pytest
 
 import mlm_core
 from mlm_core import default_model_spec, predict
-from mlm_core.attention import attention, summarise_heads
+from mlm_core.tasks.attention import attention, summarise_heads
 from mlm_core.catalog import DEMO_MODEL_DIR
-from mlm_core.embeddings import word_similarity
+from mlm_core.tasks.embeddings import word_similarity
 
 
 def test_demo_is_shipped_small_and_the_offline_default():

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from mlm_core import InputError, ParameterError
 from mlm_core.cli import main
-from mlm_core.embeddings import project, projected_points, token_vectors, tsne_perplexity, word_similarity
+from mlm_core.tasks.embeddings import project, projected_points, token_vectors, tsne_perplexity, word_similarity
 
 
 def test_layer_zero_is_the_embedding_layer_output(bert):

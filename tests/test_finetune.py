@@ -13,8 +13,9 @@ import pytest
 import mlm_core
 from mlm_core import InputError, ParameterError, predict
 from mlm_core.cli import main
-from mlm_core.finetune import (WORKSPACE_PREFIX, FinetuneJob, FinetuneSettings, finetune, folder_zip,
-                               measure_step, new_workspace, plan_finetune, progress_frame, read_text_file)
+from mlm_core.training.finetune import (FinetuneSettings, finetune, measure_step, plan_finetune, progress_frame,
+                                        read_text_file)
+from mlm_core.training.jobs import WORKSPACE_PREFIX, FinetuneJob, folder_zip, new_workspace
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 TOWNS = ["the village", "the harbour", "the old town", "the valley", "the farm"]

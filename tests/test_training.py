@@ -2,15 +2,10 @@ import numpy as np
 import pytest
 
 from mlm_core import InputError, ParameterError
-from mlm_core.training import (
-    TextBlocks,
-    TrainingConfig,
-    evaluate,
-    make_blocks,
-    mask_for,
-    prediction_slots,
-    train,
-)
+from mlm_core.training.blocks import TextBlocks, make_blocks
+from mlm_core.training.loop import TrainingConfig, train
+from mlm_core.training.masking import mask_for, prediction_slots
+from mlm_core.training.metrics import evaluate
 
 SENTENCES = ["the cat sat on the mat .", "the dog ran in the garden .", "paris is the capital of france .",
              "my mother went home ."]
@@ -113,3 +108,23 @@ def test_evaluate_counts_only_real_slots(bert):
     metrics = evaluate(bert.model, masked, batch_size=5)
     assert metrics.n_predictions == int(masked.weights.sum())
     assert 0 <= metrics.top1 <= metrics.top5 <= 1
+
+
+def test_masked_lm_loss_is_the_weighted_mean_cross_entropy_of_the_true_tokens():
+    """Against the numpy formula −log softmax(logits)[label], averaged over slots with weight 1 (summed for "sum")."""
+    import tensorflow as tf
+
+    from mlm_core.training.metrics import masked_lm_loss
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(3, 4, 11)).astype(np.float32)
+    labels = rng.integers(0, 11, size=(3, 4)).astype(np.int32)
+    weights = np.asarray([[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 1, 1]], np.float32)
+    shifted = logits - logits.max(-1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    per_slot = -np.take_along_axis(log_softmax, labels[..., None], -1)[..., 0]
+    expected_sum = float((per_slot * weights).sum())
+    assert float(masked_lm_loss(tf.constant(labels), tf.constant(logits), tf.constant(weights), reduction="sum")) \
+        == pytest.approx(expected_sum, rel=1e-5)
+    assert float(masked_lm_loss(tf.constant(labels), tf.constant(logits), tf.constant(weights))) \
+        == pytest.approx(expected_sum / weights.sum(), rel=1e-5)

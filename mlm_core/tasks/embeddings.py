@@ -13,10 +13,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .analysis import analyze
-from .errors import InputError, ParameterError
-from .model import MaskedLM
-from .params import Interval, OneOf, check_params
+from ..analysis import analyze, word_groups
+from ..errors import InputError, ParameterError
+from ..model import MaskedLM
+from ..params import Interval, OneOf, check_params
 
 METHODS = ("pca", "tsne")
 MAX_SENTENCES = 20
@@ -59,26 +59,16 @@ def token_vectors(mlm: MaskedLM, sentences: Sequence[str], *, layer: int, hide_s
             pieces = [analysis.tokens[p] for p in positions]
             label = mlm.tokenizer.convert_tokens_to_string(pieces).strip() if merge_pieces else pieces[0]
             rows.append({"sentence": sentence_index, "position": positions[0], "token": label or pieces[0]})
-            vectors.append(hidden[positions].mean(axis=0))
+            vectors.append(hidden[list(positions)].mean(axis=0))
     points = pd.DataFrame(rows, columns=["sentence", "position", "token"])
     return TokenVectors(layer, np.asarray(vectors, dtype=np.float32).reshape(len(rows), -1), points)
 
 
-def _groups(word_ids: Sequence[int | None], merge_pieces: bool, hide_special: bool) -> list[list[int]]:
+def _groups(word_ids: Sequence[int | None], merge_pieces: bool, hide_special: bool) -> tuple[tuple[int, ...], ...]:
     """Token positions to average: one per token, or one per word when merging (special tokens alone)."""
-    groups: list[list[int]] = []
-    previous = object()
-    for position, word_id in enumerate(word_ids):
-        if word_id is None:
-            if not hide_special:
-                groups.append([position])
-            previous = object()
-        elif merge_pieces and word_id == previous:
-            groups[-1].append(position)
-        else:
-            groups.append([position])
-            previous = word_id
-    return groups
+    if not merge_pieces:  # every token a word of its own
+        word_ids = [None if word_id is None else position for position, word_id in enumerate(word_ids)]
+    return word_groups(word_ids, specials=not hide_special)
 
 
 @dataclass(frozen=True)

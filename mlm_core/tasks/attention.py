@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -16,8 +15,9 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from .analysis import analyze
-from .model import MaskedLM
+from ..analysis import analyze
+from ..files import zip_bytes
+from ..model import MaskedLM
 
 # Pattern labels in the order they are tried, after Clark et al. 2019, "What does BERT look at?".
 PATTERNS = ("previous token", "next token", "self", "[CLS]", "[SEP]", "punctuation")
@@ -155,9 +155,9 @@ def npz_bytes(result: AttentionResult) -> bytes:
     return buffer.getvalue()
 
 
-def diagram_filename(layer: int, head: int) -> str:
-    """The seeds' file name, 1-based."""
-    return f"Attention_Layer{layer}_Head{head}.png"
+def diagram_filename(layer: int, head: int, *, extension: str = ".png") -> str:
+    """The seeds' file name, 1-based (``extension=""`` for the stem)."""
+    return f"Attention_Layer{layer}_Head{head}{extension}"
 
 
 def all_diagrams(result: AttentionResult, *, stretch: bool = False, **style) -> Iterator[tuple[str, bytes]]:
@@ -171,12 +171,8 @@ def all_diagrams(result: AttentionResult, *, stretch: bool = False, **style) -> 
 
 
 def zip_all_diagrams(result: AttentionResult, *, stretch: bool = False, **style) -> bytes:
-    """Every head's diagram in one zip (stored, not deflated: PNGs are compressed already)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, png in all_diagrams(result, stretch=stretch, **style):
-            archive.writestr(name, png)
-    return buffer.getvalue()
+    """Every head's diagram in one zip."""
+    return zip_bytes(all_diagrams(result, stretch=stretch, **style))
 
 
 def write_all_diagrams(result: AttentionResult, out: str | Path, **style) -> list[Path]:

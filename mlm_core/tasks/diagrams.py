@@ -11,7 +11,6 @@ costs painting a T×T grid and encoding the PNG.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +19,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .params import Interval, check_params
+from ..files import png_bytes
+from ..params import Interval, check_params
 
 BACKGROUND = 0  # black, as in the seeds
 TEXT = 255
@@ -138,9 +138,7 @@ class DiagramRenderer:
         return image
 
     def png(self, weights: np.ndarray, *, stretch: bool = False) -> bytes:
-        buffer = io.BytesIO()
-        self.render(weights, stretch=stretch).save(buffer, format="PNG", compress_level=1)
-        return buffer.getvalue()
+        return png_bytes(self.render(weights, stretch=stretch))
 
 
 def brightness(weights: np.ndarray, *, stretch: bool = False) -> np.ndarray:
@@ -148,12 +146,6 @@ def brightness(weights: np.ndarray, *, stretch: bool = False) -> np.ndarray:
     scale = 255.0 / max(float(weights.max()), 1e-12) if stretch else 255.0
     return np.rint(np.clip(weights * scale, 0, 255)).astype(np.uint8)
 
-
-
-
-def render_png(tokens: Sequence[str], weights: np.ndarray, **style) -> bytes:
-    """One diagram as PNG bytes (for many heads of one text, reuse a ``DiagramRenderer``)."""
-    return DiagramRenderer(tokens, **style).png(weights)
 
 
 def overview_png(weights: np.ndarray, labels: Sequence[str], *, thumb: int = 72, gap: int = 14,
@@ -178,6 +170,4 @@ def overview_png(weights: np.ndarray, labels: Sequence[str], *, thumb: int = 72,
             image.paste(Image.fromarray(matrix, mode="L").resize((thumb, thumb), Image.Resampling.NEAREST),
                         (left, top))
             draw.text((left, top + thumb + 1), labels[layer * heads + head][:14], fill=0, font=font)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
+    return png_bytes(image)

@@ -23,15 +23,15 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .analysis import Encoding, analyze
-from .errors import InputError
-from .model import MaskedLM
-from .params import Interval, OneOf, check_params
-from .predict import display_token, predict
+from ..analysis import Analysis, Encoding, analyze, word_groups
+from ..errors import InputError
+from ..model import MaskedLM
+from ..params import Interval, OneOf, check_params
+from .predict import display_token, mask_prediction
 
 EXPLAIN_PARAMS = {
     "mask_index": Interval(int, 0, 511),
-    "max_evals": Interval(int, 10, 5000),
+    "max_evals": Interval(int, 10, 5000, widget=(50, 1000)),
     "output": OneOf(("probability", "log-odds")),
 }
 DEFAULT_MAX_EVALS = 300
@@ -98,20 +98,10 @@ def word_features(mlm: MaskedLM, encoding: Encoding, mask_index: int) -> WordFea
     for position in encoding.mask_positions:
         if position != target:
             ids[position] = hide_id
-    groups: list[list[int]] = []
-    previous = None
-    for position, word_id in enumerate(encoding.word_ids):
-        if word_id is None or position in encoding.mask_positions:
-            previous = None
-            continue
-        if word_id == previous and groups:
-            groups[-1].append(position)
-        else:
-            groups.append([position])
-        previous = word_id
+    groups = word_groups(encoding.word_ids, skip=set(encoding.mask_positions))
     words = tuple(tokenizer.convert_tokens_to_string([encoding.tokens[p] for p in group]).strip()
                   for group in groups)
-    return WordFeatures(ids, target, tuple(tuple(g) for g in groups), words, int(hide_id))
+    return WordFeatures(ids, target, groups, words, int(hide_id))
 
 
 def positional_tree(n_features: int) -> np.ndarray:
@@ -174,7 +164,7 @@ def explain(mlm: MaskedLM, text: str, *, mask_index: int = 0, targets: Sequence[
     if mask_index >= n_masks:
         raise InputError(f"Mask number {mask_index + 1} was asked for, but the text has {n_masks} "
                          f"mask{'s' if n_masks > 1 else ''} — pick a number from 1 to {n_masks}.")
-    target_ids, target_names = _target_ids(mlm, text, mask_index, targets)
+    target_ids, target_names = _target_ids(mlm, analysis, mask_index, targets)
     if contrast and len(target_ids) < 2:
         raise InputError("A contrast needs two target words — give two, e.g. 'mat' and 'floor'.")
     features = word_features(mlm, analysis.encoding, mask_index)
@@ -206,9 +196,9 @@ def explain(mlm: MaskedLM, text: str, *, mask_index: int = 0, targets: Sequence[
     return Explanation(mlm.name, text, mask_index, output, features.words, explained, evaluated[0])
 
 
-def _target_ids(mlm: MaskedLM, text: str, mask_index: int, targets: Sequence[str] | None):
+def _target_ids(mlm: MaskedLM, analysis: Analysis, mask_index: int, targets: Sequence[str] | None):
     if not targets:
-        candidates = predict(mlm, text, top_k=3, joint_k=0).masks[mask_index].candidates
+        candidates = mask_prediction(mlm, analysis, mask_index, top_k=3).candidates
         return [c.token_id for c in candidates], [c.token for c in candidates]
     ids, names = [], []
     vocabulary = mlm.tokenizer.get_vocab()

@@ -78,9 +78,8 @@ class _Context:
         """(MaskedLM without result cache, HF fill-mask pipeline) over the same random BERT-base weights."""
         from transformers import AutoTokenizer, TFAutoModelForMaskedLM, pipeline
 
-        from .catalog import ResolvedSpec
-        from .loading import _wrap
-        from .model import LruCache
+        from ..analysis import set_memo_size
+        from ..loading import wrap_model
         from .synthetic import build_bert
 
         self.progress("building a BERT-base-shaped model with random weights...")
@@ -88,14 +87,14 @@ class _Context:
         build_bert(folder, size="base")
         tokenizer = AutoTokenizer.from_pretrained(folder)
         model = TFAutoModelForMaskedLM.from_pretrained(folder)
-        mlm = _wrap(ResolvedSpec("bench-base", "local", folder), tokenizer, model, jit_compile=None)
-        mlm.analyses = LruCache(0)  # measure the forward pass, not our result cache
+        mlm = wrap_model("bench-base", tokenizer, model)
+        set_memo_size(mlm, 0)  # measure the forward pass, not our result memo
         # torch_dtype=None: the default "auto" touches torch, which is not installed
         return mlm, pipeline("fill-mask", model=model, tokenizer=tokenizer, framework="tf", torch_dtype=None)
 
 
 def _predict_rows(ctx: _Context) -> list[BenchResult]:
-    from .predict import predict
+    from ..tasks.predict import predict
 
     results = []
     for n_tokens in PREDICT_LENGTHS:
@@ -117,7 +116,7 @@ def _predict_rows(ctx: _Context) -> list[BenchResult]:
 
 def _attention_rows(ctx: _Context) -> list[BenchResult]:
     """All 144 diagrams of a 20-token text on the BERT-base shape, rendered and zipped."""
-    from .attention import attention, zip_all_diagrams
+    from ..tasks.attention import attention, zip_all_diagrams
 
     if not ctx.wants("attention/png-all"):
         return []
@@ -151,10 +150,10 @@ def naive_explainer(model, tokenizer, text: str, target_id: int):
 def _explain_rows(ctx: _Context) -> list[BenchResult]:
     """One explanation (top-1 word) of a 12-word sentence: ours vs the naive eager explainer (base shape),
     and ours on the demo model."""
-    from .catalog import DEMO_MODEL_DIR
-    from .explain import explain
-    from .loading import load_model
-    from .predict import predict
+    from ..catalog import DEMO_MODEL_DIR
+    from ..tasks.explain import explain
+    from ..loading import load_model
+    from ..tasks.predict import predict
 
     results = []
     if ctx.wants("explain/base-12w"):
@@ -181,8 +180,8 @@ FINETUNE_BATCH, FINETUNE_BLOCK = 8, 64
 
 
 def _our_step_times(mlm, blocks, steps: int, warmup: int) -> np.ndarray:
-    """Milliseconds per optimiser step of ``mlm_core.training.train`` (what the Fine-tune page runs)."""
-    from .training import TrainingConfig, train
+    """Milliseconds per optimiser step of ``mlm_core.training.loop.train`` (what the Fine-tune page runs)."""
+    from ..training.loop import TrainingConfig, train
 
     stamps = []
     config = TrainingConfig(total_steps=warmup + steps, batch_size=FINETUNE_BATCH, learning_rate=5e-5,
@@ -218,10 +217,11 @@ def _bare_fit_step_times(mlm, masked, steps: int, warmup: int) -> np.ndarray:
 def _finetune_rows(ctx: _Context) -> list[BenchResult]:
     """Training throughput: our loop vs a bare model.fit, same model, data, batch (8 × 64 tokens) and optimiser.
     Each runs on its own copy of the model. speedup = their ms per step / ours = our tokens/s / theirs."""
-    from .catalog import DEMO_MODEL_DIR
-    from .finetune import copy_model
-    from .loading import load_model
-    from .training import make_blocks, mask_for
+    from ..catalog import DEMO_MODEL_DIR
+    from ..training.finetune import copy_model
+    from ..loading import load_model
+    from ..training.blocks import make_blocks
+    from ..training.masking import mask_for
 
     results = []
     for name in ("finetune/demo", "finetune/base"):
@@ -245,8 +245,8 @@ def _finetune_rows(ctx: _Context) -> list[BenchResult]:
 
 def _load_rows(ctx: _Context) -> list[BenchResult]:
     """Loading the shipped demo model from disk (imports already done), cold compiled-program cache."""
-    from .catalog import DEMO_MODEL_DIR
-    from .loading import load_model
+    from ..catalog import DEMO_MODEL_DIR
+    from ..loading import load_model
 
     if not ctx.wants("load/demo") or not DEMO_MODEL_DIR.is_dir():
         return []

@@ -1,22 +1,18 @@
-"""What every page shares: the sidebar model picker, the model cache, and turning core errors into messages.
-
-The only Streamlit-facing glue around ``mlm_core``; pages import from here.
-"""
+"""Which model a page works on: the sidebar picker, the cache of loaded models shared by every session, this
+session's fine-tuned copy and the switch between the two, and results shared across sessions."""
 
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import urlencode
 
 import streamlit as st
 
 import mlm_core
 from mlm_core import MaskedLM, MlmExplorerError, PRESETS
+from mlm_core.cache import LruCache
 from mlm_core.catalog import model_roots_from_environment
-from mlm_core.model import LruCache
+from pages.frame.ui import run_or_stop
 
 CUSTOM = "custom"
 MAX_MODELS_IN_MEMORY = int(os.environ.get("MLM_EXPLORER_MAX_MODELS", "2"))
@@ -153,134 +149,3 @@ def current_model(*, allow_switch: bool = False) -> MaskedLM:
                                  key=f"version_switch::{tuned.name}",
                                  help="Compare the fine-tuned copy with the model it started from.")
     return options[shown or "fine-tuned"]
-
-
-def run_or_stop(function, *args, **kwargs):
-    """Call a core function; show a user error as ``st.error`` and stop the page instead of a traceback."""
-    try:
-        return function(*args, **kwargs)
-    except MlmExplorerError as error:
-        st.error(str(error))
-        st.stop()
-
-
-def run_or_notice(function, *args, **kwargs):
-    """For an optional part of a page: show a user error as ``st.info`` and return None; the page goes on."""
-    try:
-        return function(*args, **kwargs)
-    except MlmExplorerError as error:
-        st.info(str(error))
-        return None
-
-
-@dataclass(frozen=True)
-class Linked:
-    """A widget whose value lives in the URL as ``?param=…`` so that a copied address reproduces the view."""
-
-    key: str
-    param: str
-    default: Any
-    parse: Callable[[str], Any] = str
-    valid: Callable[[Any], bool] = lambda value: True
-    dump: Callable[[Any], str] = str
-
-
-MAX_LINKED_TEXT = 2000  # characters; longer texts are left out of links (browsers and proxies cap URL length)
-
-
-def linked_int(key: str, param: str, default: int, low: int, high: int) -> Linked:
-    return Linked(key, param, default, int, lambda value: low <= value <= high)
-
-
-def linked_choice(key: str, param: str, default: Any, options: list) -> Linked:
-    by_text = {str(option): option for option in options}
-    return Linked(key, param, default, lambda raw: by_text[raw], lambda value: value in options)
-
-
-def linked_flag(key: str, param: str, default: bool) -> Linked:
-    return Linked(key, param, default, lambda raw: {"1": True, "0": False}[raw], lambda value: isinstance(value, bool),
-                  lambda value: str(int(value)))
-
-
-def linked_text(key: str, param: str, default: str) -> Linked:
-    return Linked(key, param, default, valid=lambda value: isinstance(value, str))
-
-
-def link_widgets(fields: list[Linked]) -> None:
-    """Call before drawing the widgets: the first time a widget appears in a session it starts from the URL's
-    value when that is valid (else its default, with a notice), later from what the user set. Widgets must then
-    be drawn without ``value=``/``index=``: their state already holds it."""
-    for field in fields:
-        if field.key in st.session_state:
-            if not _holds(field, st.session_state[field.key]):  # e.g. layer 12 after switching to a 6-layer model
-                st.session_state[field.key] = field.default
-            continue
-        value, raw = field.default, st.query_params.get(field.param)
-        if raw is not None:
-            try:
-                parsed = field.parse(raw)
-                accepted = field.valid(parsed)
-            except (ValueError, TypeError, KeyError):
-                accepted = False
-            if accepted:
-                value = parsed
-            else:
-                shown = raw if len(raw) <= 40 else raw[:40] + "…"
-                st.warning(f"The link's {field.param}={shown!r} does not fit here — showing the default "
-                           f"({field.dump(field.default)}) instead.")
-        st.session_state[field.key] = value
-
-
-def _holds(field: Linked, value: Any) -> bool:
-    try:
-        return bool(field.valid(value))
-    except (ValueError, TypeError):
-        return False
-
-
-def view_params(page: str, fields: list[Linked]) -> dict[str, str]:
-    params = {"page": page}
-    spec = st.session_state.get(MODEL_SPEC_KEY)
-    if spec:
-        params["model"] = spec
-    for field in fields:
-        value = st.session_state.get(field.key)
-        if value is not None and value != field.default:
-            text = field.dump(value)
-            if len(text) <= MAX_LINKED_TEXT:
-                params[field.param] = text
-    return params
-
-
-def publish_view(page: str, fields: list[Linked] = ()) -> None:
-    """Write the page, the model and the linked widgets' values into the address bar, and offer the link."""
-    params = view_params(page, list(fields))
-    if st.query_params.to_dict() != params:
-        st.query_params.from_dict(params)
-    base = (st.context.url or "").split("?")[0]
-    with st.sidebar.popover("Link to this view", icon=":material/link:", width="stretch"):
-        st.caption("Anyone who opens this address sees this page with the same model, text and settings. "
-                   "Copy it with the button at the right of the box.")
-        st.code(f"{base}?{urlencode(params)}", language=None, wrap_lines=True)
-
-
-def slug(text: str, limit: int = 32) -> str:
-    """A short file-name-safe form of a text or model name ('The cat sat on the [MASK].' → 'the-cat-sat-on-the-mask');
-    a model path or hub id keeps its last part."""
-    words = re.sub(r"[^\w]+", "-", text.lower().split("/")[-1] if "/" in text and " " not in text else text.lower())
-    return words.strip("-_")[:limit].strip("-_") or "text"
-
-
-def download_name(kind: str, model_name: str, text: str, extension: str) -> str:
-    """File names say what, from which model and which text: 'predictions-demo-the-cat-sat-on-the-mask.csv'."""
-    return f"{kind}-{slug(model_name, 40)}-{slug(text)}.{extension}"
-
-
-# Okabe & Ito's palette: distinguishable with the common kinds of colour blindness.
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-
-
-def as_table(frame, what: str, **dataframe_options) -> None:
-    """The numbers behind a chart, for screen readers and anyone who prefers a table."""
-    with st.expander(f"{what} as a table"):
-        st.dataframe(frame, hide_index=True, width="stretch", **dataframe_options)

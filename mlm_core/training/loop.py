@@ -2,15 +2,13 @@
 
 Used to build the demo model and by the Fine-tune page. The pieces, each testable alone:
 
-- ``make_blocks``: tokenise documents into fixed-length blocks ``[CLS] … [SEP]`` and remember where words start.
-- ``mask_blocks``: BERT masking (15 % of words, 80/10/10), optionally whole words, with a seed. Every row
-  gets the same number of prediction slots P (padding slots have weight 0), so shapes are static and one
-  compiled step serves the whole run.
-- ``MaskedLMTrainer``: a Keras model whose ``train_step`` computes logits only at the masked positions (the
+- ``blocks.make_blocks``: tokenise documents into fixed-length blocks and remember where words start.
+- ``masking.mask_blocks``: BERT masking with a seed, a fixed number of prediction slots per row.
+- ``MaskedLMTrainer`` (here): a Keras model whose ``train_step`` computes logits only at the masked positions (the
   vocabulary projection is the costliest matrix) through the same ``masked_logits`` as inference, with its own
   learning rate for the masked-LM head.
-- ``evaluate``: masked-LM loss, perplexity, top-1 and top-5 accuracy over masked positions only.
-- ``train``: the loop — warm-up + linear decay, progress callback, stop flag, periodic held-out evaluation,
+- ``metrics.evaluate``: masked-LM loss, perplexity, top-1 and top-5 accuracy over masked positions only.
+- ``train`` (here): the loop — warm-up + linear decay, progress callback, stop flag, periodic held-out evaluation,
   checkpoints that resume exactly (the masking of each pass is a function of the seed and the pass number).
 """
 
@@ -18,195 +16,20 @@ from __future__ import annotations
 
 import math
 import time
-import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from .errors import InputError
-from .forward import masked_logits, split_head
-from .params import Interval, check_params
-
-
-@dataclass(frozen=True)
-class TextBlocks:
-    """input_ids: int32[N, T], each row ``[CLS] … [SEP]``; word_starts: bool[N, T], True where a word begins
-    (False on special tokens)."""
-
-    input_ids: np.ndarray
-    word_starts: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.input_ids)
-
-    @property
-    def block_length(self) -> int:
-        return int(self.input_ids.shape[1])
-
-    def rows(self, index) -> "TextBlocks":
-        """The blocks at ``index`` (a slice or an array of row numbers): a split, a sample, a repetition."""
-        return TextBlocks(self.input_ids[index], self.word_starts[index])
-
-    @staticmethod
-    def concatenate(parts: Sequence["TextBlocks"]) -> "TextBlocks":
-        return TextBlocks(np.concatenate([part.input_ids for part in parts]),
-                          np.concatenate([part.word_starts for part in parts]))
-
-
-def make_blocks(tokenizer, documents: Sequence[str], *, block_length: int = 128) -> TextBlocks:
-    """Concatenate the documents' tokens and cut them into blocks of ``block_length`` (specials included).
-
-    The tail shorter than a block is dropped. Raises ``InputError`` when the text fills no block at all.
-    """
-    check_params("make_blocks", {"block_length": block_length}, {"block_length": Interval(int, 8, 512)})
-    content = block_length - 2
-    ids: list[int] = []
-    starts: list[bool] = []
-    for start in range(0, len(documents), 256):
-        encodings = tokenizer(list(documents[start:start + 256]), add_special_tokens=False)
-        for row, input_ids in enumerate(encodings["input_ids"]):
-            word_ids = encodings.word_ids(row)
-            previous = None
-            for token_id, word_id in zip(input_ids, word_ids):
-                ids.append(token_id)
-                starts.append(word_id is None or word_id != previous)
-                previous = word_id
-    n_blocks = len(ids) // content
-    if n_blocks == 0:
-        raise InputError(
-            f"The text has {len(ids)} tokens, fewer than one training block of {content} — add more text "
-            f"or choose a shorter block length."
-        )
-    body = np.asarray(ids[: n_blocks * content], dtype=np.int32).reshape(n_blocks, content)
-    body_starts = np.asarray(starts[: n_blocks * content], dtype=bool).reshape(n_blocks, content)
-    input_ids = np.concatenate([np.full((n_blocks, 1), tokenizer.cls_token_id, np.int32), body,
-                                np.full((n_blocks, 1), tokenizer.sep_token_id, np.int32)], axis=1)
-    word_starts = np.pad(body_starts, ((0, 0), (1, 1)))
-    word_starts[:, 1] = True  # a block never begins inside a word as far as masking is concerned
-    return TextBlocks(input_ids, word_starts)
-
-
-@dataclass(frozen=True)
-class MaskedBlocks:
-    """A masked copy of ``TextBlocks``.
-
-    input_ids: int32[N, T] with the chosen tokens replaced (80 % mask token, 10 % random, 10 % kept);
-    positions: int32[N, P] token positions to predict; labels: int32[N, P] original ids there;
-    weights: float32[N, P], 1 for real slots, 0 for padding slots.
-    """
-
-    input_ids: np.ndarray
-    positions: np.ndarray
-    labels: np.ndarray
-    weights: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.input_ids)
-
-
-def prediction_slots(block_length: int, probability: float) -> int:
-    """Slots per row: room for 1.5× the expected number of masked tokens (whole words run over the mean)."""
-    return max(2, int(math.ceil(block_length * probability * 1.5)))
-
-
-def mask_blocks(blocks: TextBlocks, *, mask_id: int, vocab_size: int, special_ids: Sequence[int],
-                probability: float = 0.15, whole_words: bool = True, seed: int = 0) -> MaskedBlocks:
-    """BERT-style masking of every row; same seed → same masking. Each row predicts at least one token."""
-    rng = np.random.default_rng(seed)
-    n_rows, length = blocks.input_ids.shape
-    slots = prediction_slots(length, probability)
-    input_ids = blocks.input_ids.copy()
-    positions = np.zeros((n_rows, slots), np.int32)
-    labels = np.zeros((n_rows, slots), np.int32)
-    weights = np.zeros((n_rows, slots), np.float32)
-    special = np.isin(blocks.input_ids, np.asarray(list(special_ids)))
-    replacement_ids = np.setdiff1d(np.arange(vocab_size), np.asarray(list(special_ids)))
-    for row in range(n_rows):
-        maskable = ~special[row]
-        if whole_words:
-            word_index = np.cumsum(blocks.word_starts[row]) - 1
-            chosen_words = rng.random(word_index.max() + 1) < probability
-            chosen = maskable & chosen_words[np.maximum(word_index, 0)]
-        else:
-            chosen = maskable & (rng.random(length) < probability)
-        picked = np.flatnonzero(chosen)[:slots]
-        if len(picked) == 0:
-            picked = rng.choice(np.flatnonzero(maskable), size=1)
-        n = len(picked)
-        positions[row, :n] = picked
-        labels[row, :n] = blocks.input_ids[row, picked]
-        weights[row, :n] = 1.0
-        roll = rng.random(n)
-        input_ids[row, picked[roll < 0.8]] = mask_id
-        randomised = picked[(roll >= 0.8) & (roll < 0.9)]
-        input_ids[row, randomised] = rng.choice(replacement_ids, size=len(randomised))
-    return MaskedBlocks(input_ids, positions, labels, weights)
-
-
-def mask_for(tokenizer, blocks: TextBlocks, *, probability: float = 0.15, whole_words: bool = True,
-             seed: int = 0) -> MaskedBlocks:
-    """``mask_blocks`` with the tokenizer's mask id, vocabulary and special tokens."""
-    return mask_blocks(blocks, mask_id=tokenizer.mask_token_id, vocab_size=len(tokenizer),
-                       special_ids=tokenizer.all_special_ids, probability=probability, whole_words=whole_words,
-                       seed=seed)
-
-
-@dataclass(frozen=True)
-class MlmMetrics:
-    """Masked-LM quality over masked positions only: mean cross-entropy (nats), its exp, top-1/top-5 accuracy."""
-
-    loss: float
-    perplexity: float
-    top1: float
-    top5: float
-    n_predictions: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def _sums(logits, labels, weights):
-    """Per-batch sums of loss, top-1 hits and top-5 hits, weighted by real slots."""
-    losses = tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
-    top1 = tf.cast(tf.math.in_top_k(tf.reshape(labels, [-1]), tf.reshape(logits, [-1, tf.shape(logits)[-1]]), 1),
-                   tf.float32)
-    top5 = tf.cast(tf.math.in_top_k(tf.reshape(labels, [-1]), tf.reshape(logits, [-1, tf.shape(logits)[-1]]), 5),
-                   tf.float32)
-    flat_weights = tf.reshape(weights, [-1])
-    return (tf.reduce_sum(losses * weights), tf.reduce_sum(top1 * flat_weights), tf.reduce_sum(top5 * flat_weights),
-            tf.reduce_sum(weights))
-
-
-_EVAL_STEPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _eval_step(model):
-    """One traced evaluation step per model, reused by every evaluation (training evaluates many times)."""
-    if model not in _EVAL_STEPS:
-        @tf.function(jit_compile=False)
-        def step(input_ids, positions, labels, weights):
-            logits, _ = masked_logits(model, input_ids, tf.ones_like(input_ids), positions, training=False)
-            return _sums(logits, labels, weights)
-
-        _EVAL_STEPS[model] = step
-    return _EVAL_STEPS[model]
-
-
-def evaluate(model, masked: MaskedBlocks, *, batch_size: int = 32) -> MlmMetrics:
-    """Masked-LM metrics of ``model`` (a TF masked LM) on already-masked blocks (fix their seed to compare)."""
-    step = _eval_step(model)
-    totals = np.zeros(4)
-    for start in range(0, len(masked), batch_size):
-        batch = slice(start, start + batch_size)
-        totals += np.asarray([float(v) for v in step(masked.input_ids[batch], masked.positions[batch],
-                                                     masked.labels[batch], masked.weights[batch])])
-    loss, top1, top5, count = (float(total) for total in totals)
-    count = max(count, 1.0)
-    return MlmMetrics(loss / count, math.exp(min(loss / count, 50.0)), top1 / count, top5 / count, int(count))
+from ..errors import InputError
+from ..forward import masked_logits, split_head
+from ..params import Interval, check_params
+from .blocks import TextBlocks
+from .masking import MaskedBlocks, mask_for, prediction_slots
+from .metrics import MlmMetrics, evaluate, masked_lm_loss
 
 
 class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
@@ -256,8 +79,7 @@ class MaskedLMTrainer(tf_keras.Model):
         encoder_vars, head_vars = self._variable_groups()
         with tf.GradientTape() as tape:
             logits, _ = masked_logits(self.mlm, input_ids, tf.ones_like(input_ids), positions, training=True)
-            losses = tf_keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
-            loss = tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+            loss = masked_lm_loss(labels, logits, weights)
         gradients = tape.gradient(loss, encoder_vars + head_vars)
         self.encoder_optimizer.apply_gradients(zip(gradients[: len(encoder_vars)], encoder_vars))
         if head_vars:
@@ -318,8 +140,13 @@ class TrainingProgress:
         return self.seconds_per_step * (self.total_steps - self.step)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainingResult:
+    """What a run did: ``steps`` trained in all (a resumed run counts the earlier ones), wall ``seconds`` and
+    ``tokens_per_second`` of this process's steps, one ``history`` record per evaluation
+    (step, train_loss, seconds, eval_* metrics), the ``best`` held-out metrics, and whether a stop request ended
+    it before ``total_steps``."""
+
     steps: int
     seconds: float
     tokens_per_second: float

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .analysis import Analysis, Encoding, analyze, fill_text
-from .model import MaskedLM
-from .params import Interval, check_params
+from ..analysis import Analysis, Encoding, analyze, fill_text
+from ..model import MaskedLM
+from ..params import Interval, check_params
 
 PREDICT_PARAMS = {
-    "top_k": Interval(int, 1, 100),
+    "top_k": Interval(int, 1, 100, widget=(1, 20)),
     "joint_k": Interval(int, 0, 20),
     "max_joint_masks": Interval(int, 2, 16),
 }
@@ -45,7 +45,9 @@ class MaskPrediction:
 
     def __post_init__(self):
         probabilities = [c.probability for c in self.candidates]
-        assert probabilities == sorted(probabilities, reverse=True), "candidates must be sorted"
+        if probabilities != sorted(probabilities, reverse=True):
+            raise ValueError(f"MaskPrediction candidates must be sorted by probability, highest first; got "
+                             f"{probabilities}")
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def predict(mlm: MaskedLM, text: str, *, top_k: int = 5, joint_k: int = 5, max_j
     check_params("predict", locals(), PREDICT_PARAMS)
     analysis = analyze(mlm, text, require_mask=True)
     banned = _special_ids(mlm)
-    masks = tuple(_mask_prediction(mlm, analysis, k, top_k, banned) for k in range(len(analysis.mask_positions)))
+    masks = tuple(mask_prediction(mlm, analysis, k, top_k=top_k) for k in range(len(analysis.mask_positions)))
     joint, skipped = (), None
     n_masks = len(masks)
     if n_masks >= 2 and joint_k > 0:
@@ -148,10 +150,11 @@ def _top(log_probs: np.ndarray, k: int, banned: np.ndarray) -> np.ndarray:
     return best[np.argsort(-scores[best], kind="stable")]
 
 
-def _mask_prediction(mlm: MaskedLM, analysis: Analysis, k: int, top_k: int, banned: np.ndarray) -> MaskPrediction:
+def mask_prediction(mlm: MaskedLM, analysis: Analysis, k: int, *, top_k: int) -> MaskPrediction:
+    """The ``top_k`` words for mask number ``k`` (0-based) of an analysed text; no model call."""
     log_probs = analysis.mask_log_probs[k]
     candidates = []
-    for token_id in _top(log_probs, top_k, banned):
+    for token_id in _top(log_probs, top_k, _special_ids(mlm)):
         word = display_token(mlm, token_id)
         candidates.append(Candidate(word, int(token_id), float(np.exp(log_probs[token_id])),
                                     fill_text(analysis.encoding, {k: word})))

@@ -5,32 +5,30 @@ model keeps exactly the same weights. Quality is measured the masked-LM way — 
 masked positions only, on a validation split taken from the end of the text, with a fixed masking seed — before
 and after training, so the two numbers are comparable.
 
-``FinetuneJob`` runs ``finetune`` in a background thread that a dashboard can poll and stop; at most
-``MAX_CONCURRENT_FINETUNES`` jobs train at once on a machine (the others wait their turn).
+``jobs.FinetuneJob`` runs ``finetune`` in a background thread that a dashboard can poll and stop.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import tensorflow as tf
 
-from .errors import InputError
-from .model import MaskedLM
-from .params import Interval, check_params
-from .training import (MlmMetrics, TextBlocks, TrainingConfig, TrainingProgress, evaluate, make_blocks, mask_for,
-                       train)
+from ..errors import InputError
+from ..forward import masked_logits
+from ..loading import wrap_model
+from ..model import MaskedLM
+from ..params import Interval, check_params
+from .blocks import TextBlocks, make_blocks
+from .loop import TrainingConfig, TrainingProgress, train
+from .masking import mask_for
+from .metrics import MlmMetrics, evaluate, masked_lm_loss
 
 MAX_TEXT_MB = 10  # the same limit as server.maxUploadSize in .streamlit/config.toml
-MAX_CONCURRENT_FINETUNES = int(os.environ.get("MLM_EXPLORER_MAX_FINETUNES", "1"))
 VALIDATION_SEED = 12345  # fixed, so "before" and "after" are measured on the same masked tokens
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -84,7 +82,7 @@ FINETUNE_PARAMS = {
     "block_length": Interval(int, 16, 512),
     "mask_probability": Interval(float, 0.05, 0.4),
     "validation_share": Interval(float, 0.05, 0.5),
-    "max_steps": Interval(int, 1, 100_000),
+    "max_steps": Interval(int, 1, 100_000, widget=(1, 5000)),
 }
 
 
@@ -98,10 +96,6 @@ class FinetunePlan:
     batch_size: int
     steps_per_epoch: int
     total_steps: int
-
-    @property
-    def tokens_per_step(self) -> int:
-        return self.batch_size * self.train.block_length
 
     def describe(self) -> str:
         epochs = self.total_steps / self.steps_per_epoch
@@ -134,8 +128,6 @@ def plan_finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = Finetun
 
 def copy_model(mlm: MaskedLM, *, name: str) -> MaskedLM:
     """An independent copy (own weights) of a loaded model, with its own compiled forward and caches."""
-    from .loading import wrap_model
-
     source = mlm.model
     clone = type(source)(source.config)
     clone.build_in_name_scope()
@@ -163,8 +155,6 @@ class StepTiming:
 def measure_step(mlm: MaskedLM, plan: FinetunePlan, *, repeats: int = 2) -> StepTiming:
     """Time a training step's forward and backward pass (the optimiser update, a few per cent more, is left
     out). Reads the model's weights without changing them."""
-    from .forward import masked_logits
-
     masked = mask_for(mlm.tokenizer, plan.train.rows(slice(None, plan.batch_size)),
                       probability=plan.settings.mask_probability, seed=plan.settings.seed)
     model = mlm.model
@@ -173,8 +163,7 @@ def measure_step(mlm: MaskedLM, plan: FinetunePlan, *, repeats: int = 2) -> Step
     def gradients(input_ids, positions, labels, weights):
         with tf.GradientTape() as tape:
             logits, _ = masked_logits(model, input_ids, tf.ones_like(input_ids), positions, training=True)
-            losses = tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
-            loss = tf.reduce_sum(losses * weights)
+            loss = masked_lm_loss(labels, logits, weights)
         return tape.gradient(loss, model.trainable_variables)
 
     batch = (masked.input_ids, masked.positions, masked.labels, masked.weights)
@@ -186,8 +175,12 @@ def measure_step(mlm: MaskedLM, plan: FinetunePlan, *, repeats: int = 2) -> Step
     return StepTiming(traced - started, (time.perf_counter() - traced) / repeats)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FinetuneResult:
+    """A finished (or stopped) fine-tune: the trained copy ``model`` of the model named ``base_name``, validation
+    metrics ``before`` and ``after`` (same blocks, same masking), ``steps`` of ``total_steps`` trained, the
+    training ``history`` (one record per evaluation) and, when saved, ``out_dir``."""
+
     model: MaskedLM
     base_name: str
     before: MlmMetrics
@@ -248,62 +241,6 @@ def finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSett
                           result.seconds, result.tokens_per_second, result.history, saved)
 
 
-_TRAINING_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_FINETUNES)
-
-
-@dataclass
-class FinetuneJob:
-    """``finetune`` in a background thread: poll ``progress`` / ``done``, call ``stop()``; ``result`` or ``error``
-    when done. Only ``MAX_CONCURRENT_FINETUNES`` jobs train at once; the others report ``waiting``."""
-
-    mlm: MaskedLM
-    text: str
-    settings: FinetuneSettings
-    out_dir: Path | None = None
-    name: str | None = None
-    progress: list[TrainingProgress] = field(default_factory=list)
-    result: FinetuneResult | None = None
-    error: BaseException | None = None
-    waiting: bool = True
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> "FinetuneJob":
-        self._thread = threading.Thread(target=self._run, name="mlm-explorer-finetune", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        try:
-            with _TRAINING_SLOTS:
-                self.waiting = False
-                if self._stop.is_set():
-                    raise InputError("Fine-tuning was stopped before it started; nothing was trained.")
-                self.result = finetune(self.mlm, self.text, self.settings, out_dir=self.out_dir, name=self.name,
-                                       on_progress=self.progress.append, should_stop=self._stop.is_set)
-        except BaseException as error:  # handed to the caller, who shows it; a thread cannot raise to it
-            self.error = error
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
-    @property
-    def done(self) -> bool:
-        return self._thread is not None and not self._thread.is_alive()
-
-    def wait(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    @property
-    def latest(self) -> TrainingProgress | None:
-        return self.progress[-1] if self.progress else None
-
-
 def progress_frame(progress: list[TrainingProgress]):
     """Long-format loss curve for a chart: one row per step (train) and per evaluation (validation)."""
     import pandas as pd
@@ -312,34 +249,3 @@ def progress_frame(progress: list[TrainingProgress]):
     rows += [{"step": p.step, "split": "validation", "loss": p.evaluation.loss}
              for p in progress if p.evaluation is not None]
     return pd.DataFrame(rows, columns=["step", "split", "loss"])
-
-
-WORKSPACE_PREFIX = "mlm-explorer-finetune-"
-
-
-def new_workspace(*, max_age_hours: float = 24.0) -> tempfile.TemporaryDirectory:
-    """A private folder for one session's fine-tuned model, deleted when the returned object is garbage-collected
-    (the session ends) or the process exits. Our folders older than ``max_age_hours`` — left by a server that
-    was killed — are removed first."""
-    root = Path(tempfile.gettempdir())
-    cutoff = time.time() - max_age_hours * 3600
-    for stale in root.glob(WORKSPACE_PREFIX + "*"):
-        try:
-            if stale.is_dir() and stale.stat().st_mtime < cutoff:
-                shutil.rmtree(stale, ignore_errors=True)
-        except OSError:  # another server removed it first
-            pass
-    return tempfile.TemporaryDirectory(prefix=WORKSPACE_PREFIX)
-
-
-def folder_zip(folder: Path) -> bytes:
-    """The saved model folder as a zip (stored, not compressed: weights barely compress and zipping stays fast)."""
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for path in sorted(Path(folder).iterdir()):
-            if path.is_file():
-                archive.write(path, arcname=f"{Path(folder).name}/{path.name}")
-    return buffer.getvalue()

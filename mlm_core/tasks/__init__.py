@@ -1,0 +1,1 @@
+"""Tasks over the one forward pass: each reads like a pipeline — preprocess, forward, postprocess."""

@@ -1,0 +1,51 @@
+"""Small things every page draws the same way: core errors as messages, download names, colours, tables."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from mlm_core import MlmExplorerError
+
+DEFAULT_TEXT = "The cat sat on the [MASK] and looked around."  # the sentence a page starts with
+
+
+def run_or_stop(function, *args, **kwargs):
+    """Call a core function; show a user error as ``st.error`` and stop the page instead of a traceback."""
+    try:
+        return function(*args, **kwargs)
+    except MlmExplorerError as error:
+        st.error(str(error))
+        st.stop()
+
+
+def run_or_notice(function, *args, **kwargs):
+    """For an optional part of a page: show a user error as ``st.info`` and return None; the page goes on."""
+    try:
+        return function(*args, **kwargs)
+    except MlmExplorerError as error:
+        st.info(str(error))
+        return None
+
+
+def slug(text: str, limit: int = 32) -> str:
+    """A short file-name-safe form of a text or model name ('The cat sat on the [MASK].' → 'the-cat-sat-on-the-mask');
+    a model path or hub id keeps its last part."""
+    words = re.sub(r"[^\w]+", "-", text.lower().split("/")[-1] if "/" in text and " " not in text else text.lower())
+    return words.strip("-_")[:limit].strip("-_") or "text"
+
+
+def download_name(kind: str, model_name: str, text: str, extension: str) -> str:
+    """File names say what, from which model and which text: 'predictions-demo-the-cat-sat-on-the-mask.csv'."""
+    return f"{kind}-{slug(model_name, 40)}-{slug(text)}.{extension}"
+
+
+# Okabe & Ito's palette: distinguishable with the common kinds of colour blindness.
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+
+def as_table(frame, what: str, **dataframe_options) -> None:
+    """The numbers behind a chart, for screen readers and anyone who prefers a table."""
+    with st.expander(f"{what} as a table"):
+        st.dataframe(frame, hide_index=True, width="stretch", **dataframe_options)
