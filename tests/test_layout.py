@@ -1,0 +1,123 @@
+"""The architecture, checked from the source text (nothing is imported): the layers of ``mlm_core`` and who may
+import whom, no import cycle, build and bench tooling fenced off from the app, and short modules.
+
+Every ``import`` statement counts, those inside functions too: a lazy import is still a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_LINES = 300
+
+# Lower layers never import higher ones; a module may import its own layer and any lower one.
+LAYERS = [
+    ("leaves", ["mlm_core.errors", "mlm_core.params", "mlm_core.cache", "mlm_core.files"]),
+    ("specs and the compiled pass", ["mlm_core.catalog", "mlm_core.forward"]),
+    ("models", ["mlm_core.model", "mlm_core.loading"]),
+    ("one pass per text", ["mlm_core.analysis"]),
+    ("tasks", ["mlm_core.tasks"]),
+    ("training", ["mlm_core.training"]),
+    ("public API", ["mlm_core"]),
+    ("tools", ["mlm_core.tools"]),
+    ("command line", ["mlm_core.cli", "mlm_core.__main__"]),
+    ("dashboard", ["pages", "streamlit_app"]),
+]
+
+
+def source_files() -> list[Path]:
+    return sorted([*ROOT.glob("mlm_core/**/*.py"), *ROOT.glob("pages/**/*.py"), ROOT / "streamlit_app.py"])
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_names(path: Path) -> set[str]:
+    """Every dotted name an import statement of ``path`` may refer to (``from a import b`` gives a and a.b)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Our modules → the modules of ours they import."""
+    modules = {module_name(path): path for path in source_files()}
+    return {name: {other for other in imported_names(path) if other in modules and other != name}
+            for name, path in modules.items()}
+
+
+def layer_of(module: str) -> int:
+    """The layer whose most specific prefix matches ``module``."""
+    best, best_length = None, -1
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best_length:
+                best, best_length = index, len(prefix)
+    assert best is not None, f"{module} belongs to no layer — add it to LAYERS"
+    return best
+
+
+def test_the_import_graph_has_no_cycle():
+    graph = import_graph()
+    assert len(graph) > 30  # the whole tree was read
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as error:
+        pytest.fail(f"import cycle: {' → '.join(error.args[1])}")
+
+
+def test_a_cycle_would_be_found():
+    """The checker itself, on a made-up graph: the same call must report a → b → a."""
+    with pytest.raises(graphlib.CycleError):
+        tuple(graphlib.TopologicalSorter({"a": {"b"}, "b": {"a"}}).static_order())
+
+
+def test_modules_import_only_their_own_or_lower_layers():
+    upward = [f"{module} ({LAYERS[layer_of(module)][0]}) imports {other} ({LAYERS[layer_of(other)][0]})"
+              for module, imports in import_graph().items() for other in imports
+              if layer_of(other) > layer_of(module)]
+    assert not upward, "\n".join(upward)
+
+
+def test_the_app_never_reaches_build_or_bench_tooling():
+    """The app is the router and every page script (the router runs them by path, not by import)."""
+    graph = import_graph()
+    reached, todo = set(), [module for module in graph if module == "streamlit_app" or module.startswith("pages")]
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo.extend(graph[module])
+    assert "pages.predict" in reached and "mlm_core.tasks.explain" in reached
+    assert not [module for module in reached if module.startswith("mlm_core.tools")]
+
+
+def test_the_core_never_imports_streamlit():
+    offenders = [module_name(path) for path in ROOT.glob("mlm_core/**/*.py")
+                 if any(name == "streamlit" or name.startswith("streamlit.") for name in imported_names(path))]
+    assert not offenders
+
+
+def test_no_module_is_longer_than_the_limit():
+    long = {str(path.relative_to(ROOT)): n for path in source_files()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert not long
