@@ -175,7 +175,9 @@ def set_memo_size(mlm: MaskedLM, max_entries: int) -> None:
 def analyze(mlm: MaskedLM, text: str, *, require_mask: bool = False) -> Analysis:
     """The memoised single forward pass for ``text`` on ``mlm``; a memoised text is not even re-tokenised."""
     _check_not_empty(text)
-    analysis = _memo(mlm).get_or_compute(text, lambda: _run(mlm, encode(mlm, text, require_mask=False)))
+    # On a miss, encode refuses a mask-less text (when a mask is required) before the model runs or anything is
+    # stored; on a hit, the same check reads the memoised positions.
+    analysis = _memo(mlm).get_or_compute(text, lambda: _run(mlm, encode(mlm, text, require_mask=require_mask)))
     if require_mask:
         _check_has_mask(mlm, text, analysis.mask_positions)
     return analysis

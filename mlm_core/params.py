@@ -27,8 +27,9 @@ class Interval:
     widget: tuple[float, float] | None = None
 
     @property
-    def widget_range(self) -> tuple[float, float]:
-        return self.widget or (self.low, self.high)
+    def widget_range(self) -> tuple:
+        """(low, high) for a widget, in the interval's own type (ints for an int setting)."""
+        return tuple(self.kind(bound) for bound in (self.widget or (self.low, self.high)))
 
     def accepts(self, value: Any) -> bool:
         if isinstance(value, bool):

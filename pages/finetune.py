@@ -67,17 +67,16 @@ def read_input_text() -> tuple[str | None, str]:
     return run_or_stop(read_text_file, uploaded.getvalue(), name=f"'{uploaded.name}'"), uploaded.name
 
 
-def bounds(name: str) -> tuple:
-    """A widget's (low, high) from the core's constraint table, in the parameter's own type."""
-    interval = FINETUNE_PARAMS[name]
-    return tuple(interval.kind(value) for value in interval.widget_range)
+def widget_range(name: str) -> tuple:
+    return FINETUNE_PARAMS[name].widget_range
 
 
 def choose_settings(max_tokens: int) -> FinetuneSettings:
     with st.expander("Training settings", expanded=False):
         left, middle, right = st.columns(3)
-        epochs = left.number_input("Epochs (passes over the text)", *bounds("epochs"), 2, key="finetune_epochs")
-        max_steps = left.number_input("At most this many steps", *bounds("max_steps"), 300, step=50,
+        epochs = left.number_input("Epochs (passes over the text)", *widget_range("epochs"), 2,
+                                   key="finetune_epochs")
+        max_steps = left.number_input("At most this many steps", *widget_range("max_steps"), 300, step=50,
                                       key="finetune_max_steps", help="Caps the run whatever the number of epochs.")
         learning_rate = middle.select_slider("Learning rate", LEARNING_RATES, value=5e-5, key="finetune_lr",
                                              format_func=lambda v: f"{v:g}")
@@ -86,9 +85,9 @@ def choose_settings(max_tokens: int) -> FinetuneSettings:
         lengths = [n for n in (32, 64, 128, 256, 512) if n <= max_tokens]
         block_length = right.select_slider("Block length (tokens)", lengths, value=min(64, lengths[-1]),
                                            key="finetune_block")
-        mask_probability = right.slider("Share of words masked", *bounds("mask_probability"), 0.15, 0.01,
+        mask_probability = right.slider("Share of words masked", *widget_range("mask_probability"), 0.15, 0.01,
                                         key="finetune_mask")
-        validation_share = right.slider("Share kept for validation", *bounds("validation_share"), 0.1, 0.05,
+        validation_share = right.slider("Share kept for validation", *widget_range("validation_share"), 0.1, 0.05,
                                         key="finetune_val",
                                         help="Taken from the end of the text and never trained on.")
     return FinetuneSettings(epochs=int(epochs), learning_rate=float(learning_rate), batch_size=int(batch_size),

@@ -113,3 +113,33 @@ def test_encoding_word_groups_match_the_tokenizer_words(bert):
     groups = word_groups(encoding.word_ids, skip=set(encoding.mask_positions))
     words = [bert.tokenizer.convert_tokens_to_string([encoding.tokens[p] for p in group]).strip() for group in groups]
     assert words == ["my", "mother", "went", "home"]
+
+
+def test_the_memo_belongs_to_its_model_and_can_be_turned_off(bert):
+    """A memoised text is neither tokenised nor run again; a copy of the model has its own memo; size 0 keeps
+    nothing; a model that is dropped takes its memo with it."""
+    import gc
+    import weakref
+    from dataclasses import replace
+
+    from mlm_core.analysis import _MEMOS, set_memo_size
+
+    calls = []
+
+    def counting_forward(rows, positions, *, internals=False):
+        calls.append(len(rows))
+        return bert.forward(rows, positions, internals=internals)
+
+    model = replace(bert, forward=counting_forward)
+    first = analyze(model, "the cat sat on the [MASK] .")
+    assert analyze(model, "the cat sat on the [MASK] .") is first and calls == [1]
+    with pytest.raises(InputError, match="No \\[MASK\\]"):
+        analyze(model, "no mask here", require_mask=True)
+    assert calls == [1]  # refused before the model ran
+    set_memo_size(model, 0)
+    assert analyze(model, "the cat sat on the [MASK] .") is not first and calls == [1, 1]
+    reference = weakref.ref(model)
+    before = len(_MEMOS)
+    del model, first
+    gc.collect()
+    assert reference() is None and len(_MEMOS) == before - 1

@@ -31,3 +31,38 @@ def test_wordnet_usage_examples_become_sentences(tmp_path):
     assert [d.source for d in documents] == ["wordnet"]
     assert documents[0].text == ("She put the milk in the kitchen. He fell asleep on the sofa! "
                                  "It rained all day in verb. It rained all day in adj. It rained all day in adv.")
+
+
+def test_the_three_runs_keep_the_settings_the_shipped_model_was_trained_with():
+    """Against the previous recipe's literal values (its first, second_* and third_* fields)."""
+    from mlm_core.training.loop import TrainingConfig
+    from mlm_core.tools.build_demo import DemoRecipe, phase_config
+
+    recipe = DemoRecipe()
+    shared = dict(batch_size=32, mask_probability=0.15, whole_words=True, jit_compile=True, eval_seed=1)
+    expected = [TrainingConfig(total_steps=3000, learning_rate=1.5e-4, head_learning_rate=1e-3, warmup_steps=200,
+                               eval_every=200, seed=0, **shared),
+                TrainingConfig(total_steps=1500, learning_rate=6e-5, head_learning_rate=3e-4, warmup_steps=100,
+                               eval_every=250, seed=2, **shared),
+                TrainingConfig(total_steps=1200, learning_rate=5e-5, head_learning_rate=2e-4, warmup_steps=100,
+                               eval_every=200, seed=4, **shared)]
+    assert [phase_config(recipe, phase) for phase in recipe.phases] == expected
+    assert [phase.everyday for phase in recipe.phases] == [False, False, True]
+    shorter = recipe.with_first_steps(10)
+    assert shorter.phases[0].steps == 10 and shorter.phases[1:] == recipe.phases[1:]
+
+
+def test_the_model_card_fills_every_placeholder(tmp_path):
+    from dataclasses import asdict
+
+    from mlm_core.tools.build_demo import DemoRecipe, write_model_card
+
+    metrics = {"loss": 3.7, "perplexity": 40.4, "top1": 0.374, "top5": 0.559, "n_predictions": 3672}
+    (tmp_path / "model.safetensors").write_bytes(b"0" * 2_000_000)
+    summary = {"recipe": asdict(DemoRecipe()), "held_out": metrics, "everyday_held_out": metrics, "steps": 5700,
+               "train_blocks": 12345, "documents": 700, "held_out_documents": 35}
+    write_model_card(tmp_path, summary)
+    card = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "{" not in card and "Folder size: 2.0 MB" in card and "5,700 steps in all" in card
+    assert "| 3 | 1,200 | 5e-05 | 0.0002 | 100 | 200 | 4 | half WordNet examples, half corpus |" in card
+    assert card.count("| 37.4 % | 55.9 % |") == 2

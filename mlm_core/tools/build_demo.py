@@ -1,11 +1,11 @@
 """Build the embedded demo model: ``python -m mlm_core build-demo --work DIR``.
 
-fetch → corpus (``demo_corpus``) → train → export, each step resumable from what ``DIR`` already holds:
+fetch → corpus (both in ``demo_corpus``) → train → export, each step resumable from what ``DIR`` already holds:
 
-3. train: ``TFBertForMaskedLM`` from the encoder with a new head (bias initialised to the corpus's unigram
+- train: ``TFBertForMaskedLM`` from the encoder with a new head (bias initialised to the corpus's unigram
    log-frequencies), our Keras trainer, checkpoints every evaluation, best held-out loss kept; the recipe's
    runs (``PHASES``) one after another, each from the best weights so far.
-4. export: the best weights stored as float16 safetensors (loads back as float32) with the tokenizer and a
+- export: the best weights stored as float16 safetensors (loads back as float32) with the tokenizer and a
    model card (``model_card.md``, filled in) into ``mlm_core/models/demo-en``.
 """
 
@@ -32,9 +32,10 @@ from .demo_corpus import fetch, load_corpus, split_documents, wordnet_examples
 @dataclass(frozen=True)
 class Phase:
     """One training run of the recipe. Each starts from the best weights so far (the first from the encoder with
-    a new head) with a fresh masking seed (``recipe.seed + seed_offset``). An ``everyday`` run trains half on
-    WordNet's usage examples, half on a fresh sample of the corpus, and keeps its best checkpoint on held-out
-    blocks of both kinds."""
+    a new head) with a fresh masking seed (``recipe.seed + seed_offset``); a run of 0 steps is skipped. An
+    ``everyday`` run trains half on WordNet's usage examples, half on a fresh sample of the corpus, and keeps its
+    best checkpoint on held-out blocks of both kinds — so it comes last: a corpus run after it would start from
+    its weights but compare bests on the corpus held-out set alone."""
 
     steps: int
     learning_rate: float
@@ -72,6 +73,16 @@ class DemoRecipe:
         return replace(self, phases=(replace(self.phases[0], steps=steps),) + self.phases[1:])
 
 
+def phase_config(recipe: DemoRecipe, phase: Phase) -> TrainingConfig:
+    """The trainer's settings for one run: the recipe's shared settings, the run's schedule and masking seed; every
+    run is evaluated on the same held-out masking (seed + 1)."""
+    return TrainingConfig(total_steps=phase.steps, batch_size=recipe.batch_size, learning_rate=phase.learning_rate,
+                          head_learning_rate=phase.head_learning_rate, warmup_steps=phase.warmup_steps,
+                          mask_probability=recipe.mask_probability, whole_words=recipe.whole_words,
+                          eval_every=phase.eval_every, seed=recipe.seed + phase.seed_offset, jit_compile=True,
+                          eval_seed=recipe.seed + 1)
+
+
 def init_head_bias(model, train_ids: np.ndarray) -> None:
     """Start the new head at the corpus's unigram log-frequencies: the best guess before any context."""
     counts = np.bincount(train_ids.ravel(), minlength=model.config.vocab_size).astype(np.float64) + 0.5
@@ -102,11 +113,9 @@ def build(work: Path, *, recipe: DemoRecipe = DemoRecipe(), out: Path = DEMO_MOD
     steps, best_dir, corpus_bests, everyday_held_out = 0, None, [], None
     for number, phase in enumerate(recipe.phases, start=1):
         suffix = "" if number == 1 else f"-{number}"
-        config = TrainingConfig(total_steps=phase.steps, batch_size=recipe.batch_size,
-                                learning_rate=phase.learning_rate, head_learning_rate=phase.head_learning_rate,
-                                warmup_steps=phase.warmup_steps, mask_probability=recipe.mask_probability,
-                                whole_words=recipe.whole_words, eval_every=phase.eval_every,
-                                seed=recipe.seed + phase.seed_offset, jit_compile=True, eval_seed=recipe.seed + 1)
+        if phase.steps == 0:
+            continue
+        config = phase_config(recipe, phase)
         if best_dir is None:
             model = TFBertForMaskedLM.from_pretrained(work / "encoder")
             if not (work / f"checkpoints{suffix}").exists():

@@ -15,7 +15,7 @@ from ..params import Interval, check_params
 @dataclass(frozen=True)
 class TextBlocks:
     """input_ids: int32[N, T], each row ``[CLS] … [SEP]``; word_starts: bool[N, T], True where a word begins
-    (False on special tokens)."""
+    (False on the [CLS] and [SEP] added around each block)."""
 
     input_ids: np.ndarray
     word_starts: np.ndarray

@@ -38,8 +38,7 @@ def linked_int(key: str, param: str, default: int, low: int, high: int) -> Linke
 
 def linked_interval(key: str, param: str, default: int, interval: Interval) -> Linked:
     """An int setting whose link accepts what its widget offers: the constraint's ``widget_range``."""
-    low, high = interval.widget_range
-    return linked_int(key, param, default, int(low), int(high))
+    return linked_int(key, param, default, *interval.widget_range)
 
 
 def linked_choice(key: str, param: str, default: Any, options: list) -> Linked:
