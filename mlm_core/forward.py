@@ -1,8 +1,8 @@
 """The one place that calls a model: compiled, padded to a few length buckets so traces are reused.
 
-Every task (predict, attention, embeddings, explain) goes through ``CompiledForward.__call__``. Inputs are
-padded to the next length bucket, the batch to the next batch bucket and the gathered positions to the next
-slot bucket, so a handful of XLA programs serve any text. Padding keys are masked out; padding changes the
+Every task (predict, attention, embeddings, explain, score) goes through ``CompiledForward``. Inputs are
+padded to the next length bucket, the batch to the next batch bucket (more rows run in several calls) and the
+gathered positions to the next slot bucket, so a handful of XLA programs serve any text. Padding keys are masked out; padding changes the
 log-probabilities at real positions by ~1e-6 (tested).
 """
 
@@ -101,21 +101,54 @@ class CompiledForward:
         self._max_length = int(max_length)
         self._jit = xla_enabled() if jit_compile is None else jit_compile
         self._lock = threading.Lock()
-        # One tf.function per (internals, padded shape), so each compiles exactly once.
+        # One tf.function per (kind of output, padded shape), so each compiles exactly once.
         self._graphs: dict[tuple, tf.types.experimental.GenericFunction] = {}
 
-    def _make_step(self, internals: bool):
+    def _make_step(self, kind: str):
         model = self._model
+        internals = kind == "internals"
 
-        def step(input_ids, attention_mask, positions):
+        def step(input_ids, attention_mask, positions, targets):
             logits, out = masked_logits(model, input_ids, attention_mask, positions, training=False,
                                         output_attentions=internals, output_hidden_states=internals)
             log_probs = tf.nn.log_softmax(logits, axis=-1)
+            if kind == "targets":  # only the asked-for token's log-probability leaves the graph: [N, P], not [N, P, V]
+                return (tf.gather(log_probs, targets, batch_dims=2),)
             if not internals:
                 return (log_probs,)
             return log_probs, tf.stack(out.attentions, axis=1), tf.stack(out.hidden_states, axis=1)
 
         return step
+
+    def _run(self, kind: str, rows: Sequence[Sequence[int]], positions: Sequence[Sequence[int]],
+             targets: Sequence[Sequence[int]] | None = None) -> list[np.ndarray]:
+        """One compiled call: up to one batch bucket of rows (their lengths may differ) padded to the longest
+        row's length bucket; outputs cut back to the real rows."""
+        n_rows, longest, n_slots = len(rows), max(len(row) for row in rows), len(positions[0])
+        padded_length = _bucket(longest, LENGTH_BUCKETS, cap=self._max_length)
+        padded_rows = _bucket(n_rows, BATCH_BUCKETS)
+        padded_slots = _bucket(max(n_slots, 1), SLOT_BUCKETS + (padded_length,))
+
+        ids = np.full((padded_rows, padded_length), self._pad_id, dtype=np.int32)
+        mask = np.zeros((padded_rows, padded_length), dtype=np.int32)
+        for index, row in enumerate(rows):
+            ids[index, :len(row)] = row
+            mask[index, :len(row)] = 1
+        mask[n_rows:, :1] = 1  # padding rows attend to one token so their softmax stays finite
+        gather = np.zeros((padded_rows, padded_slots), dtype=np.int32)
+        chosen = np.zeros((padded_rows, padded_slots), dtype=np.int32)
+        if n_slots:
+            gather[:n_rows, :n_slots] = np.asarray(positions, dtype=np.int32)
+            if targets is not None:
+                chosen[:n_rows, :n_slots] = np.asarray(targets, dtype=np.int32)
+
+        key = (kind, ids.shape, gather.shape)
+        with self._lock:
+            if key not in self._graphs:
+                self._graphs[key] = tf.function(self._make_step(kind), jit_compile=self._jit)
+            outputs = self._graphs[key](tf.constant(ids), tf.constant(mask), tf.constant(gather),
+                                        tf.constant(chosen))
+        return [output.numpy()[:n_rows] for output in outputs]
 
     def __call__(
         self, rows: Sequence[Sequence[int]], positions: Sequence[Sequence[int]], *, internals: bool = False
@@ -125,27 +158,45 @@ class CompiledForward:
         n_slots = len(positions[0])
         if any(len(row) != length for row in rows) or any(len(p) != n_slots for p in positions):
             raise ValueError("rows must share one length and positions one count")
-        padded_length = _bucket(length, LENGTH_BUCKETS, cap=self._max_length)
-        padded_rows = _bucket(n_rows, BATCH_BUCKETS)
-        padded_slots = _bucket(max(n_slots, 1), SLOT_BUCKETS + (padded_length,))
-
-        ids = np.full((padded_rows, padded_length), self._pad_id, dtype=np.int32)
-        ids[:n_rows, :length] = np.asarray(rows, dtype=np.int32)
-        mask = np.zeros((padded_rows, padded_length), dtype=np.int32)
-        mask[:n_rows, :length] = 1
-        mask[n_rows:, :1] = 1  # padding rows attend to one token so their softmax stays finite
-        gather = np.zeros((padded_rows, padded_slots), dtype=np.int32)
-        if n_slots:
-            gather[:n_rows, :n_slots] = np.asarray(positions, dtype=np.int32)
-
-        key = (internals, ids.shape, gather.shape)
-        with self._lock:
-            if key not in self._graphs:
-                self._graphs[key] = tf.function(self._make_step(internals), jit_compile=self._jit)
-            outputs = self._graphs[key](tf.constant(ids), tf.constant(mask), tf.constant(gather))
-        log_probs = outputs[0].numpy()[:n_rows, :n_slots]
+        kind = "internals" if internals else "log_probs"
+        parts = [self._run(kind, rows[start:stop], positions[start:stop]) for start, stop in batch_chunks(n_rows)]
+        outputs = [np.concatenate(arrays) for arrays in zip(*parts)]
+        log_probs = outputs[0][:, :n_slots]
         if not internals:
             return ForwardResult(log_probs, None, None)
-        attentions = outputs[1].numpy()[:n_rows, :, :, :length, :length]
-        hidden = outputs[2].numpy()[:n_rows, :, :length]
-        return ForwardResult(log_probs, attentions, hidden)
+        return ForwardResult(log_probs, outputs[1][:, :, :, :length, :length], outputs[2][:, :, :length])
+
+    def target_log_probs(self, rows: Sequence[Sequence[int]], positions: Sequence[int],
+                         targets: Sequence[int]) -> np.ndarray:
+        """log P(``targets[n]`` at ``positions[n]`` | ``rows[n]``) for N rows of any lengths: float32[N].
+
+        Rows are grouped by length bucket and each group runs in batch-bucket chunks, so thousands of masked
+        copies of many sentences cost a few compiled programs; only N numbers come back, never N × V.
+        """
+        result = np.empty(len(rows), dtype=np.float32)
+        buckets = np.asarray([_bucket(len(row), LENGTH_BUCKETS, cap=self._max_length) for row in rows])
+        for bucket in np.unique(buckets):
+            members = np.flatnonzero(buckets == bucket)
+            for start, stop in batch_chunks(len(members)):
+                chosen = members[start:stop]
+                (values,) = self._run("targets", [rows[n] for n in chosen], [[positions[n]] for n in chosen],
+                                      [[targets[n]] for n in chosen])
+                result[chosen] = values[:, 0]
+        return result
+
+
+def batch_chunks(n_rows: int) -> list[tuple[int, int]]:
+    """(start, stop) of the calls N rows run in: full calls of the largest batch bucket, then the rest in calls of
+    the next bucket down when that pads fewer rows (14 rows: 8 + 8 rather than one call padded to 64)."""
+    largest, smaller = BATCH_BUCKETS[-1], BATCH_BUCKETS[-2]
+    sizes = [largest] * (n_rows // largest)
+    rest = n_rows % largest
+    if rest > smaller and -(-rest // smaller) * smaller < largest:
+        sizes += [smaller] * (rest // smaller) + ([rest % smaller] if rest % smaller else [])
+    elif rest:
+        sizes.append(rest)
+    bounds, start = [], 0
+    for size in sizes:
+        bounds.append((start, start + size))
+        start += size
+    return bounds

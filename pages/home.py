@@ -24,6 +24,8 @@ TOUR = [
      "'bank' by the river and 'bank' for money drift apart"),
     ("English", "demo", "explain", "The doctor told the patient to take the [MASK] twice a day.", {},
      "which words made the model say its word"),
+    ("English", "demo", "score", "The keys to the cabinet are on the table.\nThe keys to the cabinet is on the table.",
+     {}, "which of two sentences the model finds more natural"),
     ("English", "en", "predict", "Paris is the [MASK] of France.", {}, "BERT base (downloads once)"),
     ("French", "fr", "predict", "Paris est la [MASK] de la France.", {}, "CamemBERT (downloads once)"),
     ("German", "de", "predict", "Berlin ist die [MASK] von Deutschland.", {}, "German BERT (downloads once)"),

@@ -26,7 +26,7 @@ SERVER_LOG: dict[str, Path] = {}  # server address → its log file
 SERVER_PID: dict[str, int] = {}
 WORDS = ["cat", "dog", "man", "girl", "boat", "house", "tree", "bird"]
 PAGE_TITLES = {"home": "MLM Explorer", "predict": "Predict the masked word", "attention": "Attention",
-               "embeddings": "Embeddings", "explain": "Explain a prediction",
+               "embeddings": "Embeddings", "explain": "Explain a prediction", "score": "Score sentences",
                "finetune": "Fine-tune the model on your text"}
 
 
@@ -127,18 +127,27 @@ def test_every_page_loads_without_an_exception(page, server, name):
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
 
 
+def type_text(tab, box: str, text: str, marker: str) -> None:
+    """Type into a text box, submit it, and wait until the address holds ``marker`` and the page has redrawn."""
+    field = tab.get_by_role("textbox", name=box)
+    field.fill(text)
+    field.press("Control+Enter")
+    tab.wait_for_function(f"() => location.search.includes('{marker}')")
+    wait_until_idle(tab)
+
+
+def download(tab, button: str):
+    with tab.expect_download() as download_info:
+        tab.get_by_role("button", name=button).click()
+    return download_info.value
+
+
 def test_typed_sentence_gets_predictions_and_the_csv_download_holds_them(page, server):
     open_view(page, server, page="predict", model="demo")
-    box = page.get_by_role("textbox", name="Text")
-    box.fill("Paris is the [MASK] of France.")
-    box.press("Control+Enter")
-    page.wait_for_function("() => location.search.includes('Paris')")
-    wait_until_idle(page)
-    with page.expect_download() as download_info:
-        page.get_by_role("button", name="Download predictions (CSV)").click()
-    download = download_info.value
-    assert download.suggested_filename == "predictions-demo-paris-is-the-mask-of-france.csv"
-    lines = Path(download.path()).read_text(encoding="utf-8").splitlines()
+    type_text(page, "Text", "Paris is the [MASK] of France.", "Paris")
+    saved = download(page, "Download predictions (CSV)")
+    assert saved.suggested_filename == "predictions-demo-paris-is-the-mask-of-france.csv"
+    lines = Path(saved.path()).read_text(encoding="utf-8").splitlines()
     assert lines[0] == "mask,rank,token,probability,sentence"
     assert len(lines) == 6 and all("of France." in line for line in lines[1:])
     assert page.locator("[data-testid='stException']").count() == 0
@@ -181,10 +190,42 @@ def test_a_binary_upload_on_the_fine_tune_page_is_refused_with_a_message(page, s
     assert page.get_by_role("button", name="Start fine-tuning").count() == 0  # nothing can be trained
 
 
+def test_typed_pairs_on_the_score_page_show_the_preference_and_download_every_piece(page, server):
+    open_view(page, server, page="score", model="demo")
+    type_text(page, "Sentences, one per line", "The dogs in the garden are barking.\nThe dogs in the garden is "
+              "barking.", "barking")
+    assert page.get_by_text("demo prefers sentence 1 to sentence 2").count() == 1
+    lines = Path(download(page, "Download the scores (CSV)").path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "sentence,position,token,word,log_prob,model"
+    assert {line.split(",")[0] for line in lines[1:]} == {"1", "2"} and len(lines) == 1 + 2 * 8
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_an_uploaded_pairs_file_gets_accuracy_and_a_csv_of_every_pair(page, server, tmp_path):
+    pairs = tmp_path / "my-pairs.csv"
+    pairs.write_text("good,bad,category\nThe cats sleep.,The cats sleeps.,agreement\n"
+                     "She has eaten.,She has ate.,past\nThe boy saw himself.,The boy saw herself.,reflexive\n",
+                     encoding="utf-8")
+    open_view(page, server, page="score", model="demo", mode="pairs")
+    page.get_by_text("my file").click()
+    wait_until_idle(page)
+    page.set_input_files("input[type=file]", str(pairs))
+    page.get_by_text("Accuracy · demo").wait_for()
+    wait_until_idle(page)
+    accuracy = page.locator("[data-testid='stMetricValue']").first.inner_text()
+    assert re.fullmatch(r"(0\.0|33\.3|66\.7|100\.0)%", accuracy), accuracy
+    saved = download(page, "Download every pair (CSV)")
+    assert saved.suggested_filename == "pairs-demo-my-pairs-csv.csv"
+    lines = Path(saved.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "good,bad,category,pll_good,pll_bad,difference,preferred,model"
+    assert [line.split(",")[2] for line in lines[1:]] == ["agreement", "past", "reflexive"]
+    right = sum(line.split(",")[6] == "good" for line in lines[1:])
+    assert accuracy == f"{100 * right / 3:.1f}%"
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
 def predictions_csv(tab) -> list[list[str]]:
-    with tab.expect_download() as download_info:
-        tab.get_by_role("button", name="Download predictions (CSV)").click()
-    rows = Path(download_info.value.path()).read_text(encoding="utf-8").splitlines()[1:]
+    rows = Path(download(tab, "Download predictions (CSV)").path()).read_text(encoding="utf-8").splitlines()[1:]
     return [row.rsplit(",", 2) for row in rows]  # … token, probability, sentence (sentences hold no comma here)
 
 

@@ -159,3 +159,56 @@ def test_cli_json_output_escapes_nothing_and_keeps_the_text_verbatim(bert_dir, c
     text = "<script>alert(1)</script> the [MASK] ."
     assert main(["predict", text, "--model", str(bert_dir), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["text"] == text
+
+
+SCORE_TEXTS = [  # (name, typed sentences, expected error or None when scores are shown)
+    ("empty", "", "No sentences to score"),
+    ("whitespace", "  \n\t  ", "No sentences to score"),
+    ("only masks", "[MASK] [MASK]", "has only special tokens"),
+    ("special tokens", "[CLS] [SEP]\nthe cat sat .", "Sentence 1 ('[CLS] [SEP]') has only special tokens"),
+    ("5,000 words", "the cat " * 2500, TOO_LONG),
+    ("one line too long among many", "the cat sat .\n" + "the dog " * 200, "Sentence 2: The text is"),
+    ("CJK, emoji, zero-width, control", "北京是中国的首都。\ni love 🍕 😀 .\nthe ca\u200bt\x00 sat .", None),
+    ("HTML and script", "<script>alert(1)</script> <b>the</b> cat sat .", None),
+    ("a hundred lines", "\n".join(f"the cat sat on mat {k} ." for k in range(100)), None),
+]
+
+
+@pytest.mark.parametrize("name, text, expected", SCORE_TEXTS, ids=[case[0] for case in SCORE_TEXTS])
+def test_hostile_sentences_on_the_score_page_give_a_message_or_scores(bert_dir, name, text, expected):
+    at = open_page(str(bert_dir), "score")
+    at.text_area(key="score_text").set_value(text).run()
+    assert not at.exception, at.exception
+    if expected is None:
+        assert not at.error, [e.value for e in at.error]
+        assert len(at.dataframe[0].value) == len([line for line in text.splitlines() if line.strip()])
+    else:
+        assert any(expected in e.value for e in at.error), [e.value for e in at.error]
+    assert not raw_html_on_page(at)
+    at.text_area(key="score_text").set_value("the cat sat .\nthe cat sit .").run()
+    assert not at.exception and not at.error and len(at.dataframe[0].value) == 2
+
+
+PAIR_FILES = [  # (name, file bytes, expected message)
+    ("empty file", b"", "is empty"),
+    ("missing columns", b"sentence;other\nA cat.;B cat.\n", "has no 'good' or 'bad' column"),
+    ("empty side", b"good,bad\nthe cat sat .,\n", "has no 'bad' sentence"),
+    ("non-UTF-8", "good,bad\nle café .,le thé .\n".encode("latin-1"), "is not UTF-8 text"),
+    ("binary", b"\x7fELF\x02\x01\x01\x00\x00\x00", "looks binary"),
+    ("over 10,000 pairs", b"good,bad\n" + b"the cat sat .,the cat sit .\n" * 10_001, "the limit is 10,000"),
+    ("sentence too long", b"good,bad\nthe cat sat .,the cat sit .\nthe dog ran .," + b"dog " * 300 + b"\n",
+     "Pair 2, bad sentence: The text is"),
+    ("all special tokens", b"good,bad\n[CLS] [SEP],the cat sat .\n", "Pair 1, good sentence"),
+    ("bad JSON line", b'{"good": "the cat sat .", "bad": "the cat sit ."}\n{"good": \n', "line 2, is not valid JSON"),
+]
+
+
+@pytest.mark.parametrize("name, data, message", PAIR_FILES, ids=[case[0] for case in PAIR_FILES])
+def test_cli_pairs_refuses_bad_files_with_one_line_and_prints_nothing(bert_dir, tmp_path, capsys, name, data,
+                                                                      message):
+    path = tmp_path / "pairs.csv"
+    path.write_bytes(data)
+    assert main(["pairs", str(path), "--model", str(bert_dir), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert captured.out == ""

@@ -1,4 +1,5 @@
-"""Benchmarks behind ``python -m mlm_core bench``: our compiled path against Hugging Face's fill-mask pipeline.
+"""Benchmark rows of ``python -m mlm_core bench`` (run by ``benchmarks.py``): our compiled path against the naive
+way — Hugging Face's fill-mask pipeline, SHAP's stock explainer, a bare ``model.fit``.
 
 Both run in one process, on the same BERT-base-shaped model (random weights, built locally) and the same
 texts, so the ratio is fair. Latency is measured warm: compilation and first traces happen before timing.
@@ -63,7 +64,7 @@ def time_calls(call: Callable[[], object], repeats: int, warmup: int = 2) -> np.
     return np.asarray(times)
 
 
-class _Context:
+class BenchContext:
     """What the rows share: the settings, and one BERT-base-shaped model built on first use."""
 
     def __init__(self, repeats: int, only: str | None, progress: Callable[[str], None]):
@@ -93,7 +94,7 @@ class _Context:
         return mlm, pipeline("fill-mask", model=model, tokenizer=tokenizer, framework="tf", torch_dtype=None)
 
 
-def _predict_rows(ctx: _Context) -> list[BenchResult]:
+def predict_rows(ctx: BenchContext) -> list[BenchResult]:
     from ..tasks.predict import predict
 
     results = []
@@ -114,7 +115,7 @@ def _predict_rows(ctx: _Context) -> list[BenchResult]:
     return results
 
 
-def _attention_rows(ctx: _Context) -> list[BenchResult]:
+def attention_rows(ctx: BenchContext) -> list[BenchResult]:
     """All 144 diagrams of a 20-token text on the BERT-base shape, rendered and zipped."""
     from ..tasks.attention import attention, zip_all_diagrams
 
@@ -147,7 +148,7 @@ def naive_explainer(model, tokenizer, text: str, target_id: int):
     return shap.Explainer(f, shap.maskers.Text(tokenizer), silent=True)([text])
 
 
-def _explain_rows(ctx: _Context) -> list[BenchResult]:
+def explain_rows(ctx: BenchContext) -> list[BenchResult]:
     """One explanation (top-1 word) of a 12-word sentence: ours vs the naive eager explainer (base shape),
     and ours on the demo model."""
     from ..catalog import DEMO_MODEL_DIR
@@ -214,7 +215,7 @@ def _bare_fit_step_times(mlm, masked, steps: int, warmup: int) -> np.ndarray:
     return np.diff(stamps[warmup - 1:]) * 1000
 
 
-def _finetune_rows(ctx: _Context) -> list[BenchResult]:
+def finetune_rows(ctx: BenchContext) -> list[BenchResult]:
     """Training throughput: our loop vs a bare model.fit, same model, data, batch (8 × 64 tokens) and optimiser.
     Each runs on its own copy of the model. speedup = their ms per step / ours = our tokens/s / theirs."""
     from ..catalog import DEMO_MODEL_DIR
@@ -243,7 +244,7 @@ def _finetune_rows(ctx: _Context) -> list[BenchResult]:
     return results
 
 
-def _load_rows(ctx: _Context) -> list[BenchResult]:
+def load_rows(ctx: BenchContext) -> list[BenchResult]:
     """Loading the shipped demo model from disk (imports already done), cold compiled-program cache."""
     from ..catalog import DEMO_MODEL_DIR
     from ..loading import load_model
@@ -253,22 +254,3 @@ def _load_rows(ctx: _Context) -> list[BenchResult]:
     ctx.progress("load/demo...")
     times = time_calls(lambda: load_model("demo"), max(3, ctx.repeats // 4), warmup=1)
     return [BenchResult("load/demo", float(np.median(times)), float(np.percentile(times, 95)))]
-
-
-def run_benchmarks(*, repeats: int = 20, only: str | None = None,
-                   progress: Callable[[str], None] = lambda line: None) -> list[BenchResult]:
-    """Every benchmark row (optionally only names starting with ``only``), measured in this process."""
-    ctx = _Context(repeats, only, progress)
-    return (_predict_rows(ctx) + _attention_rows(ctx) + _explain_rows(ctx) + _finetune_rows(ctx)
-            + _load_rows(ctx))
-
-
-def format_table(results: list[BenchResult]) -> str:
-    lines = [f"{'name':<16}{'median ms':>11}{'p95 ms':>9}{'baseline ms':>13}{'speedup':>9}"]
-    for r in results:
-        base = f"{r.baseline_median_ms:.1f}" if r.baseline_median_ms is not None else "-"
-        speed = f"{r.speedup:.2f}x" if r.speedup is not None else "-"
-        lines.append(f"{r.name:<16}{r.median_ms:>11.1f}{r.p95_ms:>9.1f}{base:>13}{speed:>9}")
-    for baseline in dict.fromkeys(r.baseline for r in results if r.baseline):
-        lines.append(f"baseline: {baseline}")
-    return "\n".join(lines)

@@ -19,6 +19,7 @@ from typing import Callable
 import tensorflow as tf
 
 from ..errors import InputError
+from ..files import MAX_UPLOAD_MB, decode_upload
 from ..forward import masked_logits
 from ..loading import wrap_model
 from ..model import MaskedLM
@@ -28,28 +29,14 @@ from .loop import TrainingConfig, TrainingProgress, train
 from .masking import mask_for
 from .metrics import MlmMetrics, evaluate, masked_lm_loss
 
-MAX_TEXT_MB = 10  # the same limit as server.maxUploadSize in .streamlit/config.toml
+MAX_TEXT_MB = MAX_UPLOAD_MB
 VALIDATION_SEED = 12345  # fixed, so "before" and "after" are measured on the same masked tokens
-ZIP_MAGIC = b"PK\x03\x04"
 
 
 def read_text_file(data: bytes, *, name: str = "The file") -> str:
     """Decode an uploaded training text; raise ``InputError`` for empty, oversized, zip, binary or non-UTF-8 data."""
-    if len(data) == 0:
-        raise InputError(f"{name} is empty — upload a plain-text (.txt) file with the text to train on.")
-    if len(data) > MAX_TEXT_MB * 1_000_000:
-        raise InputError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_TEXT_MB} MB — upload a shorter "
-                         "text (a few hundred KB is plenty for fine-tuning).")
-    if data.startswith(ZIP_MAGIC):
-        raise InputError(f"{name} is a zip archive — unzip it and upload the .txt file inside.")
-    if b"\x00" in data[:65536]:
-        raise InputError(f"{name} looks binary (it contains NUL bytes) — upload plain text (.txt), not a "
-                         "document or an image.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{name} is not UTF-8 text (undecodable byte at position {error.start}) — save it as "
-                         "UTF-8 (in most editors: Save as… → Encoding: UTF-8) and upload it again.") from error
+    text = decode_upload(data, name=name, wanted="a plain-text (.txt) file with the text to train on",
+                         max_mb=MAX_TEXT_MB)
     return check_training_text(text, name=name)
 
 

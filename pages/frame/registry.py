@@ -21,6 +21,7 @@ PAGES = (
     PageEntry("attention", "pages/attention.py", "Attention", ":material/grid_on:"),
     PageEntry("embeddings", "pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
     PageEntry("explain", "pages/explain.py", "Explain", ":material/lightbulb:"),
+    PageEntry("score", "pages/score.py", "Score", ":material/balance:"),
     PageEntry("finetune", "pages/finetune.py", "Fine-tune", ":material/model_training:"),
 )
 PAGES_BY_KEY = {page.key: page for page in PAGES}

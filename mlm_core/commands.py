@@ -1,0 +1,201 @@
+"""What each ``python -m mlm_core`` command does: load the model, call the core, print text or JSON.
+
+The parser and the error handling live in ``cli.py``; every function here takes the parsed arguments and returns
+the exit code. User errors are raised as ``MlmExplorerError`` and turned into exit code 2 by ``cli.main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import ModelNotFoundError
+
+
+def load(spec: str | None):
+    from .catalog import default_model_spec
+    from .loading import load_model
+
+    spec = spec or default_model_spec()
+    if spec is None:
+        raise ModelNotFoundError(
+            "No model is available offline — pass --model with a local model folder, or a Hugging Face id "
+            "(needs internet once)."
+        )
+    return load_model(spec)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from .tasks.predict import predict
+
+    mlm = load(args.model)
+    result = predict(mlm, args.text, top_k=args.top_k, joint_k=args.joint_k)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    for mask in result.masks:
+        if len(result.masks) > 1:
+            print(f"Mask {mask.index + 1}:")
+        for candidate in mask.candidates:
+            print(candidate.sentence)
+    if result.joint:
+        print("Best joint fillings:")
+        for filling in result.joint:
+            print(f"{filling.probability:.2e}  {filling.sentence}")
+    if result.joint_skipped_reason:
+        print(result.joint_skipped_reason)
+    return 0
+
+
+def run_attention(args: argparse.Namespace) -> int:
+    from .tasks.attention import attention, summarise_heads, write_all_diagrams
+
+    result = attention(load(args.model), args.text)
+    written = write_all_diagrams(result, args.out)
+    if args.json:
+        heads = [{"layer": s.layer, "head": s.head, "label": s.label, "entropy": s.entropy}
+                 for s in summarise_heads(result)]
+        print(json.dumps({"tokens": list(result.tokens), "files": len(written), "heads": heads}, ensure_ascii=False))
+    else:
+        print(f"Wrote {len(written)} attention diagrams to {args.out}")
+    return 0
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    from .tasks.embeddings import projected_points
+
+    mlm = load(args.model)
+    layer = mlm.num_layers if args.layer is None else args.layer
+    points, projection = projected_points(mlm, args.sentences, layer=layer, method=args.method)
+    columns = ["sentence", "position", "token", "x", "y"]
+    if args.json:
+        print(json.dumps({"layer": layer, "method": args.method,
+                          "points": points[columns].to_dict(orient="records")}, ensure_ascii=False))
+    else:
+        print(points[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        if projection.explained_variance:
+            print("explained variance: " + ", ".join(f"{v:.1%}" for v in projection.explained_variance))
+    return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from .tasks.explain import explain
+
+    result = explain(load(args.model), args.text, mask_index=args.mask - 1, targets=args.target,
+                     contrast=args.contrast)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    for target in result.targets:
+        print(f"{target.token}: f(x) = {target.output:.4f}, base value = {target.base_value:.4f}")
+        for word, value in sorted(zip(result.words, target.values), key=lambda pair: -abs(pair[1])):
+            print(f"  {value:+.4f}  {word}")
+    return 0
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from .tasks.score import score
+
+    result = score(load(args.model), args.sentences, method=args.method)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    for sentence in result.sentences:
+        print(f"{sentence.pll:9.3f}  pseudo-perplexity {sentence.pseudo_perplexity:9.2f}  {sentence.text}")
+    return 0
+
+
+def _read_pairs_argument(name: str):
+    from pathlib import Path
+
+    from .errors import InputError
+    from .tasks.pair_files import SUITES_DIR, load_suite, read_pairs
+
+    if name == "-":
+        return read_pairs(sys.stdin.buffer.read(), name="Standard input")
+    path = Path(name)
+    if path.is_file():
+        return read_pairs(path.read_bytes(), name=f"'{path}'")
+    if path.suffix or "/" in name or not (SUITES_DIR / f"{name}.tsv").is_file():
+        raise InputError(f"No file '{name}' — give a CSV, TSV or JSONL file of pairs, '-' for standard input, "
+                         "or a shipped suite's name (see mlm_core/suites).")
+    return load_suite(name)[1]
+
+
+def run_pairs(args: argparse.Namespace) -> int:
+    from .tasks.pairs import compare_pairs
+
+    pairs = _read_pairs_argument(args.file)
+    models = [load(args.model)] + ([load(args.compare)] if args.compare else [])
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{done:,} of {total:,} pairs", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    results = [compare_pairs(mlm, pairs, method=args.method, on_progress=progress) for mlm in models]
+    if args.json:
+        summary = results[0].to_dict()
+        if len(results) > 1:
+            summary["compare"] = results[1].to_dict()
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    for result in results:
+        print(f"{result.model_name}: accuracy {result.accuracy:.1%} on {len(result.pairs)} pairs "
+              f"({result.ties} ties, counted as failures)")
+        for row in result.categories_frame().itertuples():
+            print(f"  {row.category or '(no category)'}: {row.accuracy:.1%} of {row.pairs}")
+    return 0
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .errors import InputError
+    from .training.finetune import FinetuneSettings, finetune, read_text_file
+
+    source, out = Path(args.file), Path(args.out)
+    if not source.is_file():
+        raise InputError(f"No file '{source}' — give the path of a UTF-8 .txt file to fine-tune on.")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "config.json").is_file())):
+        raise InputError(f"'{out}' already exists and is not an empty folder or a saved model — choose a new "
+                         "folder for --out.")
+    text = read_text_file(source.read_bytes(), name=f"'{source}'")
+    settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size,
+                                block_length=args.block_length, max_steps=args.max_steps)
+
+    def report(progress):
+        if progress.evaluation is not None:
+            print(f"step {progress.step}/{progress.total_steps}: train loss {progress.loss:.3f}, validation loss "
+                  f"{progress.evaluation.loss:.3f}", file=sys.stderr, flush=True)
+
+    result = finetune(load(args.model), text, settings, out_dir=out, on_progress=report)
+    if args.json:
+        print(json.dumps(result.summary()))
+        return 0
+    print(f"Saved to {out} after {result.steps} steps ({result.tokens_per_second:.0f} tokens/s).")
+    print(result.comparison_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return 0
+
+
+def run_build_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .tools.build_demo import DemoRecipe, build
+
+    recipe = DemoRecipe() if args.steps is None else DemoRecipe().with_first_steps(args.steps)
+    summary = build(Path(args.work), recipe=recipe, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(json.dumps(summary))
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from .tools.bench import machine_description
+    from .tools.benchmarks import format_table, run_benchmarks
+
+    results = run_benchmarks(repeats=args.repeats, only=args.only, progress=lambda line: print(line, file=sys.stderr))
+    if args.json:
+        print(json.dumps({"machine": machine_description(), "results": [r.as_dict() for r in results]}))
+    else:
+        print(format_table(results))
+    return 0
