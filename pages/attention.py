@@ -20,6 +20,9 @@ from mlm_core.tasks.diagrams import DiagramRenderer, overview_png
 from pages.frame.links import link_widgets, linked_flag, linked_int, linked_text, publish_view
 from pages.frame.models import current_model
 from pages.frame.ui import DEFAULT_TEXT, as_table, download_name, run_or_stop
+from pages.frame.routing import require_router
+
+require_router()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -12,6 +12,9 @@ from mlm_core.tasks.predict import mask_prediction
 from pages.frame.links import Linked, link_widgets, linked_choice, linked_flag, linked_interval, linked_text, publish_view
 from pages.frame.models import current_model, shared_result
 from pages.frame.ui import DEFAULT_TEXT, as_table, download_name, run_or_stop
+from pages.frame.routing import require_router
+
+require_router()
 
 MAX_EVALS = EXPLAIN_PARAMS["max_evals"]
 PUSH_UP = (214, 39, 40)  # red: the word raises the output

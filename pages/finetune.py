@@ -15,6 +15,9 @@ from mlm_core.training.jobs import FinetuneJob, folder_zip, new_workspace
 from pages.frame.links import publish_view
 from pages.frame.models import FINETUNED_KEY, USE_FINETUNED_KEY, model_versions, use_finetuned
 from pages.frame.ui import OKABE_ITO, as_table, run_or_stop, slug
+from pages.frame.routing import require_router
+
+require_router()
 
 JOB_KEY = "finetune_job"
 FOLDER_KEY = "finetune_folder"  # a TemporaryDirectory: removed when the session ends (or the server stops)

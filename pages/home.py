@@ -10,6 +10,9 @@ from mlm_core.catalog import DEMO_MODEL_DIR, hub_offline, is_cached
 from pages.frame.links import publish_view
 from pages.frame.registry import HOME, PAGES
 from pages.frame.ui import DEFAULT_TEXT
+from pages.frame.routing import require_router
+
+require_router()
 
 TOUR = [
     # (language, model, page, text, extra settings, what to look at)

@@ -12,6 +12,9 @@ from mlm_core.tasks.predict import PREDICT_PARAMS
 from pages.frame.links import link_widgets, linked_interval, linked_text, publish_view
 from pages.frame.models import model_versions
 from pages.frame.ui import DEFAULT_TEXT, download_name, run_or_stop
+from pages.frame.routing import require_router
+
+require_router()
 
 TOP_K = PREDICT_PARAMS["top_k"]
 
@@ -56,7 +59,13 @@ with st.spinner("Asking the model…"):
                     "fine-tuned": run_or_stop(cached_prediction, tuned.name, text, top_k, tuned)}
 
 candidates = result.candidates_frame()
-probability_column = st.column_config.ProgressColumn("probability", format="percent", min_value=0.0, max_value=1.0)
+shown = [r.candidates_frame() for r in versions.values()] if compare else [candidates]
+# Bars relative to the most likely word on the page: on a 0–100 % scale a 9 % candidate would be a sliver.
+longest_bar = max(float(frame["probability"].max()) for frame in shown)
+probability_column = st.column_config.ProgressColumn(
+    "probability", format="percent", min_value=0.0, max_value=longest_bar,
+    help=f"The bars are drawn relative to the most likely word here ({longest_bar:.1%}); the numbers are the "
+         "model's probabilities.")
 if compare:
     for mask in result.masks:
         st.subheader(f"Mask {mask.index + 1} of {len(result.masks)}" if len(result.masks) > 1 else "Best words")

@@ -13,6 +13,9 @@ from mlm_core.tasks.score import METHOD_HELP, METHODS, score
 from pages.frame.links import link_widgets, linked_choice, linked_text, publish_view
 from pages.frame.models import get_model, model_versions
 from pages.frame.ui import OKABE_ITO, as_table, download_name, run_or_stop
+from pages.frame.routing import require_router
+
+require_router()
 
 DEFAULT_SENTENCES = "The keys to the cabinet are on the table.\nThe keys to the cabinet is on the table."
 MODES = {"sentences": "Type sentences", "pairs": "Test suites and files"}

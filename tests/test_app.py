@@ -244,3 +244,13 @@ def test_home_page_tour_links_open_pages_with_their_settings():
     status = at.dataframe[0].value.set_index("spec")["status"]
     assert status["demo"] == "shipped with the app"
     assert status["en"] == "not downloaded: offline mode is on"
+
+
+def test_probability_bars_are_drawn_relative_to_the_most_likely_word(predict_page):
+    """A 9 % candidate was a sliver on a 0–100 % bar; the bar's scale now ends at the top candidate."""
+    at = predict_page
+    at.text_area(key="predict_text").set_value(DEFAULT_TEXT).run()
+    table = at.dataframe[0]
+    bar = json.loads(table.proto.columns)["probability"]["type_config"]
+    assert bar["type"] == "progress" and bar["min_value"] == 0.0
+    assert bar["max_value"] == pytest.approx(table.value["probability"].max()) and bar["max_value"] < 1.0

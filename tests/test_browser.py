@@ -6,20 +6,13 @@ fail with the reason; they never skip. On failure a screenshot goes to test-outp
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from browser_support import ROOT, launch_chromium, running_server, wait_until_idle
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("MLM_EXPLORER_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 SECRET_TOKEN = "hf_never_in_any_log_0123456789"
 SERVER_LOG: dict[str, Path] = {}  # server address → its log file
@@ -30,43 +23,17 @@ PAGE_TITLES = {"home": "MLM Explorer", "predict": "Predict the masked word", "at
                "finetune": "Fine-tune the model on your text"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, model_root):
-    """`streamlit run streamlit_app.py` on a free loopback port, offline, with the demo model as default and the
-    test models' folder as the only allowed model root."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
-    env = dict(os.environ, HF_HUB_OFFLINE="1", MLM_EXPLORER_DEFAULT_MODEL="demo", HF_TOKEN=SECRET_TOKEN,
+    """The real server, offline, with the demo model as default and the test models' folder as the only allowed
+    model root."""
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = dict(HF_HUB_OFFLINE="1", MLM_EXPLORER_DEFAULT_MODEL="demo", HF_TOKEN=SECRET_TOKEN,
                MLM_EXPLORER_MODEL_ROOTS=str(model_root))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    SERVER_LOG[url] = Path(log.name)
-    SERVER_PID[url] = process.pid
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"streamlit did not start on port {port}; see {log.name}")
-        time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(30)
-    log.close()
+    with running_server(log, env=env) as started:
+        SERVER_LOG[started.url] = log
+        SERVER_PID[started.url] = started.pid
+        yield started.url
 
 
 @pytest.fixture(scope="module")
@@ -74,15 +41,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"])
-    except Exception as error:  # a missing or broken browser must fail the suite, not skip it
-        playwright.stop()
-        pytest.fail(f"Chromium could not start from {CHROMIUM} ({error}); install it with "
-                    "'apt-get install -y chromium' or set MLM_EXPLORER_CHROMIUM.")
+    chromium = launch_chromium(playwright)
     yield chromium
     chromium.close()
     playwright.stop()
@@ -105,14 +64,6 @@ def page(browser, request):
 def open_view(tab, server: str, **params) -> None:
     tab.goto(f"{server}/?{urlencode(params)}")
     wait_until_idle(tab)
-
-
-def wait_until_idle(tab) -> None:
-    """Until the page has drawn its title and the script has finished running."""
-    tab.wait_for_selector("h1")
-    tab.wait_for_timeout(500)
-    tab.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
-    tab.wait_for_timeout(500)
 
 
 def slider_values(tab) -> list[str]:

@@ -1,0 +1,85 @@
+"""Starting the real server and Chromium for browser tests (tests/test_browser.py, tests/test_first_visit.py).
+
+Nothing here downloads a browser: Chromium comes from apt (`.ci/run` installs it). If it cannot start, the tests
+fail with the reason; they never skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("MLM_EXPLORER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server(NamedTuple):
+    url: str
+    pid: int
+
+
+@contextlib.contextmanager
+def running_server(log_path: Path, *, env: dict[str, str], args: tuple[str, ...] = ()) -> Iterator[Server]:
+    """`streamlit run streamlit_app.py` on a free loopback port (extra ``args``, e.g. a baseUrlPath); yields its
+    address and process id once /_stcore/health answers, and stops it afterwards."""
+    port = free_port()
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false", *args],
+        cwd=ROOT, env=dict(os.environ, **env), stdout=log, stderr=subprocess.STDOUT)
+    base = next((args[i + 1] for i, arg in enumerate(args) if arg == "--server.baseUrlPath"), "")
+    url = f"http://127.0.0.1:{port}" + (f"/{base}" if base else "")
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start on port {port}; see {log_path}")
+            time.sleep(0.5)
+        yield Server(url, process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def launch_chromium(playwright):
+    try:
+        return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    except Exception as error:  # a missing or broken browser must fail the suite, not skip it
+        pytest.fail(f"Chromium could not start from {CHROMIUM} ({error}); install it with "
+                    "'apt-get install -y chromium' or set MLM_EXPLORER_CHROMIUM.")
+
+
+def wait_until_idle(tab) -> None:
+    """Until the page has drawn its title and the script has finished running."""
+    tab.wait_for_selector("h1")
+    tab.wait_for_timeout(500)
+    tab.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    tab.wait_for_timeout(500)
