@@ -3,10 +3,14 @@
 import altair as alt
 import streamlit as st
 
-from mlm_core.tasks.embeddings import projected_points, word_similarity
-from pages.frame.links import link_widgets, linked_choice, linked_flag, linked_int, linked_text, publish_view
+from mlm_core.tasks.embeddings import focus_ranges, neighbour_roles, projected_points, word_similarity
+from pages.frame.links import (Linked, link_widgets, linked_choice, linked_flag, linked_int, linked_text,
+                               publish_view)
 from pages.frame.models import current_model
 from pages.frame.ui import OKABE_ITO, as_table, download_name, run_or_notice, run_or_stop, slug
+from pages.frame.routing import require_router
+
+require_router()
 
 DEFAULT_SENTENCES = "\n".join([
     "I sat on the bank of the river and watched the water.",
@@ -15,25 +19,39 @@ DEFAULT_SENTENCES = "\n".join([
     "He deposited the money at the bank this morning.",
 ])
 DEFAULT_WORD = "bank"
+NEIGHBOURS = 2  # labelled next to each occurrence of the followed word
 
 
-def scatter(points, word: str, title: str):
-    points = points.assign(sentence_label="sentence " + (points["sentence"] + 1).astype(str),
-                           highlighted=points["token"].str.lower() == word.strip().lower())
-    base = alt.Chart(points, title=title).encode(
-        x=alt.X("x:Q", title=None, axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=40)),
-        y=alt.Y("y:Q", title=None, axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=20)),
+def scatter(points, title: str, ranges=None):
+    """Every point coloured and shaped by sentence; only the followed word (bold) and its neighbours labelled,
+    every point's word in its tooltip; opening on ``ranges`` (x, y) when given."""
+    x_scale, y_scale = (alt.Scale(padding=40), alt.Scale(padding=20)) if ranges is None else (
+        alt.Scale(domain=list(ranges[0]), nice=False, zero=False),
+        alt.Scale(domain=list(ranges[1]), nice=False, zero=False))
+    base = alt.Chart(points.assign(sentence_label="sentence " + (points["sentence"] + 1).astype(str)),
+                     title=title).encode(
+        x=alt.X("x:Q", title=None, axis=alt.Axis(labels=False, ticks=False), scale=x_scale),
+        y=alt.Y("y:Q", title=None, axis=alt.Axis(labels=False, ticks=False), scale=y_scale),
         color=alt.Color("sentence_label:N", title="sentence", scale=alt.Scale(range=OKABE_ITO)),
         shape=alt.Shape("sentence_label:N", title="sentence"),  # not colour alone
         tooltip=["token:N", "sentence_label:N", "layer:Q", "position:Q"],
     )
-    dots = base.mark_point(filled=True).encode(size=alt.condition("datum.highlighted", alt.value(260), alt.value(60)),
-                                     opacity=alt.condition("datum.highlighted", alt.value(1.0), alt.value(0.7)))
-    labels = base.mark_text(align="left", dx=7, dy=-4, fontSize=12).encode(text="token:N").transform_filter(
-        "!datum.highlighted")
-    highlighted = base.mark_text(align="left", dx=9, dy=-6, fontSize=14, fontWeight="bold").encode(
-        text="token:N").transform_filter("datum.highlighted")
-    return (dots + labels + highlighted).properties(height=520).interactive()
+    word = "datum.role == 'word'"
+    dots = base.mark_point(filled=True, clip=True).encode(
+        size=alt.condition(word, alt.value(260), alt.value(60)), opacity=alt.condition(word, alt.value(1.0),
+                                                                                        alt.value(0.7)))
+    neighbours = base.mark_text(align="left", dx=7, dy=-4, fontSize=12, clip=True).encode(
+        text="token:N").transform_filter("datum.role == 'neighbour'")
+    followed = base.mark_text(align="left", dx=9, dy=-6, fontSize=14, fontWeight="bold", clip=True).encode(
+        text="token:N").transform_filter(word)
+    return (dots + neighbours + followed).properties(height=520).interactive()
+
+
+def show_all_link(key: str) -> Linked:
+    """The switch "Punctuation and special tokens" in the address as ``hide_special`` (its older name, so
+    earlier links keep working): hide_special=0 shows them, 1 or no parameter hides them."""
+    return Linked(key, "hide_special", False, lambda raw: {"0": True, "1": False}[raw],
+                  lambda value: isinstance(value, bool), lambda value: str(int(not value)))
 
 
 st.title("Embeddings")
@@ -47,7 +65,7 @@ LINKED = [linked_text("embeddings_sentences", "text", DEFAULT_SENTENCES),
           linked_int("embeddings_layer", "layer", mlm.num_layers, 0, mlm.num_layers),
           linked_choice("embeddings_method", "method", "pca", ["pca", "tsne"]),
           linked_flag("embeddings_merge", "whole_words", True),
-          linked_flag("embeddings_hide_special", "hide_special", True)]
+          show_all_link("embeddings_all_tokens")]
 link_widgets(LINKED)
 publish_view("embeddings", LINKED)
 left, right = st.columns([3, 2])
@@ -58,22 +76,33 @@ layer = right.slider("Layer", 0, mlm.num_layers, key="embeddings_layer",
                      help="0 is the embedding layer (before any context), the last is the model's output.")
 method = right.radio("Projection", ["pca", "tsne"], horizontal=True, key="embeddings_method",
                      format_func={"pca": "PCA (linear, fast)", "tsne": "t-SNE (neighbourhoods)"}.get)
-options = right.columns(2)
-merge = options[0].checkbox("Whole words", key="embeddings_merge",
-                            help="Average the pieces of words split into several tokens (e.g. 'em ##bed').")
-hide_special = options[1].checkbox("Hide [CLS] / [SEP]", key="embeddings_hide_special")
+merge = right.checkbox("Whole words", key="embeddings_merge",
+                       help="Average the pieces of words split into several tokens (e.g. 'em ##bed').")
+all_tokens = right.checkbox(
+    "Punctuation and special tokens", key="embeddings_all_tokens",
+    help="Off: the projection is fitted on words only. Punctuation and [CLS] / [SEP] sit far from everything "
+         "else and would squeeze the words into a corner.")
 
 sentences = text.splitlines()
 with st.spinner("Projecting…"):
     points, projection = run_or_stop(projected_points, mlm, sentences, layer=layer, method=method,
-                                     hide_special=hide_special, merge_pieces=merge)
+                                     all_tokens=all_tokens, merge_pieces=merge)
 if projection.explained_variance:
     first, second = projection.explained_variance
-    note = f"PCA axes explain {first:.0%} and {second:.0%} of the variance."
+    note = f"PCA axes explain {first:.0%} and {second:.0%} of the variance (each dimension standardised first)."
 else:
     note = f"t-SNE, perplexity {projection.perplexity:g}, seed 0: distances between far-apart groups mean little."
-st.altair_chart(scatter(points, word, f"Layer {layer} — {len(points)} points"), width="stretch")
-st.caption(note + " Axes have no units. Scroll to zoom, drag to pan.")
+roles = neighbour_roles(points, word, k=NEIGHBOURS)
+ranges = focus_ranges(points, roles)
+st.altair_chart(scatter(points.assign(role=roles), f"Layer {layer} — {len(points)} points", ranges), width="stretch")
+if ranges is None:
+    view = "Scroll to zoom, drag to pan."
+else:
+    outside = (~points["x"].between(*ranges[0]) | ~points["y"].between(*ranges[1])).sum()
+    view = (f"The chart opens around the word you follow ({outside} of {len(points)} points lie outside): scroll "
+            "to zoom out, drag to pan, double-click to come back.")
+st.caption(f"{note} {view} Labelled: the word you follow and the {NEIGHBOURS} points nearest to each occurrence; "
+           "hover over any point for its word. Axes have no units.")
 as_table(points[["sentence", "position", "token", "x", "y"]].round(3), "The points")
 st.download_button("Download the 2-D points (CSV)", points.to_csv(index=False).encode("utf-8"),
                    file_name=download_name(f"embeddings-layer{layer}-{method}", mlm.name, text, "csv"), mime="text/csv",

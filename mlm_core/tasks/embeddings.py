@@ -2,10 +2,16 @@
 
 Vectors come from each sentence's memoised forward pass (``Analysis.hidden_states``), so moving between layers
 or methods never re-runs the model; only the projection is recomputed.
+
+By default the projection is fitted on content tokens only (punctuation and [CLS]/[SEP] sit far from the
+words and squeezed them into a corner, issue 19) and on standardised dimensions, because a few "rogue"
+dimensions of huge variance dominate distances in BERT-like models (Timkey & van Schijndel 2021, "All Bark and
+No Bite"). Both are options (``all_tokens``, ``standardize``).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Sequence
@@ -19,6 +25,7 @@ from ..model import MaskedLM
 from ..params import Interval, OneOf, check_params
 
 METHODS = ("pca", "tsne")
+FLAG = OneOf((False, True))
 MAX_SENTENCES = 20
 TSNE_SEED = 0
 
@@ -46,40 +53,58 @@ def _check_sentences(sentences: Sequence[str]) -> list[str]:
     return cleaned
 
 
-def token_vectors(mlm: MaskedLM, sentences: Sequence[str], *, layer: int, hide_special: bool = True,
-                  merge_pieces: bool = False) -> TokenVectors:
-    """Every token's vector at ``layer`` (0 = the embedding layer's output, L = the last layer)."""
-    check_params("token_vectors", {"layer": layer}, {"layer": Interval(int, 0, mlm.num_layers)})
+def token_vectors(mlm: MaskedLM, sentences: Sequence[str], *, layer: int, hide_special: bool | None = None,
+                  merge_pieces: bool = False, all_tokens: bool = False) -> TokenVectors:
+    """Every token's vector at ``layer`` (0 = the embedding layer's output, L = the last layer).
+
+    Content tokens only unless ``all_tokens``: punctuation (tokens with no letter, digit or symbol) and special
+    tokens ([CLS], [SEP]) are left out. ``hide_special`` True/False hides/shows the special tokens whatever
+    ``all_tokens`` says; None follows it. [MASK] and [UNK] stand for words and always count as content.
+    """
+    check_params("token_vectors", {"layer": layer, "hide_special": hide_special, "merge_pieces": merge_pieces,
+                                   "all_tokens": all_tokens},
+                 {"layer": Interval(int, 0, mlm.num_layers), "hide_special": OneOf((None, False, True)),
+                  "merge_pieces": FLAG, "all_tokens": FLAG})
+    show_special = all_tokens if hide_special is None else not hide_special
     rows, vectors = [], []
     for sentence_index, sentence in enumerate(_check_sentences(sentences)):
         analysis = analyze(mlm, sentence)
         hidden = analysis.hidden_states[layer]
-        groups = _groups(analysis.encoding.word_ids, merge_pieces, hide_special)
-        for positions in groups:
+        for positions in _groups(analysis.encoding.word_ids, merge_pieces, show_special):
             pieces = [analysis.tokens[p] for p in positions]
-            label = mlm.tokenizer.convert_tokens_to_string(pieces).strip() if merge_pieces else pieces[0]
+            text = mlm.tokenizer.convert_tokens_to_string(pieces).strip()
+            special = analysis.encoding.word_ids[positions[0]] is None
+            if not (all_tokens or special or is_content(text)):
+                continue
+            label = text if merge_pieces else pieces[0]
             rows.append({"sentence": sentence_index, "position": positions[0], "token": label or pieces[0]})
             vectors.append(hidden[list(positions)].mean(axis=0))
     points = pd.DataFrame(rows, columns=["sentence", "position", "token"])
     return TokenVectors(layer, np.asarray(vectors, dtype=np.float32).reshape(len(rows), -1), points)
 
 
-def _groups(word_ids: Sequence[int | None], merge_pieces: bool, hide_special: bool) -> tuple[tuple[int, ...], ...]:
+def is_content(text: str) -> bool:
+    """True when ``text`` has a letter, digit, symbol or mark: not punctuation, spaces or control characters."""
+    return any(unicodedata.category(character)[0] in "LNSM" for character in text)
+
+
+def _groups(word_ids: Sequence[int | None], merge_pieces: bool, show_special: bool) -> tuple[tuple[int, ...], ...]:
     """Token positions to average: one per token, or one per word when merging (special tokens alone)."""
     if not merge_pieces:  # every token a word of its own
         word_ids = [None if word_id is None else position for position, word_id in enumerate(word_ids)]
-    return word_groups(word_ids, specials=not hide_special)
+    return word_groups(word_ids, specials=show_special)
 
 
 @dataclass(frozen=True)
 class Projection:
     """coordinates: float[N, 2]; explained_variance: share of variance on each PCA axis (None for t-SNE);
-    perplexity: the t-SNE perplexity used (None for PCA)."""
+    perplexity: the t-SNE perplexity used (None for PCA); standardized: whether each dimension was z-scored."""
 
     method: str
     coordinates: np.ndarray
     explained_variance: tuple[float, float] | None = None
     perplexity: float | None = None
+    standardized: bool = False
 
 
 def tsne_perplexity(n_points: int) -> float:
@@ -87,37 +112,80 @@ def tsne_perplexity(n_points: int) -> float:
     return float(min(30.0, max(1.0, (n_points - 1) / 3)))
 
 
-def project(vectors: np.ndarray, *, method: str = "pca", seed: int = TSNE_SEED) -> Projection:
-    """2-D coordinates of ``vectors`` float[N, D]; same input and seed → same coordinates."""
-    check_params("project", {"method": method}, {"method": OneOf(METHODS)})
+def project(vectors: np.ndarray, *, method: str = "pca", seed: int = TSNE_SEED,
+            standardize: bool = True) -> Projection:
+    """2-D coordinates of ``vectors`` float[N, D]; same input and seed → same coordinates.
+
+    With ``standardize`` each dimension is z-scored over these N points first (StandardScaler), for PCA and
+    t-SNE alike: rogue dimensions otherwise decide the picture (Timkey & van Schijndel 2021).
+    """
+    check_params("project", {"method": method, "standardize": standardize},
+                 {"method": OneOf(METHODS), "standardize": FLAG})
     n_points = len(vectors)
     needed = 2 if method == "pca" else 4
     if n_points < needed:
         raise ParameterError(f"{'PCA' if method == 'pca' else 't-SNE'} needs at least {needed} points; there "
-                             f"{'is' if n_points == 1 else 'are'} {n_points} — add words or sentences, or show "
-                             "special tokens.")
+                             f"{'is' if n_points == 1 else 'are'} {n_points} — add words or sentences, or include "
+                             "punctuation and special tokens.")
     data = np.asarray(vectors, dtype=np.float64)
+    if standardize:
+        from sklearn.preprocessing import StandardScaler
+
+        data = StandardScaler().fit_transform(data)
     if method == "pca":
         from sklearn.decomposition import PCA
 
         pca = PCA(n_components=2, random_state=seed)
         coordinates = pca.fit_transform(data)
-        return Projection("pca", coordinates, tuple(float(v) for v in pca.explained_variance_ratio_))
+        return Projection("pca", coordinates, tuple(float(v) for v in pca.explained_variance_ratio_),
+                          standardized=standardize)
     from sklearn.manifold import TSNE
 
     perplexity = tsne_perplexity(n_points)
     coordinates = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
                        max_iter=1000).fit_transform(data)
-    return Projection("tsne", coordinates, None, perplexity)
+    return Projection("tsne", coordinates, None, perplexity, standardize)
 
 
 def projected_points(mlm: MaskedLM, sentences: Sequence[str], *, layer: int, method: str = "pca",
-                     hide_special: bool = True, merge_pieces: bool = False) -> tuple[pd.DataFrame, Projection]:
-    """``token_vectors`` + ``project``: the points table with x and y columns added."""
-    vectors = token_vectors(mlm, sentences, layer=layer, hide_special=hide_special, merge_pieces=merge_pieces)
-    projection = project(vectors.vectors, method=method)
+                     hide_special: bool | None = None, merge_pieces: bool = False, all_tokens: bool = False,
+                     standardize: bool = True) -> tuple[pd.DataFrame, Projection]:
+    """``token_vectors`` + ``project``: the points table with layer, x and y columns added. The projection is
+    fitted on exactly the points returned (content tokens only by default)."""
+    vectors = token_vectors(mlm, sentences, layer=layer, hide_special=hide_special, merge_pieces=merge_pieces,
+                            all_tokens=all_tokens)
+    projection = project(vectors.vectors, method=method, standardize=standardize)
     points = vectors.points.assign(layer=layer, x=projection.coordinates[:, 0], y=projection.coordinates[:, 1])
     return points, projection
+
+
+def neighbour_roles(points: pd.DataFrame, word: str, *, k: int = 2) -> pd.Series:
+    """Which points to label in the plot: 'word' for each occurrence of ``word`` (case-insensitive), 'neighbour'
+    for the ``k`` points nearest to one of them in the 2-D coordinates (x, y), '' for the rest."""
+    check_params("neighbour_roles", {"k": k}, {"k": Interval(int, 0, 20)})
+    roles = np.full(len(points), "", dtype=object)
+    hits = np.flatnonzero(points["token"].str.lower().to_numpy() == word.strip().lower())
+    others = np.setdiff1d(np.arange(len(points)), hits)
+    if len(hits) and len(others) and k:
+        from sklearn.metrics import pairwise_distances
+
+        xy = points[["x", "y"]].to_numpy(dtype=np.float64)
+        nearest = np.argsort(pairwise_distances(xy[hits], xy[others]), axis=1, kind="stable")[:, :k]
+        roles[others[np.unique(nearest)]] = "neighbour"
+    roles[hits] = "word"
+    return pd.Series(roles, index=points.index, name="role")
+
+
+def focus_ranges(points: pd.DataFrame, roles: pd.Series, *, margin: float = 0.25):
+    """((x low, x high), (y low, y high)) around the points ``neighbour_roles`` labels, widened by ``margin`` of
+    their extent (at least 5 % of the whole picture's): where a plot opens so the word's occurrences can be told
+    apart even when other words spread the picture far wider. None when the word occurs fewer than twice."""
+    if (roles == "word").sum() < 2:
+        return None
+    every, labelled = points[["x", "y"]], points.loc[roles != "", ["x", "y"]]
+    low, high = labelled.min(), labelled.max()
+    pad = ((high - low) * margin).clip(lower=0.05 * (every.max() - every.min()).max())
+    return tuple((float(low[axis] - pad[axis]), float(high[axis] + pad[axis])) for axis in ("x", "y"))
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -140,7 +208,7 @@ def word_similarity(mlm: MaskedLM, sentences: Sequence[str], word: str) -> pd.Da
     target = word.strip().lower()
     if not target:
         raise InputError("No word to compare — type a word that occurs in two or more sentences, e.g. 'bank'.")
-    per_layer = [token_vectors(mlm, sentences, layer=layer, merge_pieces=True)
+    per_layer = [token_vectors(mlm, sentences, layer=layer, merge_pieces=True, hide_special=True, all_tokens=True)
                  for layer in range(mlm.num_layers + 1)]
     points = per_layer[0].points
     hits = np.flatnonzero(points["token"].str.lower().to_numpy() == target)
