@@ -1,0 +1,93 @@
+"""Cold start as a visitor sees it: process start → Home visible, and process start → first prediction visible.
+
+    python bench/cold_start.py [--root CHECKOUT] [--runs 3] [--json]
+
+Each run starts a fresh `streamlit run streamlit_app.py` (offline, demo model as default) on a free loopback port
+and opens one address in headless Chromium as the very first visit: the root address (Home visible: its title
+drawn and the script finished) or a Predict link (first prediction visible: the table of candidates drawn).
+Times are medians over the runs, from the moment the server process is started. ``--root`` measures another
+checkout of the project (e.g. an older commit, to compare before/after in the same session).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PREDICT_LINK = "/?page=predict&model=demo&text=The+cat+sat+on+the+%5BMASK%5D+and+looked+around."
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def first_visit(browser, root: Path, address: str, ready_selector: str) -> float:
+    """Seconds from starting the server process to ``ready_selector`` being visible on the first visit."""
+    port = free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", MLM_EXPLORER_DEFAULT_MODEL="demo")
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        tab = browser.new_page()
+        tab.set_default_timeout(180_000)
+        tab.goto(url + address)
+        tab.wait_for_selector(ready_selector, state="visible")
+        seconds = time.perf_counter() - started
+        tab.close()
+        return seconds
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=os.environ.get("MLM_EXPLORER_CHROMIUM",
+                                                                            "/usr/bin/chromium"), args=CHROMIUM_ARGS)
+        home = [first_visit(browser, args.root, "/", "h1:has-text('MLM Explorer')") for _ in range(args.runs)]
+        predict = [first_visit(browser, args.root, PREDICT_LINK, "[data-testid='stDataFrame']")
+                   for _ in range(args.runs)]
+        browser.close()
+    result = {"root": str(args.root), "runs": args.runs, "home_seconds": statistics.median(home),
+              "first_prediction_seconds": statistics.median(predict), "home_all": home, "predict_all": predict}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{args.root}: Home visible {result['home_seconds']:.1f} s, first prediction visible "
+              f"{result['first_prediction_seconds']:.1f} s (median of {args.runs}; all: "
+              f"{', '.join(f'{t:.1f}' for t in home)} / {', '.join(f'{t:.1f}' for t in predict)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
