@@ -49,8 +49,10 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_attention(args: argparse.Namespace) -> int:
+    from .files import check_output_folder
     from .tasks.attention import attention, summarise_heads, write_all_diagrams
 
+    check_output_folder(args.out, what="the attention diagrams")  # before the model loads, not after
     result = attention(load(args.model), args.text)
     written = write_all_diagrams(result, args.out)
     if args.json:
@@ -110,13 +112,15 @@ def _read_pairs_argument(name: str):
     from pathlib import Path
 
     from .errors import InputError
+    from .files import read_input_file
     from .tasks.pair_files import SUITES_DIR, load_suite, read_pairs
 
     if name == "-":
         return read_pairs(sys.stdin.buffer.read(), name="Standard input")
     path = Path(name)
     if path.is_file():
-        return read_pairs(path.read_bytes(), name=f"'{path}'")
+        data = read_input_file(path, fix="give a CSV, TSV or JSONL file of pairs that you can read")
+        return read_pairs(data, name=f"'{path}'")
     if path.suffix or "/" in name or not (SUITES_DIR / f"{name}.tsv").is_file():
         raise InputError(f"No file '{name}' — give a CSV, TSV or JSONL file of pairs, '-' for standard input, "
                          "or a shipped suite's name (see mlm_core/suites).")
@@ -152,15 +156,14 @@ def run_finetune(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .errors import InputError
-    from .training.finetune import FinetuneSettings, finetune, read_text_file
+    from .files import read_input_file
+    from .training.finetune import FinetuneSettings, check_save_folder, finetune, read_text_file
 
-    source, out = Path(args.file), Path(args.out)
+    source = Path(args.file)
     if not source.is_file():
         raise InputError(f"No file '{source}' — give the path of a UTF-8 .txt file to fine-tune on.")
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "config.json").is_file())):
-        raise InputError(f"'{out}' already exists and is not an empty folder or a saved model — choose a new "
-                         "folder for --out.")
-    text = read_text_file(source.read_bytes(), name=f"'{source}'")
+    out = check_save_folder(args.out)  # before loading the model and training: --out can be written
+    text = read_text_file(read_input_file(source, fix="give a UTF-8 .txt file that you can read"), name=f"'{source}'")
     settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size,
                                 block_length=args.block_length, max_steps=args.max_steps)
 

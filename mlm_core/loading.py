@@ -5,22 +5,35 @@ Safety rules, enforced here and nowhere else:
 - weights only from safetensors or h5 — pickle files (``pytorch_model.bin``, ``*.pt``, ``*.ckpt``) are refused
   (transformers' TF loader only reads pickles with ``from_pt=True``, which we never pass);
 - a model whose checkpoint lacks the masked-LM head is refused rather than run with a random head.
+
+A damaged model (a truncated download, a Git LFS pointer instead of the weights, an empty or non-JSON file, a
+tokenizer that cannot encode) is refused with ``ModelNotFoundError`` naming the file: a local folder's files are
+checked before reading, and what transformers, safetensors and tokenizers raise while reading is caught by type.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Sequence
 
 from .catalog import ResolvedSpec, hub_offline, resolve_spec
 from .errors import ModelNotFoundError, UnsupportedModelError
+from .files import file_problem
 from .forward import CompiledForward
 from .model import MaskedLM
 
 SAFE_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "tf_model.h5", "tf_model.h5.index.json")
 PICKLE_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json")
+# Small JSON files that must hold one object; transformers fails on anything else with a TypeError deep inside.
+JSON_OBJECT_FILES = ("config.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+                     "model.safetensors.index.json", "tf_model.h5.index.json")
+MODEL_FILES = (*SAFE_WEIGHT_FILES, *TOKENIZER_FILES, *JSON_OBJECT_FILES, "merges.txt")
+POSITIVE_INT_SETTINGS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                         "intermediate_size", "max_position_embeddings")
+PROBE_TEXT = "qzx ✓ 123"  # a made-up word and a rare character: a tokenizer that cannot cope fails here, not later
 HUB_PROBE_TIMEOUT_S = 6.0
 # Roberta-family position ids start after the padding index, so two positions are unusable.
 _POSITION_OFFSET_MODELS = {"roberta": 2, "camembert": 2, "xlm-roberta": 2, "longformer": 2}
@@ -114,10 +127,11 @@ def _probe_hub(resolved: ResolvedSpec) -> None:
 
 def _load(resolved: ResolvedSpec, *, local_files_only: bool, jit_compile: bool | None,
           allow_new_head: bool) -> MaskedLM:
-    from transformers import AutoConfig, AutoTokenizer, TFAutoModelForMaskedLM
-    from transformers.utils import logging as hf_logging
+    from transformers import AutoConfig, TFAutoModelForMaskedLM
 
     common = {"local_files_only": local_files_only, "trust_remote_code": False}
+    if resolved.kind == "local":
+        _check_files(resolved, ["config.json"])
     try:
         config = AutoConfig.from_pretrained(resolved.source, **common)
     except OSError as error:
@@ -134,28 +148,11 @@ def _load(resolved: ResolvedSpec, *, local_files_only: bool, jit_compile: bool |
             f"Model '{resolved.spec}' is a '{config.model_type}' model, which has no TensorFlow masked-LM class — "
             "pick a masked language model such as BERT, CamemBERT, RoBERTa, DistilBERT or ALBERT."
         )
-    if resolved.kind == "local":
+    if resolved.kind == "local":  # after the architecture, which is the better reason to refuse a model
         _check_tokenizer_files(resolved, _folder_files(resolved))
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(resolved.source, **common)
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()  # the "newly initialized" warning is turned into our own error below
-        try:
-            model, info = TFAutoModelForMaskedLM.from_pretrained(
-                resolved.source, config=config, output_loading_info=True, **common
-            )
-        finally:
-            hf_logging.set_verbosity(verbosity)
-    except OSError as error:
-        if resolved.kind == "hub" and local_files_only:
-            raise _NotCached from error
-        raise ModelNotFoundError(f"Model '{resolved.spec}' could not be read: {_first_line(error)}") from error
-    except ImportError as error:  # e.g. the Japanese tokenizer's MeCab packages
-        raise UnsupportedModelError(
-            f"Model '{resolved.spec}' needs a Python package that is missing: {_first_line(error)}"
-        ) from error
-    except ValueError as error:  # tokenizer class unknown, or weights that do not fit the config
-        raise UnsupportedModelError(f"Model '{resolved.spec}' cannot be loaded: {_first_line(error)}") from error
+        _check_files(resolved, [name for name in _folder_files(resolved) if name != "config.json"])
+    tokenizer = _read_tokenizer(resolved, common)
+    model, info = _read_weights(resolved, config, common)
     if info["missing_keys"] and not allow_new_head:
         raise UnsupportedModelError(
             f"Model '{resolved.spec}' has no trained masked-LM head (missing: {info['missing_keys'][0]} and "
@@ -165,6 +162,102 @@ def _load(resolved: ResolvedSpec, *, local_files_only: bool, jit_compile: bool |
     if tokenizer.mask_token is None:
         raise UnsupportedModelError(f"Model '{resolved.spec}' has no mask token, so it cannot fill in blanks.")
     return wrap_model(resolved.display_name, tokenizer, model, jit_compile=jit_compile)
+
+
+def _read_tokenizer(resolved: ResolvedSpec, common: dict):
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved.source, **common)
+        tokenizer(PROBE_TEXT)
+    except OSError as error:
+        if resolved.kind == "hub" and common["local_files_only"]:
+            raise _NotCached from error
+        raise ModelNotFoundError(f"Model '{resolved.spec}' could not be read: {_first_line(error)}") from error
+    except ImportError as error:  # e.g. the Japanese tokenizer's MeCab packages
+        raise UnsupportedModelError(
+            f"Model '{resolved.spec}' needs a Python package that is missing: {_first_line(error)}"
+        ) from error
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:  # vocab.txt, vocab.json or merges.txt
+        raise ModelNotFoundError(_damaged(resolved, *_damaged_tokenizer_file(resolved, error))) from error
+    except ValueError as error:  # tokenizer class unknown
+        raise UnsupportedModelError(f"Model '{resolved.spec}' cannot be loaded: {_first_line(error)}") from error
+    except Exception as error:
+        # The tokenizers library (Rust) raises a plain Exception, with no class of its own, when tokenizer.json
+        # cannot be parsed or text cannot be encoded (e.g. no [UNK] in a WordPiece vocabulary). Any subclass of
+        # Exception is something else — a bug — and must not be hidden.
+        if type(error) is not Exception:
+            raise
+        raise ModelNotFoundError(_damaged(resolved, *_damaged_tokenizer_file(resolved, error))) from error
+    return tokenizer
+
+
+def _read_weights(resolved: ResolvedSpec, config, common: dict):
+    from safetensors import SafetensorError
+    from transformers import TFAutoModelForMaskedLM
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the "newly initialized" warning is turned into our own error
+    try:
+        return TFAutoModelForMaskedLM.from_pretrained(resolved.source, config=config, output_loading_info=True,
+                                                      **common)
+    except OSError as error:  # h5py's errors, which transformers re-raises as "Unable to load weights from h5 file"
+        if resolved.kind == "hub" and common["local_files_only"]:
+            raise _NotCached from error
+        weights = _weights_file(resolved, "tf_model.h5")
+        detail = "not a readable HDF5 file" if weights.endswith(".h5") else _first_line(error)
+        raise ModelNotFoundError(_damaged(resolved, weights, detail)) from error
+    except SafetensorError as error:  # a truncated, empty or foreign model.safetensors
+        weights = _weights_file(resolved, "model.safetensors")
+        raise ModelNotFoundError(_damaged(resolved, weights, _first_line(error))) from error
+    except ValueError as error:  # weights that do not fit the config
+        raise UnsupportedModelError(f"Model '{resolved.spec}' cannot be loaded: {_first_line(error)}") from error
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def _check_files(resolved: ResolvedSpec, filenames: list[str]) -> None:
+    """Refuse a local folder whose model files are visibly damaged, naming the file, before transformers reads it."""
+    folder = Path(resolved.source)
+    for name in filenames:
+        if name in MODEL_FILES or name.endswith(".model"):
+            problem = file_problem(folder / name, json_object=name in JSON_OBJECT_FILES)
+            if problem:
+                raise ModelNotFoundError(_damaged(resolved, name, problem))
+    if "config.json" in filenames:
+        config = json.loads((folder / "config.json").read_bytes().decode("utf-8-sig"))
+        for key in POSITIVE_INT_SETTINGS:
+            value = config.get(key, 1)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ModelNotFoundError(_damaged(resolved, "config.json", f"'{key}' is {value!r}, not a whole "
+                                                                           "number above 0"))
+
+
+def _damaged_tokenizer_file(resolved: ResolvedSpec, error: BaseException) -> tuple[str, str]:
+    """(file, what is wrong) for a tokenizer that failed: the first tokenizer file that is not UTF-8 (or not JSON),
+    else the first one transformers reads (tokenizer.json before the vocabulary files)."""
+    names = [name for name in (*TOKENIZER_FILES, "merges.txt")
+             if resolved.kind == "local" and name in _folder_files(resolved)]
+    for name in names:
+        problem = file_problem(Path(resolved.source) / name, text=True, json_object=name.endswith(".json"))
+        if problem:
+            return name, problem
+    return (names or ["tokenizer.json"])[0], _first_line(error)
+
+
+def _weights_file(resolved: ResolvedSpec, default: str) -> str:
+    """The weights file transformers reads from a local folder (in its order); ``default`` for the hub cache."""
+    names = _folder_files(resolved) if resolved.kind == "local" else []
+    return next((name for name in SAFE_WEIGHT_FILES if name in names), default)
+
+
+def _damaged(resolved: ResolvedSpec, name: str, detail: str) -> str:
+    kind = "weights" if name in SAFE_WEIGHT_FILES else "configuration" if name == "config.json" else "tokenizer"
+    fix = ("delete it from the Hugging Face cache ('huggingface-cli delete-cache') and load it again to download it "
+           "anew" if resolved.kind == "hub" else "save the model again with save_pretrained(), or download it again")
+    return (f"Model '{resolved.spec}' could not be read: its {kind} file {name} is damaged or incomplete ({detail}) "
+            f"— {fix}.")
 
 
 def wrap_model(name: str, tokenizer, model, *, max_tokens: int | None = None,

@@ -176,11 +176,16 @@ def zip_all_diagrams(result: AttentionResult, *, stretch: bool = False, **style)
 
 
 def write_all_diagrams(result: AttentionResult, out: str | Path, **style) -> list[Path]:
-    """Write ``Attention_Layer{L}_Head{H}.png`` for every head into ``out`` (created if missing)."""
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, png in all_diagrams(result, **style):
-        (folder / name).write_bytes(png)
-        written.append(folder / name)
-    return written
+    """Write ``Attention_Layer{L}_Head{H}.png`` for every head into ``out`` (created if missing; other files in it
+    are kept). The set arrives whole or not at all: the PNGs go to a staging folder and are moved in at the end; a
+    failure (full disk, read-only place…) removes them and raises ``InputError`` (``files.staged_output``)."""
+    from ..files import check_output_folder, staged_output
+
+    what = "the attention diagrams"
+    folder = check_output_folder(out, what=what)
+    names = []
+    with staged_output(folder, what=what) as staging:
+        for name, png in all_diagrams(result, **style):
+            (staging / name).write_bytes(png)
+            names.append(name)
+    return [folder / name for name in names]

@@ -19,7 +19,7 @@ from typing import Callable
 import tensorflow as tf
 
 from ..errors import InputError
-from ..files import MAX_UPLOAD_MB, decode_upload
+from ..files import MAX_UPLOAD_MB, check_output_folder, decode_upload, staged_output
 from ..forward import masked_logits
 from ..loading import wrap_model
 from ..model import MaskedLM
@@ -198,6 +198,15 @@ class FinetuneResult:
                 "stopped_early": self.stopped_early}
 
 
+SAVED_WHAT = "the fine-tuned model"
+
+
+def check_save_folder(out_dir: str | Path, *, needed_bytes: int = 0) -> Path:
+    """Where a fine-tuned model can be saved: a new or empty folder, or an earlier saved model (with its config.json)
+    that the new one replaces; ``InputError`` otherwise (see ``files.check_output_folder``)."""
+    return check_output_folder(out_dir, what=SAVED_WHAT, replace_marker="config.json", needed_bytes=needed_bytes)
+
+
 def finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSettings(), *,
              out_dir: str | Path | None = None, name: str | None = None,
              on_progress: Callable[[TrainingProgress], None] = lambda progress: None,
@@ -205,10 +214,15 @@ def finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSett
     """Fine-tune a copy of ``mlm`` on ``text``; ``mlm`` itself is left unchanged.
 
     Validation metrics are taken before and after; with ``out_dir`` the result is saved there
-    (``save_pretrained``, safetensors, with the tokenizer) and loads back as a local-folder model.
+    (``save_pretrained``, safetensors, with the tokenizer) and loads back as a local-folder model. The folder is
+    checked before training (``check_save_folder``) and written through a staging folder moved into place at the
+    end, so a failed save (full disk…) raises ``InputError`` and leaves no half-written model.
     ``should_stop`` is polled after every step; stopping keeps what was trained so far.
     """
     plan = plan_finetune(mlm, text, settings)
+    if out_dir is not None:  # before the minutes of training: the folder, and room for the weights
+        out_dir = check_save_folder(out_dir, needed_bytes=sum(weight.shape.num_elements() * weight.dtype.size
+                                                              for weight in mlm.model.weights))
     tuned = copy_model(mlm, name=name or f"{mlm.name} · fine-tuned {uuid.uuid4().hex[:6]}")
     before = validation_metrics(tuned, plan)
     config = TrainingConfig(total_steps=plan.total_steps, batch_size=plan.batch_size,
@@ -219,13 +233,12 @@ def finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSett
     result = train(tuned.model, tuned.tokenizer, plan.train, plan.validation, config=config,
                    on_progress=on_progress, should_stop=should_stop)
     after = validation_metrics(tuned, plan)
-    saved = None
-    if out_dir is not None:
-        saved = Path(out_dir)
-        tuned.model.save_pretrained(saved, safe_serialization=True)
-        tuned.tokenizer.save_pretrained(saved)
+    if out_dir is not None:  # written whole or not at all: a failed save leaves no folder that looks like a model
+        with staged_output(out_dir, what=SAVED_WHAT, replace=True) as staging:
+            tuned.model.save_pretrained(staging, safe_serialization=True)
+            tuned.tokenizer.save_pretrained(staging)
     return FinetuneResult(tuned, mlm.name, before, after, result.steps, plan.total_steps, result.stopped_early,
-                          result.seconds, result.tokens_per_second, result.history, saved)
+                          result.seconds, result.tokens_per_second, result.history, out_dir)
 
 
 def progress_frame(progress: list[TrainingProgress]):
