@@ -13,44 +13,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from mlm_core.tools.serve import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_until_healthy  # noqa: E402
+
 PREDICT_LINK = "/?page=predict&model=demo&text=The+cat+sat+on+the+%5BMASK%5D+and+looked+around."
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def first_visit(browser, root: Path, address: str, ready_selector: str) -> float:
     """Seconds from starting the server process to ``ready_selector`` being visible on the first visit."""
     port = free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", MLM_EXPLORER_DEFAULT_MODEL="demo")
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_server(root, port, env={"HF_HUB_OFFLINE": "1", "MLM_EXPLORER_DEFAULT_MODEL": "demo"})
     try:
         url = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.05)
+        if not wait_until_healthy(url, process):
+            raise RuntimeError(f"streamlit did not start from {root}")
         tab = browser.new_page()
         tab.set_default_timeout(180_000)
         tab.goto(url + address)
@@ -72,8 +55,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=os.environ.get("MLM_EXPLORER_CHROMIUM",
-                                                                            "/usr/bin/chromium"), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         home = [first_visit(browser, args.root, "/", "h1:has-text('MLM Explorer')") for _ in range(args.runs)]
         predict = [first_visit(browser, args.root, PREDICT_LINK, "[data-testid='stDataFrame']")
                    for _ in range(args.runs)]

@@ -7,27 +7,15 @@ fail with the reason; they never skip.
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import pytest
 
+from mlm_core.tools.serve import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_until_healthy
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("MLM_EXPLORER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server(NamedTuple):
@@ -41,24 +29,12 @@ def running_server(log_path: Path, *, env: dict[str, str], args: tuple[str, ...]
     address and process id once /_stcore/health answers, and stops it afterwards."""
     port = free_port()
     log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false", *args],
-        cwd=ROOT, env=dict(os.environ, **env), stdout=log, stderr=subprocess.STDOUT)
+    process = start_server(ROOT, port, env=env, args=args, output=log)
     base = next((args[i + 1] for i, arg in enumerate(args) if arg == "--server.baseUrlPath"), "")
     url = f"http://127.0.0.1:{port}" + (f"/{base}" if base else "")
-    deadline = time.monotonic() + 120
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start on port {port}; see {log_path}")
-            time.sleep(0.5)
+        if not wait_until_healthy(url, process, poll=0.5):
+            pytest.fail(f"streamlit did not start on port {port}; see {log_path}")
         yield Server(url, process.pid)
     finally:
         process.terminate()
