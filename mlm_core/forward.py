@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -103,6 +104,11 @@ class CompiledForward:
         self._lock = threading.Lock()
         # One tf.function per (kind of output, padded shape), so each compiles exactly once.
         self._graphs: dict[tuple, tf.types.experimental.GenericFunction] = {}
+        # A dashboard answers the first request of each shape at once: the same step runs eagerly (same maths,
+        # slower per call) while a background thread compiles the program that later calls use. Off by default,
+        # so the CLI, tests and benchmarks always use compiled programs.
+        self.compile_in_background = False
+        self._compiling: set[tuple] = set()
 
     def _make_step(self, kind: str):
         model = self._model
@@ -143,12 +149,41 @@ class CompiledForward:
                 chosen[:n_rows, :n_slots] = np.asarray(targets, dtype=np.int32)
 
         key = (kind, ids.shape, gather.shape)
+        inputs = (tf.constant(ids), tf.constant(mask), tf.constant(gather), tf.constant(chosen))
         with self._lock:
-            if key not in self._graphs:
-                self._graphs[key] = tf.function(self._make_step(kind), jit_compile=self._jit)
-            outputs = self._graphs[key](tf.constant(ids), tf.constant(mask), tf.constant(gather),
-                                        tf.constant(chosen))
+            program = self._graphs.get(key)
+            if program is None and not self.compile_in_background:
+                program = self._graphs[key] = tf.function(self._make_step(kind), jit_compile=self._jit)
+            if program is None:
+                self._start_compiling(key, kind, inputs)
+                outputs = self._make_step(kind)(*inputs)
+            else:
+                outputs = program(*inputs)
         return [output.numpy()[:n_rows] for output in outputs]
+
+    def _start_compiling(self, key: tuple, kind: str, inputs: tuple) -> None:
+        """Compile the program for ``key`` in a background thread (once); later calls of that shape use it."""
+        if key in self._compiling:
+            return
+        self._compiling.add(key)
+
+        def compile_program() -> None:
+            try:
+                program = tf.function(self._make_step(kind), jit_compile=self._jit)
+                program(*inputs)  # traces and compiles for this shape
+                with self._lock:
+                    self._graphs[key] = program
+            finally:
+                self._compiling.discard(key)
+
+        threading.Thread(target=compile_program, name="mlm-explorer-compile", daemon=True).start()
+
+    def wait_until_compiled(self, timeout: float = 120.0) -> bool:
+        """True once no background compilation is running (False after ``timeout`` seconds)."""
+        deadline = time.monotonic() + timeout
+        while self._compiling and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return not self._compiling
 
     def __call__(
         self, rows: Sequence[Sequence[int]], positions: Sequence[Sequence[int]], *, internals: bool = False

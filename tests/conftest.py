@@ -10,6 +10,9 @@ _HF_HOME = tempfile.mkdtemp(prefix="mlm-explorer-hf-")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = _HF_HOME  # an empty cache: "en" is never found by accident
 os.environ.pop("MLM_EXPLORER_DEFAULT_MODEL", None)
+# Pages and servers under test compile before answering, so what they show equals the core's compiled results
+# (the background mode has its own test in test_analysis.py).
+os.environ["MLM_EXPLORER_BACKGROUND_COMPILE"] = "0"
 
 import json  # noqa: E402
 from pathlib import Path  # noqa: E402

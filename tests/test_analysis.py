@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import mlm_core
 from mlm_core import InputError, analyze, encode
 from mlm_core.forward import LENGTH_BUCKETS
 
@@ -143,3 +144,23 @@ def test_the_memo_belongs_to_its_model_and_can_be_turned_off(bert):
     del model, first
     gc.collect()
     assert reference() is None and len(_MEMOS) == before - 1
+
+
+def test_background_compilation_answers_at_once_then_uses_the_compiled_program(bert_dir):
+    """Against the synchronously compiled pass of the same weights: the first call (run eagerly while the program
+    compiles) agrees to 1e-5; once compiled, calls agree to 1e-6 and no compilation is left running."""
+    reference = mlm_core.load_model(str(bert_dir), jit_compile=True)
+    background = mlm_core.load_model(str(bert_dir), jit_compile=True)
+    background.forward.compile_in_background = True
+    encoding = encode(reference, "the cat sat on the [MASK] near the door .")
+    rows, positions = [encoding.input_ids], [encoding.mask_positions]
+    expected = reference.forward(rows, positions, internals=True)
+    first = background.forward(rows, positions, internals=True)
+    for got, want in zip((first.log_probs, first.attentions, first.hidden_states),
+                         (expected.log_probs, expected.attentions, expected.hidden_states)):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    assert background.forward.wait_until_compiled(120)
+    assert len(background.forward._graphs) == 1
+    later = background.forward(rows, positions, internals=True)
+    np.testing.assert_allclose(later.log_probs, expected.log_probs, atol=1e-6)
+    np.testing.assert_allclose(later.hidden_states, expected.hidden_states, atol=1e-6)
