@@ -50,9 +50,9 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_attention(args: argparse.Namespace) -> int:
     from .files import check_output_folder
-    from .tasks.attention import attention, summarise_heads, write_all_diagrams
+    from .tasks.attention import DIAGRAMS, attention, summarise_heads, write_all_diagrams
 
-    check_output_folder(args.out, what="the attention diagrams")  # before the model loads, not after
+    check_output_folder(args.out, what=DIAGRAMS)  # before the model loads, not after
     result = attention(load(args.model), args.text)
     written = write_all_diagrams(result, args.out)
     if args.json:

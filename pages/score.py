@@ -1,6 +1,7 @@
 """Score: how natural does the model find a sentence, and which of two sentences does it prefer?"""
 
 import difflib
+import math
 import time
 
 import altair as alt
@@ -81,7 +82,7 @@ def preference_sentence(result) -> str:
     if margin == 0:
         return f"**{result.model_name}** scores sentences {best_number} and {next_number} exactly the same."
     return (f"**{result.model_name}** prefers sentence {best_number} to sentence {next_number} by {margin:.2f} "
-            f"(PLL {best.pll:.2f} against {runner_up.pll:.2f}: about {min(2.0 ** 60, 2.718 ** margin):.3g} times "
+            f"(PLL {best.pll:.2f} against {runner_up.pll:.2f}: about {math.exp(min(margin, 700)):.3g} times "
             "more likely in its pseudo-likelihood).")
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import analyze
-from ..files import zip_bytes
+from ..files import check_output_folder, staged_output, zip_bytes
 from ..model import MaskedLM
 
 # Pattern labels in the order they are tried, after Clark et al. 2019, "What does BERT look at?".
@@ -27,6 +27,7 @@ OTHER = "other"
 PATTERN_THRESHOLD = 0.5
 # Otherwise it is "broad" when its mean row entropy is at least this share of the maximum (log T).
 BROAD_ENTROPY_SHARE = 0.75
+DIAGRAMS = "the attention diagrams"  # what write_all_diagrams writes, in messages about its output folder
 
 
 @dataclass(frozen=True)
@@ -179,12 +180,9 @@ def write_all_diagrams(result: AttentionResult, out: str | Path, **style) -> lis
     """Write ``Attention_Layer{L}_Head{H}.png`` for every head into ``out`` (created if missing; other files in it
     are kept). The set arrives whole or not at all: the PNGs go to a staging folder and are moved in at the end; a
     failure (full disk, read-only place…) removes them and raises ``InputError`` (``files.staged_output``)."""
-    from ..files import check_output_folder, staged_output
-
-    what = "the attention diagrams"
-    folder = check_output_folder(out, what=what)
+    folder = check_output_folder(out, what=DIAGRAMS)
     names = []
-    with staged_output(folder, what=what) as staging:
+    with staged_output(folder, what=DIAGRAMS) as staging:
         for name, png in all_diagrams(result, **style):
             (staging / name).write_bytes(png)
             names.append(name)
