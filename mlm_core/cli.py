@@ -1,4 +1,5 @@
-"""Command line: ``python -m mlm_core predict "TEXT" [--model SPEC] [--top-k K] [--json]``, ``attention``, ``embed``,
+"""Command line: ``python -m mlm_core predict "TEXT" [--model SPEC] [--top-k K] [--json]``, ``attention``, ``layers``,
+``ablate``, ``heads``, ``embed``,
 ``explain``, ``score``, ``pairs``, ``finetune``, ``build-demo`` and ``bench``.
 
 User errors exit with code 2 and one line on stderr; results go to stdout. What each command does is in
@@ -11,7 +12,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from . import commands
+from . import commands, layer_commands
 from .errors import MlmExplorerError
 
 EXIT_USAGE = 2
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     attention.add_argument("--json", action="store_true",
                            help="print tokens, file count and each head's label and entropy as JSON")
     attention.set_defaults(run=commands.run_attention)
+    layer_commands.add_parsers(subcommands, _add_model_argument)
 
     embed = subcommands.add_parser("embed", help="project contextual token embeddings of sentences to 2-D")
     embed.add_argument("sentences", nargs="+", help="one or more sentences")

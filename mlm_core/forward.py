@@ -18,20 +18,11 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
+from .architecture import SPLIT_HEADS, head_masked_logits, masked_logits, split_head  # noqa: F401 (re-exported)
+
 LENGTH_BUCKETS = (16, 32, 64, 128, 256, 512)
 BATCH_BUCKETS = (1, 8, 64)  # few buckets: each is one more XLA compilation per length
 SLOT_BUCKETS = (1, 4, 16, 64)
-# Models whose masked-LM head is a separate position-wise layer: (encoder attribute, head attribute). For these
-# the head (hidden → vocabulary, the largest matrix) runs only at the gathered positions, not at every token.
-SPLIT_HEADS = {
-    "bert": ("bert", "mlm"),
-    "roberta": ("roberta", "lm_head"),
-    "camembert": ("roberta", "lm_head"),
-    "xlm-roberta": ("roberta", "lm_head"),
-    "albert": ("albert", "predictions"),
-}
-
-
 def _bucket(size: int, buckets: Sequence[int], cap: int | None = None) -> int:
     for bucket in buckets:
         if size <= bucket and (cap is None or bucket <= cap):
@@ -48,28 +39,6 @@ class _RetracingNoteFilter(logging.Filter):
 
 
 logging.getLogger("tensorflow").addFilter(_RetracingNoteFilter())
-
-
-def split_head(model) -> tuple | None:
-    """(encoder layer, MLM head layer) when the model's head can run on gathered positions alone, else None."""
-    names = SPLIT_HEADS.get(model.config.model_type)
-    if names and all(hasattr(model, name) for name in names):
-        return tuple(getattr(model, name) for name in names)
-    return None
-
-
-def masked_logits(model, input_ids, attention_mask, positions, *, training: bool, **outputs):
-    """Vocabulary logits float32[N, P, V] at ``positions`` int32[N, P], plus the encoder's output object.
-
-    Shared by inference and training so both compute exactly the same function.
-    """
-    split = split_head(model)
-    if split:
-        encoder, head = split
-        out = encoder(input_ids=input_ids, attention_mask=attention_mask, training=training, **outputs)
-        return head(tf.gather(out.last_hidden_state, positions, batch_dims=1), training=training), out
-    out = model(input_ids=input_ids, attention_mask=attention_mask, training=training, **outputs)
-    return tf.gather(out.logits, positions, batch_dims=1), out
 
 
 def xla_enabled() -> bool:
@@ -113,12 +82,16 @@ class CompiledForward:
     def _make_step(self, kind: str):
         model = self._model
         internals = kind == "internals"
+        ablated = kind.startswith("ablated")
 
-        def step(input_ids, attention_mask, positions, targets):
-            logits, out = masked_logits(model, input_ids, attention_mask, positions, training=False,
-                                        output_attentions=internals, output_hidden_states=internals)
+        def step(input_ids, attention_mask, positions, targets, head_mask=None):
+            if ablated:
+                logits, out = head_masked_logits(model, input_ids, attention_mask, positions, head_mask), None
+            else:
+                logits, out = masked_logits(model, input_ids, attention_mask, positions, training=False,
+                                            output_attentions=internals, output_hidden_states=internals)
             log_probs = tf.nn.log_softmax(logits, axis=-1)
-            if kind == "targets":  # only the asked-for token's log-probability leaves the graph: [N, P], not [N, P, V]
+            if kind.endswith("targets"):  # only the asked-for token's log-prob leaves the graph: [N, P], not [N, P, V]
                 return (tf.gather(log_probs, targets, batch_dims=2),)
             if not internals:
                 return (log_probs,)
@@ -127,9 +100,10 @@ class CompiledForward:
         return step
 
     def _run(self, kind: str, rows: Sequence[Sequence[int]], positions: Sequence[Sequence[int]],
-             targets: Sequence[Sequence[int]] | None = None) -> list[np.ndarray]:
+             targets: Sequence[Sequence[int]] | None = None, head_masks: np.ndarray | None = None) -> list[np.ndarray]:
         """One compiled call: up to one batch bucket of rows (their lengths may differ) padded to the longest
-        row's length bucket; outputs cut back to the real rows."""
+        row's length bucket; outputs cut back to the real rows. ``head_masks`` float[N, L, H] (the "ablated"
+        kinds) is an input of the compiled program, so every choice of heads reuses one trace."""
         n_rows, longest, n_slots = len(rows), max(len(row) for row in rows), len(positions[0])
         padded_length = _bucket(longest, LENGTH_BUCKETS, cap=self._max_length)
         padded_rows = _bucket(n_rows, BATCH_BUCKETS)
@@ -150,6 +124,10 @@ class CompiledForward:
 
         key = (kind, ids.shape, gather.shape)
         inputs = (tf.constant(ids), tf.constant(mask), tf.constant(gather), tf.constant(chosen))
+        if head_masks is not None:
+            padded_masks = np.ones((padded_rows, *np.shape(head_masks)[1:]), dtype=np.float32)
+            padded_masks[:n_rows] = head_masks
+            inputs += (tf.constant(padded_masks),)
         with self._lock:
             program = self._graphs.get(key)
             if program is None and not self.compile_in_background:
@@ -186,15 +164,23 @@ class CompiledForward:
         return not self._compiling
 
     def __call__(
-        self, rows: Sequence[Sequence[int]], positions: Sequence[Sequence[int]], *, internals: bool = False
+        self, rows: Sequence[Sequence[int]], positions: Sequence[Sequence[int]], *, internals: bool = False,
+        head_masks: np.ndarray | None = None,
     ) -> ForwardResult:
-        """Run N token-id rows of equal length T; gather log-probs at ``positions[n]`` for each row n."""
+        """Run N token-id rows of equal length T; gather log-probs at ``positions[n]`` for each row n.
+
+        ``head_masks`` float[N, L, H] switches heads off per row (0 removes a head's attention weights); it cannot
+        be combined with ``internals``.
+        """
         n_rows, length = len(rows), len(rows[0])
         n_slots = len(positions[0])
         if any(len(row) != length for row in rows) or any(len(p) != n_slots for p in positions):
             raise ValueError("rows must share one length and positions one count")
-        kind = "internals" if internals else "log_probs"
-        parts = [self._run(kind, rows[start:stop], positions[start:stop]) for start, stop in batch_chunks(n_rows)]
+        if head_masks is not None and internals:
+            raise ValueError("head masks are not available together with internals")
+        kind = "ablated" if head_masks is not None else "internals" if internals else "log_probs"
+        parts = [self._run(kind, rows[start:stop], positions[start:stop], None, _rows_of(head_masks, start, stop))
+                 for start, stop in batch_chunks(n_rows)]
         outputs = [np.concatenate(arrays) for arrays in zip(*parts)]
         log_probs = outputs[0][:, :n_slots]
         if not internals:
@@ -202,22 +188,32 @@ class CompiledForward:
         return ForwardResult(log_probs, outputs[1][:, :, :, :length, :length], outputs[2][:, :, :length])
 
     def target_log_probs(self, rows: Sequence[Sequence[int]], positions: Sequence[int],
-                         targets: Sequence[int]) -> np.ndarray:
+                         targets: Sequence[int], *, head_masks: np.ndarray | None = None) -> np.ndarray:
         """log P(``targets[n]`` at ``positions[n]`` | ``rows[n]``) for N rows of any lengths: float32[N].
 
         Rows are grouped by length bucket and each group runs in batch-bucket chunks, so thousands of masked
         copies of many sentences cost a few compiled programs; only N numbers come back, never N × V.
+        ``head_masks`` float[N, L, H], if given, switches heads off per row (see ``__call__``).
         """
+        kind = "targets" if head_masks is None else "ablated_targets"
         result = np.empty(len(rows), dtype=np.float32)
         buckets = np.asarray([_bucket(len(row), LENGTH_BUCKETS, cap=self._max_length) for row in rows])
         for bucket in np.unique(buckets):
             members = np.flatnonzero(buckets == bucket)
             for start, stop in batch_chunks(len(members)):
                 chosen = members[start:stop]
-                (values,) = self._run("targets", [rows[n] for n in chosen], [[positions[n]] for n in chosen],
-                                      [[targets[n]] for n in chosen])
+                (values,) = self._run(kind, [rows[n] for n in chosen], [[positions[n]] for n in chosen],
+                                      [[targets[n]] for n in chosen], _rows_of(head_masks, chosen))
                 result[chosen] = values[:, 0]
         return result
+
+
+def _rows_of(head_masks: np.ndarray | None, *index) -> np.ndarray | None:
+    """The head masks of some rows (a slice ``start, stop`` or an index array), or None when there are none."""
+    if head_masks is None:
+        return None
+    head_masks = np.asarray(head_masks, dtype=np.float32)
+    return head_masks[index[0]:index[1]] if len(index) == 2 else head_masks[index[0]]
 
 
 def batch_chunks(n_rows: int) -> list[tuple[int, int]]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import Analysis, Encoding, analyze, fill_text
+from ..errors import InputError
 from ..model import MaskedLM
 from ..params import Interval, check_params
 
@@ -120,7 +121,7 @@ def predict(mlm: MaskedLM, text: str, *, top_k: int = 5, joint_k: int = 5, max_j
     """Top-``top_k`` words for every mask in ``text`` and, for 2+ masks, the ``joint_k`` best joint fillings."""
     check_params("predict", locals(), PREDICT_PARAMS)
     analysis = analyze(mlm, text, require_mask=True)
-    banned = _special_ids(mlm)
+    banned = special_ids(mlm)
     masks = tuple(mask_prediction(mlm, analysis, k, top_k=top_k) for k in range(len(analysis.mask_positions)))
     joint, skipped = (), None
     n_masks = len(masks)
@@ -137,12 +138,27 @@ def display_token(mlm: MaskedLM, token_id: int) -> str:
     return mlm.tokenizer.decode([int(token_id)]).strip()
 
 
-def _special_ids(mlm: MaskedLM) -> np.ndarray:
-    # Special tokens ([CLS], [PAD], [MASK]...) are never a word to fill in, so they are not offered.
+def word_token(mlm: MaskedLM, word: str) -> tuple[int, str]:
+    """(token id, display name) of a word the model can put in one mask: a vocabulary entry as Predict lists it
+    (word pieces like '##s' included) or a word the tokenizer keeps as one token; otherwise an ``InputError``."""
+    vocabulary = mlm.tokenizer.get_vocab()
+    if word in vocabulary:
+        return vocabulary[word], word
+    pieces = mlm.tokenizer(word.strip(), add_special_tokens=False)["input_ids"]
+    if len(pieces) != 1:
+        split = " ".join(mlm.tokenizer.convert_ids_to_tokens(pieces)) or "nothing"
+        raise InputError(f"Target '{word}' is not one token for this model (it becomes: {split}) — pick a word "
+                         "from the Predict list, which the model can put in one mask.")
+    return int(pieces[0]), display_token(mlm, pieces[0])
+
+
+def special_ids(mlm: MaskedLM) -> np.ndarray:
+    """Token ids never offered as a word to fill in: the special tokens ([CLS], [PAD], [MASK]...)."""
     return np.asarray(sorted(set(mlm.tokenizer.all_special_ids)), dtype=np.int64)
 
 
-def _top(log_probs: np.ndarray, k: int, banned: np.ndarray) -> np.ndarray:
+def top_ids(log_probs: np.ndarray, k: int, banned: np.ndarray) -> np.ndarray:
+    """The ``k`` token ids of highest log-probability in ``log_probs`` float[V], best first, ``banned`` left out."""
     scores = log_probs.astype(np.float64, copy=True)
     scores[banned[banned < scores.shape[-1]]] = -np.inf
     k = min(k, scores.shape[-1] - len(banned))
@@ -154,7 +170,7 @@ def mask_prediction(mlm: MaskedLM, analysis: Analysis, k: int, *, top_k: int) ->
     """The ``top_k`` words for mask number ``k`` (0-based) of an analysed text; no model call."""
     log_probs = analysis.mask_log_probs[k]
     candidates = []
-    for token_id in _top(log_probs, top_k, _special_ids(mlm)):
+    for token_id in top_ids(log_probs, top_k, special_ids(mlm)):
         word = display_token(mlm, token_id)
         candidates.append(Candidate(word, int(token_id), float(np.exp(log_probs[token_id])),
                                     fill_text(analysis.encoding, {k: word})))
@@ -174,7 +190,7 @@ def _beam_search(mlm: MaskedLM, analysis: Analysis, beam_width: int, banned: np.
             step_log_probs = mlm.forward(rows, [[position]] * len(rows)).log_probs[:, 0]
         expanded = []
         for (chosen, logs), log_probs in zip(beams, step_log_probs):
-            for token_id in _top(log_probs, beam_width, banned):
+            for token_id in top_ids(log_probs, beam_width, banned):
                 expanded.append((chosen + (int(token_id),), logs + (float(log_probs[token_id]),)))
         expanded.sort(key=lambda beam: sum(beam[1]), reverse=True)
         beams = expanded[:beam_width]

@@ -1,0 +1,149 @@
+"""Layer-by-layer predictions: the model's own masked-LM head read at every layer, at each mask.
+
+The "logit lens" (nostalgebraist 2020, "interpreting GPT: the logit lens"), here for masked LMs: the head the model
+was trained with (for BERT dense + GELU + LayerNorm + tied decoder + bias; RoBERTa's ``lm_head`` likewise) applied
+to the hidden state after each layer 0…L, where layer 0 is the embedding output. Read from the one cached
+``Analysis``: no extra encoder pass. The last layer's row is exactly Predict's answer.
+
+preprocess (``analyze``) → forward (``lens_log_probs``: one head call on L+1 × M states) → postprocess
+(``LayerLens``: top-k per layer, the final word's rank and probability per layer, the masks' rollout rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from ..analysis import Analysis, analyze
+from ..architecture import apply_head, split_head
+from ..errors import UnsupportedModelError
+from ..model import MaskedLM
+from ..params import Interval, check_params
+from .predict import display_token, special_ids, top_ids
+from .rollout import mask_rollout
+
+LAYERS_PARAMS = {"top_k": Interval(int, 1, 100, widget=(1, 20))}
+
+
+@dataclass(frozen=True)
+class Word:
+    """A vocabulary entry and its probability at one mask after one layer."""
+
+    token: str
+    token_id: int
+    probability: float
+
+    def to_dict(self) -> dict:
+        return {"token": self.token, "token_id": self.token_id, "probability": self.probability}
+
+
+@dataclass(frozen=True)
+class LayerReading:
+    """What the head reads at one mask after layer ``layer`` (0 = embeddings): its top words, and where the final
+    layer's top word stands (rank 1 = best; special tokens, never offered, are not counted)."""
+
+    layer: int
+    words: tuple[Word, ...]
+    final_token_rank: int
+    final_token_probability: float
+
+
+@dataclass(frozen=True)
+class MaskLens:
+    """One mask (``index`` 0-based, token ``position``): L+1 readings and the rollout row float[T] of the mask."""
+
+    index: int
+    position: int
+    final_token: str
+    final_token_id: int
+    layers: tuple[LayerReading, ...]
+    rollout: np.ndarray
+
+
+@dataclass(frozen=True)
+class LayerLens:
+    """Layer-by-layer predictions at every mask of ``text``; ``tokens`` name the rollout rows' T columns."""
+
+    model_name: str
+    text: str
+    tokens: tuple[str, ...]
+    masks: tuple[MaskLens, ...]
+
+    def to_dict(self) -> dict:
+        """The documented JSON shape of ``python -m mlm_core layers --json``: mask ``index`` 0-based as in
+        ``predict --json``, layers numbered from 0 (the embeddings) to L."""
+        return {"model": self.model_name, "text": self.text, "masks": [
+            {"index": mask.index, "position": mask.position,
+             "layers": [{"layer": reading.layer, "predictions": [word.to_dict() for word in reading.words],
+                         "final_token_rank": reading.final_token_rank,
+                         "final_token_probability": reading.final_token_probability}
+                        for reading in mask.layers],
+             "rollout": [{"token": token, "value": float(value)} for token, value in zip(self.tokens, mask.rollout)]}
+            for mask in self.masks]}
+
+    def words_frame(self) -> pd.DataFrame:
+        """One row per (mask, layer, rank): mask (1-based), layer, rank (1-based), token, probability."""
+        rows = [{"mask": mask.index + 1, "layer": reading.layer, "rank": rank, "token": word.token,
+                 "probability": word.probability}
+                for mask in self.masks for reading in mask.layers for rank, word in enumerate(reading.words, 1)]
+        return pd.DataFrame(rows, columns=["mask", "layer", "rank", "token", "probability"])
+
+    def final_word_frame(self) -> pd.DataFrame:
+        """One row per (mask, layer): the final layer's top word, its rank and probability after that layer."""
+        rows = [{"mask": mask.index + 1, "layer": reading.layer, "word": mask.final_token,
+                 "rank": reading.final_token_rank, "probability": reading.final_token_probability}
+                for mask in self.masks for reading in mask.layers]
+        return pd.DataFrame(rows, columns=["mask", "layer", "word", "rank", "probability"])
+
+    def rollout_frame(self) -> pd.DataFrame:
+        """One row per (mask, token position): how much of that input token flows into the mask (rollout)."""
+        rows = [{"mask": mask.index + 1, "position": position, "token": token, "rollout": float(value)}
+                for mask in self.masks for position, (token, value) in enumerate(zip(self.tokens, mask.rollout))]
+        return pd.DataFrame(rows, columns=["mask", "position", "token", "rollout"])
+
+
+def check_head_per_layer(mlm: MaskedLM) -> None:
+    """Refuse, with a message, a model whose masked-LM head cannot be applied to one position's hidden state."""
+    if split_head(mlm.model) is None:
+        raise UnsupportedModelError(
+            f"Layer-by-layer views need a masked-LM head that can be applied to any layer's hidden states; model "
+            f"'{mlm.name}' ({mlm.model.config.model_type}) does not expose one. They work with BERT, RoBERTa, "
+            f"CamemBERT, XLM-RoBERTa and ALBERT models.")
+
+
+def lens_log_probs(mlm: MaskedLM, analysis: Analysis) -> np.ndarray:
+    """log-softmax of the head applied to every layer's hidden state at each mask: float32[M, L+1, V]."""
+    check_head_per_layer(mlm)
+    states = analysis.hidden_states[:, list(analysis.mask_positions)]  # [L+1, M, D]
+    logits = apply_head(mlm.model, tf.constant(np.swapaxes(states, 0, 1)))  # [M, L+1, V]
+    return tf.nn.log_softmax(logits, axis=-1).numpy()
+
+
+def layer_lens(mlm: MaskedLM, text: str, *, top_k: int = 5) -> LayerLens:
+    """Top-``top_k`` words after every layer at every mask of ``text``, with the final word's rank per layer."""
+    check_params("layers", locals(), LAYERS_PARAMS)
+    analysis = analyze(mlm, text, require_mask=True)
+    log_probs = lens_log_probs(mlm, analysis)
+    banned = special_ids(mlm)
+    rollouts = mask_rollout(analysis)
+    masks = tuple(_mask_lens(mlm, index, analysis.mask_positions[index], log_probs[index], banned, top_k,
+                             rollouts[index]) for index in range(len(analysis.mask_positions)))
+    return LayerLens(mlm.name, text, analysis.tokens, masks)
+
+
+def _mask_lens(mlm: MaskedLM, index: int, position: int, log_probs: np.ndarray, banned: np.ndarray, top_k: int,
+               rollout: np.ndarray) -> MaskLens:
+    final_id = int(top_ids(log_probs[-1], 1, banned)[0])
+    allowed = np.ones(log_probs.shape[-1], dtype=bool)
+    allowed[banned[banned < len(allowed)]] = False
+    readings = []
+    for layer, layer_log_probs in enumerate(log_probs):
+        words = tuple(Word(display_token(mlm, token_id), int(token_id), float(np.exp(layer_log_probs[token_id])))
+                      for token_id in top_ids(layer_log_probs, top_k, banned))
+        rank = 1 + int(np.count_nonzero(layer_log_probs[allowed] > layer_log_probs[final_id]))
+        readings.append(LayerReading(layer, words, rank, float(np.exp(layer_log_probs[final_id]))))
+    rollout.setflags(write=False)
+    return MaskLens(index, position, display_token(mlm, final_id), final_id, tuple(readings), rollout)
