@@ -65,7 +65,7 @@ def check_ablatable(mlm: MaskedLM) -> None:
     if not can_ablate_heads(mlm.model):
         raise UnsupportedModelError(
             f"Switching heads off works with BERT, RoBERTa, CamemBERT and XLM-RoBERTa models; model '{mlm.name}' "
-            f"is a {mlm.model.config.model_type} model, whose layers cannot be given head masks here.")
+            f"is of type '{mlm.model.config.model_type}', whose layers cannot be given head masks here.")
 
 
 @dataclass(frozen=True)
