@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from . import commands, layer_commands
+from . import commands, finetune_command, layer_commands
 from .errors import MlmExplorerError
 
 EXIT_USAGE = 2
@@ -78,18 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.add_argument("--json", action="store_true", help="print one JSON object")
     pairs.set_defaults(run=commands.run_pairs)
 
-    finetune = subcommands.add_parser("finetune", help="fine-tune a copy of the model on a text file and save it")
-    finetune.add_argument("file", help="UTF-8 plain-text file to train on (at most 10 MB)")
+    finetune = subcommands.add_parser("finetune", help="fine-tune a copy of the model on a corpus and save it; "
+                                                       "on one device, a machine's GPUs or a cluster; resumable")
+    finetune.add_argument("file", metavar="CORPUS", help="a UTF-8 .txt file, a folder of them or a glob, any size")
     _add_model_argument(finetune)
-    finetune.add_argument("--out", required=True, help="folder for the fine-tuned model (save_pretrained format)")
-    finetune.add_argument("--epochs", type=int, default=2, help="passes over the text (default 2)")
-    finetune.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate (default 5e-5)")
-    finetune.add_argument("--batch-size", type=int, default=8, help="blocks per step (default 8)")
-    finetune.add_argument("--block-length", type=int, default=64, help="tokens per block (default 64)")
-    finetune.add_argument("--max-steps", type=int, default=500, help="cap on training steps (default 500)")
-    finetune.add_argument("--json", action="store_true",
-                          help="print {out, before, after, tokens_per_second} as one JSON object")
-    finetune.set_defaults(run=commands.run_finetune)
+    finetune_command.add_finetune_arguments(finetune)
+    finetune.set_defaults(run=finetune_command.run_finetune)
 
     build = subcommands.add_parser("build-demo", help="fetch the corpora and encoder, train and export the demo model")
     build.add_argument("--work", default="build/demo", help="working folder for downloads and checkpoints "

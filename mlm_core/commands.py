@@ -152,35 +152,6 @@ def run_pairs(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_finetune(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .errors import InputError
-    from .files import read_input_file
-    from .training.finetune import FinetuneSettings, check_save_folder, finetune, read_text_file
-
-    source = Path(args.file)
-    if not source.is_file():
-        raise InputError(f"No file '{source}' — give the path of a UTF-8 .txt file to fine-tune on.")
-    out = check_save_folder(args.out)  # before loading the model and training: --out can be written
-    text = read_text_file(read_input_file(source, fix="give a UTF-8 .txt file that you can read"), name=f"'{source}'")
-    settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size,
-                                block_length=args.block_length, max_steps=args.max_steps)
-
-    def report(progress):
-        if progress.evaluation is not None:
-            print(f"step {progress.step}/{progress.total_steps}: train loss {progress.loss:.3f}, validation loss "
-                  f"{progress.evaluation.loss:.3f}", file=sys.stderr, flush=True)
-
-    result = finetune(load(args.model), text, settings, out_dir=out, on_progress=report)
-    if args.json:
-        print(json.dumps(result.summary()))
-        return 0
-    print(f"Saved to {out} after {result.steps} steps ({result.tokens_per_second:.0f} tokens/s).")
-    print(result.comparison_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    return 0
-
-
 def run_build_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 

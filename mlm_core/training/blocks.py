@@ -37,30 +37,53 @@ class TextBlocks:
                           np.concatenate([part.word_starts for part in parts]))
 
 
+class BlockCutter:
+    """Cuts a stream of documents into blocks as they come: ``add(documents)`` tokenises them in one call, appends
+    their tokens to what is left over and returns the blocks now complete (possibly none). At most one block's worth
+    of tokens waits between calls, so a corpus of any size streams through in bounded memory."""
+
+    def __init__(self, tokenizer, block_length: int):
+        check_params("make_blocks", {"block_length": block_length}, {"block_length": Interval(int, 8, 512)})
+        self.tokenizer, self.block_length = tokenizer, block_length
+        self.content = block_length - 2
+        self.ids: list[int] = []
+        self.starts: list[bool] = []
+        self.n_tokens = 0  # every token seen, for the message when the text fills no block
+
+    def add(self, documents: Sequence[str]) -> TextBlocks:
+        encodings = self.tokenizer(list(documents), add_special_tokens=False)
+        for row, input_ids in enumerate(encodings["input_ids"]):
+            self.ids.extend(input_ids)
+            self.starts.extend(word_starts(encodings.word_ids(row)))
+            self.n_tokens += len(input_ids)
+        n_blocks = len(self.ids) // self.content
+        cut = n_blocks * self.content
+        body = np.asarray(self.ids[:cut], dtype=np.int32).reshape(n_blocks, self.content)
+        body_starts = np.asarray(self.starts[:cut], dtype=bool).reshape(n_blocks, self.content)
+        del self.ids[:cut], self.starts[:cut]
+        return self._frame(body, body_starts)
+
+    def _frame(self, body: np.ndarray, body_starts: np.ndarray) -> TextBlocks:
+        n_blocks = len(body)
+        input_ids = np.concatenate([np.full((n_blocks, 1), self.tokenizer.cls_token_id, np.int32), body,
+                                    np.full((n_blocks, 1), self.tokenizer.sep_token_id, np.int32)], axis=1)
+        starts_by_block = np.pad(body_starts, ((0, 0), (1, 1)))
+        starts_by_block[:, 1] = True  # a block never begins inside a word as far as masking is concerned
+        return TextBlocks(input_ids, starts_by_block)
+
+    def too_short(self, what: str = "The text") -> InputError:
+        return InputError(f"{what} has {self.n_tokens} tokens, fewer than one training block of {self.content} — "
+                          "add more text or choose a shorter block length.")
+
+
 def make_blocks(tokenizer, documents: Sequence[str], *, block_length: int = 128) -> TextBlocks:
     """Concatenate the documents' tokens and cut them into blocks of ``block_length`` (specials included).
 
     The tail shorter than a block is dropped. Raises ``InputError`` when the text fills no block at all.
     """
-    check_params("make_blocks", {"block_length": block_length}, {"block_length": Interval(int, 8, 512)})
-    content = block_length - 2
-    ids: list[int] = []
-    starts: list[bool] = []
-    for start in range(0, len(documents), 256):
-        encodings = tokenizer(list(documents[start:start + 256]), add_special_tokens=False)
-        for row, input_ids in enumerate(encodings["input_ids"]):
-            ids.extend(input_ids)
-            starts.extend(word_starts(encodings.word_ids(row)))
-    n_blocks = len(ids) // content
-    if n_blocks == 0:
-        raise InputError(
-            f"The text has {len(ids)} tokens, fewer than one training block of {content} — add more text "
-            f"or choose a shorter block length."
-        )
-    body = np.asarray(ids[: n_blocks * content], dtype=np.int32).reshape(n_blocks, content)
-    body_starts = np.asarray(starts[: n_blocks * content], dtype=bool).reshape(n_blocks, content)
-    input_ids = np.concatenate([np.full((n_blocks, 1), tokenizer.cls_token_id, np.int32), body,
-                                np.full((n_blocks, 1), tokenizer.sep_token_id, np.int32)], axis=1)
-    starts_by_block = np.pad(body_starts, ((0, 0), (1, 1)))
-    starts_by_block[:, 1] = True  # a block never begins inside a word as far as masking is concerned
-    return TextBlocks(input_ids, starts_by_block)
+    cutter = BlockCutter(tokenizer, block_length)
+    parts = [cutter.add(documents[start:start + 256]) for start in range(0, len(documents), 256)]
+    blocks = TextBlocks.concatenate(parts) if parts else cutter.add([])
+    if len(blocks) == 0:
+        raise cutter.too_short()
+    return blocks

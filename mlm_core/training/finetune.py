@@ -122,10 +122,32 @@ def copy_model(mlm: MaskedLM, *, name: str) -> MaskedLM:
     return wrap_model(name, mlm.tokenizer, clone, max_tokens=mlm.max_tokens)
 
 
-def validation_metrics(mlm: MaskedLM, plan: FinetunePlan) -> MlmMetrics:
-    masked = mask_for(mlm.tokenizer, plan.validation, probability=plan.settings.mask_probability,
-                      seed=VALIDATION_SEED)
-    return evaluate(mlm.model, masked, batch_size=plan.batch_size)
+def validation_metrics(mlm: MaskedLM, validation: TextBlocks, settings: FinetuneSettings, *,
+                       batch_size: int) -> MlmMetrics:
+    """Masked-LM metrics on the validation blocks, always masked with ``VALIDATION_SEED``."""
+    masked = mask_for(mlm.tokenizer, validation, probability=settings.mask_probability, seed=VALIDATION_SEED)
+    return evaluate(mlm.model, masked, batch_size=batch_size)
+
+
+def run_config(settings: FinetuneSettings, *, total_steps: int, steps_per_epoch: int, batch_size: int,
+               checkpoint_every: int | None = None) -> TrainingConfig:
+    """The training run a fine-tune implies: 10 % warm-up, about ten evaluations (at least one per epoch)."""
+    return TrainingConfig(total_steps=total_steps, batch_size=batch_size, learning_rate=settings.learning_rate,
+                          warmup_steps=max(1, total_steps // 10), mask_probability=settings.mask_probability,
+                          eval_every=max(1, min(steps_per_epoch, -(-total_steps // 10))), seed=settings.seed,
+                          eval_seed=VALIDATION_SEED, checkpoint_every=checkpoint_every)
+
+
+def model_bytes(mlm: MaskedLM) -> int:
+    return sum(weight.shape.num_elements() * weight.dtype.size for weight in mlm.model.weights)
+
+
+def save_model(mlm: MaskedLM, out_dir: Path) -> None:
+    """``save_pretrained`` (safetensors) with the tokenizer, written whole or not at all: a failed save (full
+    disk…) raises ``InputError`` and leaves no folder that looks like a model."""
+    with staged_output(out_dir, what=SAVED_WHAT, replace=True) as staging:
+        mlm.model.save_pretrained(staging, safe_serialization=True)
+        mlm.tokenizer.save_pretrained(staging)
 
 
 @dataclass(frozen=True)
@@ -221,22 +243,16 @@ def finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSett
     """
     plan = plan_finetune(mlm, text, settings)
     if out_dir is not None:  # before the minutes of training: the folder, and room for the weights
-        out_dir = check_save_folder(out_dir, needed_bytes=sum(weight.shape.num_elements() * weight.dtype.size
-                                                              for weight in mlm.model.weights))
+        out_dir = check_save_folder(out_dir, needed_bytes=model_bytes(mlm))
     tuned = copy_model(mlm, name=name or f"{mlm.name} · fine-tuned {uuid.uuid4().hex[:6]}")
-    before = validation_metrics(tuned, plan)
-    config = TrainingConfig(total_steps=plan.total_steps, batch_size=plan.batch_size,
-                            learning_rate=settings.learning_rate, warmup_steps=max(1, plan.total_steps // 10),
-                            mask_probability=settings.mask_probability,
-                            eval_every=max(1, min(plan.steps_per_epoch, -(-plan.total_steps // 10))),
-                            seed=settings.seed, eval_seed=VALIDATION_SEED)
+    before = validation_metrics(tuned, plan.validation, settings, batch_size=plan.batch_size)
+    config = run_config(settings, total_steps=plan.total_steps, steps_per_epoch=plan.steps_per_epoch,
+                        batch_size=plan.batch_size)
     result = train(tuned.model, tuned.tokenizer, plan.train, plan.validation, config=config,
                    on_progress=on_progress, should_stop=should_stop)
-    after = validation_metrics(tuned, plan)
-    if out_dir is not None:  # written whole or not at all: a failed save leaves no folder that looks like a model
-        with staged_output(out_dir, what=SAVED_WHAT, replace=True) as staging:
-            tuned.model.save_pretrained(staging, safe_serialization=True)
-            tuned.tokenizer.save_pretrained(staging)
+    after = validation_metrics(tuned, plan.validation, settings, batch_size=plan.batch_size)
+    if out_dir is not None:
+        save_model(tuned, out_dir)
     return FinetuneResult(tuned, mlm.name, before, after, result.steps, plan.total_steps, result.stopped_early,
                           result.seconds, result.tokens_per_second, result.history, out_dir)
 

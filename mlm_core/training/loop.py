@@ -1,101 +1,44 @@
-"""Masked-LM training with Keras (tf_keras): text → blocks → masking → ``fit`` with the loss at masked positions.
+"""Masked-LM training: one loop for every ``tf.distribute`` strategy, from the Fine-tune page to a cluster.
 
-Used to build the demo model and by the Fine-tune page. The pieces, each testable alone:
+Used to build the demo model, by the Fine-tune page (strategy ``one``) and by ``python -m mlm_core finetune``
+(any strategy). The pieces, each testable alone:
 
-- ``blocks.make_blocks``: tokenise documents into fixed-length blocks and remember where words start.
-- ``masking.mask_blocks``: BERT masking with a seed, a fixed number of prediction slots per row.
-- ``MaskedLMTrainer`` (here): a Keras model whose ``train_step`` computes logits only at the masked positions (the
-  vocabulary projection is the costliest matrix) through the same ``masked_logits`` as inference, with its own
-  learning rate for the masked-LM head.
+- ``blocks.make_blocks`` / ``corpus``: text → fixed-length blocks that remember where words start, in memory or
+  streamed from files of any size.
+- ``batches``: global batches fixed by (seed, step), split into replica shards, masked by (seed, epoch, block)
+  (``masking.mask_blocks``), fed through ``tf.data`` to the strategy.
+- ``steps.make_train_step``: the loss at masked positions through the same ``masked_logits`` as inference,
+  normalised by the global batch's count of masked tokens, so N workers compute the one-process update.
 - ``metrics.evaluate``: masked-LM loss, perplexity, top-1 and top-5 accuracy over masked positions only.
-- ``train`` (here): the loop — warm-up + linear decay, progress callback, stop flag, periodic held-out evaluation,
-  checkpoints that resume exactly (the masking of each pass is a function of the seed and the pass number).
+- ``train`` (here): warm-up + linear decay, progress after every step, stop flag, periodic held-out evaluation,
+  checkpoints every N steps that resume exactly (``checkpoints``).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-import numpy as np
 import tensorflow as tf
-import tf_keras
 
 from ..errors import InputError
-from ..forward import masked_logits, split_head
 from ..params import Interval, check_params
+from .batches import BlockSource, distributed_dataset
 from .blocks import TextBlocks
-from .masking import MaskedBlocks, mask_for, prediction_slots
-from .metrics import MlmMetrics, evaluate, masked_lm_loss
-
-
-class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up to ``peak`` over ``warmup_steps``, then linear decay to ``floor × peak`` at ``total_steps``."""
-
-    def __init__(self, peak: float, warmup_steps: int, total_steps: int, floor: float = 0.05):
-        self.peak, self.warmup_steps, self.total_steps, self.floor = peak, warmup_steps, total_steps, floor
-
-    def __call__(self, step):
-        step = tf.cast(step, tf.float32)
-        warmup = tf.maximum(float(self.warmup_steps), 1.0)
-        rising = self.peak * step / warmup
-        remaining = tf.maximum(float(self.total_steps) - warmup, 1.0)
-        falling = self.peak * tf.maximum(self.floor, 1.0 - (step - warmup) / remaining)
-        return tf.where(step < warmup, rising, falling)
-
-    def get_config(self):
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps, "total_steps": self.total_steps,
-                "floor": self.floor}
-
-
-class MaskedLMTrainer(tf_keras.Model):
-    """Keras wrapper whose ``fit`` trains a TF masked LM with the loss at masked positions only.
-
-    Batches are ``(input_ids, positions, labels, weights)`` as in ``MaskedBlocks``. The head (its own weights, not
-    the tied word embeddings) may use a larger learning rate, e.g. when it starts from random initialisation.
-    """
-
-    def __init__(self, model, *, encoder_optimizer, head_optimizer=None):
-        super().__init__()
-        self.mlm = model
-        self.encoder_optimizer = encoder_optimizer
-        self.head_optimizer = head_optimizer
-        self.loss_tracker = tf_keras.metrics.Mean(name="loss")
-
-    def _variable_groups(self):
-        split = split_head(self.mlm)
-        if self.head_optimizer is None or split is None:
-            return self.mlm.trainable_variables, []
-        encoder_refs = {v.ref() for v in split[0].trainable_variables}
-        head = [v for v in split[1].trainable_variables if v.ref() not in encoder_refs]
-        head_refs = {v.ref() for v in head}
-        return [v for v in self.mlm.trainable_variables if v.ref() not in head_refs], head
-
-    def train_step(self, data):
-        input_ids, positions, labels, weights = data
-        encoder_vars, head_vars = self._variable_groups()
-        with tf.GradientTape() as tape:
-            logits, _ = masked_logits(self.mlm, input_ids, tf.ones_like(input_ids), positions, training=True)
-            loss = masked_lm_loss(labels, logits, weights)
-        gradients = tape.gradient(loss, encoder_vars + head_vars)
-        self.encoder_optimizer.apply_gradients(zip(gradients[: len(encoder_vars)], encoder_vars))
-        if head_vars:
-            self.head_optimizer.apply_gradients(zip(gradients[len(encoder_vars):], head_vars))
-        self.loss_tracker.update_state(loss)
-        return {"loss": self.loss_tracker.result()}
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker]
+from .checkpoints import open_checkpoints
+from .distribute import Placement
+from .masking import MaskedBlocks, mask_for
+from .metrics import MlmMetrics, evaluate
+from .steps import make_optimisers, make_train_step
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Settings of one training run. ``total_steps`` counts optimiser steps; ``eval_every`` steps make one
-    Keras epoch, after which the held-out split is evaluated and a checkpoint written."""
+    """Settings of one training run. ``total_steps`` counts optimiser steps of ``batch_size`` blocks (the global
+    batch, split across replicas); the held-out split is evaluated every ``eval_every`` steps and a checkpoint
+    written every ``checkpoint_every`` steps (None: at each evaluation) and at the end."""
 
     total_steps: int = 1000
     batch_size: int = 32
@@ -106,17 +49,22 @@ class TrainingConfig:
     whole_words: bool = True
     eval_every: int = 200
     seed: int = 0
-    jit_compile: bool = False
+    jit_compile: bool = False  # XLA, on strategy "one" only
     eval_seed: int | None = None  # masking seed of the held-out split; None → seed + 1
+    checkpoint_every: int | None = None
 
     @property
     def held_out_seed(self) -> int:
         return self.seed + 1 if self.eval_seed is None else self.eval_seed
 
+    @property
+    def save_every(self) -> int:
+        return self.checkpoint_every or self.eval_every
+
 
 TRAINING_PARAMS = {
     "total_steps": Interval(int, 1, 10_000_000),
-    "batch_size": Interval(int, 1, 1024),
+    "batch_size": Interval(int, 1, 65_536),
     "learning_rate": Interval(float, 1e-7, 1e-2),
     "warmup_steps": Interval(int, 0, 1_000_000),
     "mask_probability": Interval(float, 0.01, 0.5),
@@ -126,7 +74,8 @@ TRAINING_PARAMS = {
 
 @dataclass(frozen=True)
 class TrainingProgress:
-    """What the progress callback receives after every optimiser step (and after each evaluation)."""
+    """What the progress callback receives after every optimiser step (and after each evaluation). ``loss`` is the
+    mean training loss since the last evaluation."""
 
     step: int
     total_steps: int
@@ -143,7 +92,7 @@ class TrainingProgress:
 @dataclass(frozen=True)
 class TrainingResult:
     """What a run did: ``steps`` trained in all (a resumed run counts the earlier ones), wall ``seconds`` and
-    ``tokens_per_second`` of this process's steps, one ``history`` record per evaluation
+    ``tokens_per_second`` of this process's steps (all replicas), one ``history`` record per evaluation
     (step, train_loss, seconds, eval_* metrics), the ``best`` held-out metrics, and whether a stop request ended
     it before ``total_steps``."""
 
@@ -155,49 +104,13 @@ class TrainingResult:
     stopped_early: bool = False
 
 
-def _batches(blocks: TextBlocks, tokenizer, config: TrainingConfig, first_step: int) -> Iterator[tuple]:
-    """Endless masked, shuffled batches; pass k is masked and shuffled with seed (seed, k), so a run resumed at
-    ``first_step`` sees exactly the batches it would have seen."""
-    per_pass = len(blocks) // config.batch_size
-    if per_pass == 0:
-        raise InputError(f"There are {len(blocks)} training blocks, fewer than one batch of {config.batch_size} — "
-                         "add text or lower the batch size.")
-    pass_index, skip = divmod(first_step, per_pass)
-    while True:
-        masked = mask_for(tokenizer, blocks, probability=config.mask_probability, whole_words=config.whole_words,
-                          seed=config.seed * 1_000_003 + pass_index)
-        order = np.random.default_rng([config.seed, pass_index]).permutation(len(blocks))
-        for batch_index in range(skip, per_pass):
-            rows = order[batch_index * config.batch_size:(batch_index + 1) * config.batch_size]
-            yield masked.input_ids[rows], masked.positions[rows], masked.labels[rows], masked.weights[rows]
-        pass_index, skip = pass_index + 1, 0
-
-
-class _Hooks(tf_keras.callbacks.Callback):
-    """Progress after each step, stop on request, evaluate + checkpoint after each Keras epoch."""
-
-    def __init__(self, run: "_Run"):
-        super().__init__()
-        self.run = run
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.run.after_step(float(logs["loss"]))
-        if self.run.should_stop() or int(self.run.step) >= self.run.config.total_steps:
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.run.after_epoch(float(logs["loss"]))
-
-
 @dataclass
 class _Run:
-    trainer: MaskedLMTrainer
+    model: object
     config: TrainingConfig
     eval_masked: MaskedBlocks | None
     step: tf.Variable
-    manager: tf.train.CheckpointManager | None
     on_progress: Callable[[TrainingProgress], None]
-    should_stop: Callable[[], bool]
     on_best: Callable[[MlmMetrics], None]
     tokens_per_step: int
     history: list = field(default_factory=list)
@@ -205,6 +118,7 @@ class _Run:
     started: float = field(default_factory=time.perf_counter)
     steps_this_run: int = 0
     first_step_done: float | None = None
+    losses: list = field(default_factory=list)  # since the last evaluation
 
     def seconds_per_step(self) -> float:
         """Wall time per step after the first one (the first also traces and compiles), evaluations included."""
@@ -218,16 +132,21 @@ class _Run:
             return 0.0
         return self.tokens_per_step / max(self.seconds_per_step(), 1e-9)
 
+    def mean_loss(self) -> float:
+        return sum(self.losses) / max(len(self.losses), 1)
+
     def after_step(self, loss: float) -> None:
         self.step.assign_add(1)
         self.steps_this_run += 1
+        self.losses.append(loss)
         if self.steps_this_run == 1:
             self.first_step_done = time.perf_counter()
-        self.on_progress(TrainingProgress(int(self.step), self.config.total_steps, loss, self.speed(),
+        self.on_progress(TrainingProgress(int(self.step), self.config.total_steps, self.mean_loss(), self.speed(),
                                           seconds_per_step=self.seconds_per_step()))
 
-    def after_epoch(self, train_loss: float) -> None:
-        evaluation = evaluate(self.trainer.mlm, self.eval_masked) if self.eval_masked is not None else None
+    def after_evaluation_period(self) -> None:
+        train_loss = self.mean_loss()
+        evaluation = evaluate(self.model, self.eval_masked) if self.eval_masked is not None else None
         record = {"step": int(self.step), "train_loss": train_loss, "seconds": time.perf_counter() - self.started}
         if evaluation is not None:
             record.update({f"eval_{key}": value for key, value in evaluation.as_dict().items()})
@@ -235,62 +154,64 @@ class _Run:
                 self.best = evaluation
                 self.on_best(evaluation)
         self.history.append(record)
-        if self.manager is not None:
-            self.manager.save(checkpoint_number=int(self.step))
+        self.losses = []
         self.on_progress(TrainingProgress(int(self.step), self.config.total_steps, train_loss, self.speed(),
                                           evaluation, self.seconds_per_step()))
 
 
-def train(model, tokenizer, train_blocks: TextBlocks, eval_blocks: TextBlocks | None = None, *,
+def train(model, tokenizer, train_blocks: TextBlocks | BlockSource, eval_blocks: TextBlocks | None = None, *,
           config: TrainingConfig = TrainingConfig(), checkpoint_dir: str | Path | None = None,
+          placement: Placement | None = None,
           on_progress: Callable[[TrainingProgress], None] = lambda progress: None,
           should_stop: Callable[[], bool] = lambda: False,
           on_best: Callable[[MlmMetrics], None] = lambda metrics: None) -> TrainingResult:
-    """Train ``model`` in place on ``train_blocks``; evaluate on ``eval_blocks`` every ``config.eval_every`` steps.
+    """Train ``model`` in place on ``train_blocks`` (in memory, or a streamed ``BlockSource``); evaluate on
+    ``eval_blocks`` every ``config.eval_every`` steps.
 
-    With ``checkpoint_dir``, weights, optimiser state and the step are saved after every evaluation and an
-    interrupted run resumes from the latest checkpoint. ``on_best`` is called when held-out loss improves (save
-    the model there); ``should_stop`` is polled after every step and keeps what was trained so far.
+    ``placement`` (default: strategy ``one``) says where: the model must have been built under its strategy's
+    scope. With ``checkpoint_dir``, weights, optimiser state and the step are saved every
+    ``config.save_every`` steps and at the end, and a rerun resumes from the latest checkpoint. ``on_best`` is
+    called when held-out loss improves; ``should_stop`` is polled after every step and keeps what was trained so far
+    (on one worker only: the others of a cluster would wait for it).
     """
     check_params("train", asdict(config), TRAINING_PARAMS)
-    encoder_optimizer = tf_keras.optimizers.Adam(
-        WarmupLinearDecay(config.learning_rate, config.warmup_steps, config.total_steps))
-    head_optimizer = None
-    if config.head_learning_rate is not None:
-        head_optimizer = tf_keras.optimizers.Adam(
-            WarmupLinearDecay(config.head_learning_rate, config.warmup_steps, config.total_steps))
-    trainer = MaskedLMTrainer(model, encoder_optimizer=encoder_optimizer, head_optimizer=head_optimizer)
-    trainer.compile(jit_compile=config.jit_compile)
-    step = tf.Variable(0, dtype=tf.int64, trainable=False)
+    placement = placement or Placement("one", tf.distribute.get_strategy())
+    source = train_blocks if isinstance(train_blocks, BlockSource) else BlockSource.in_memory(train_blocks)
+    placement.check_batch_size(config.batch_size)
+    if source.n_blocks < config.batch_size:
+        raise InputError(f"There are {source.n_blocks} training blocks, fewer than one batch of {config.batch_size}"
+                         " — add text or lower the batch size.")
+    strategy = placement.strategy
+    optimisers = make_optimisers(model, strategy, learning_rate=config.learning_rate,
+                                 warmup_steps=config.warmup_steps, total_steps=config.total_steps,
+                                 head_learning_rate=config.head_learning_rate)
+    with strategy.scope():
+        step = tf.Variable(0, dtype=tf.int64, trainable=False)
     manager = None
     if checkpoint_dir is not None:
-        parts = {"model": model, "encoder_optimizer": encoder_optimizer, "step": step}
-        if head_optimizer is not None:
-            parts["head_optimizer"] = head_optimizer
-        manager = tf.train.CheckpointManager(tf.train.Checkpoint(**parts), str(checkpoint_dir), max_to_keep=2)
-        if manager.latest_checkpoint:
-            # expect_partial: optimiser slots are created lazily at the first step, so a finished run never
-            # restores them (and TF would warn about each one).
-            manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
+        manager = open_checkpoints({"model": model, "step": step, **optimisers.checkpoint_parts()}, checkpoint_dir,
+                                   placement)
     eval_masked = None
     if eval_blocks is not None:
         eval_masked = mask_for(tokenizer, eval_blocks, probability=config.mask_probability,
                                whole_words=config.whole_words, seed=config.held_out_seed)
-    run = _Run(trainer, config, eval_masked, step, manager, on_progress, should_stop, on_best,
-               tokens_per_step=config.batch_size * train_blocks.block_length)
-    first_step = int(step)
-    remaining = config.total_steps - first_step
-    if remaining > 0:
-        slots = prediction_slots(train_blocks.block_length, config.mask_probability)
-        shapes = ((config.batch_size, train_blocks.block_length), (config.batch_size, slots))
-        dataset = tf.data.Dataset.from_generator(
-            lambda: _batches(train_blocks, tokenizer, config, first_step),
-            output_signature=(tf.TensorSpec(shapes[0], tf.int32), tf.TensorSpec(shapes[1], tf.int32),
-                              tf.TensorSpec(shapes[1], tf.int32), tf.TensorSpec(shapes[1], tf.float32)),
-        ).prefetch(2)
-        steps_per_epoch = min(config.eval_every, remaining)
-        epochs = math.ceil(remaining / steps_per_epoch)
-        trainer.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=0, callbacks=[_Hooks(run)])
+    run = _Run(model, config, eval_masked, step, on_progress, on_best,
+               tokens_per_step=config.batch_size * source.block_length)
+    if int(step) < config.total_steps:
+        batches = iter(distributed_dataset(strategy, source, tokenizer, batch_size=config.batch_size,
+                                           seed=config.seed, probability=config.mask_probability,
+                                           whole_words=config.whole_words, first_step=int(step)))
+        train_step = make_train_step(model, optimisers, strategy,
+                                     jit_compile=config.jit_compile and placement.name == "one")
+        while int(step) < config.total_steps:
+            run.after_step(float(train_step(next(batches))))
+            stop, done, now = should_stop(), int(step) >= config.total_steps, int(step)
+            if now % config.eval_every == 0 or done or stop:
+                run.after_evaluation_period()
+            if manager is not None and (now % config.save_every == 0 or done or stop):
+                manager.save(checkpoint_number=now)
+            if stop:
+                break
     seconds = time.perf_counter() - run.started
     return TrainingResult(int(step), seconds, run.speed(), run.history, run.best,
                           stopped_early=int(step) < config.total_steps)

@@ -1,7 +1,9 @@
 """BERT masking of training blocks: 15 % of words, 80/10/10, optionally whole words; same seed → same masking.
 
 Every row gets the same number of prediction slots P (padding slots have weight 0), so shapes are static and one
-compiled step serves a whole run.
+compiled step serves a whole run. Each row is masked with its own generator seeded by (seed, epoch, block number):
+a pure function of the block, so any worker, any split of a batch across replicas and any resumed run mask a block
+exactly the same way.
 """
 
 from __future__ import annotations
@@ -39,10 +41,16 @@ def prediction_slots(block_length: int, probability: float) -> int:
 
 
 def mask_blocks(blocks: TextBlocks, *, mask_id: int, vocab_size: int, special_ids: Sequence[int],
-                probability: float = 0.15, whole_words: bool = True, seed: int = 0) -> MaskedBlocks:
-    """BERT-style masking of every row; same seed → same masking. Each row predicts at least one token."""
-    rng = np.random.default_rng(seed)
+                probability: float = 0.15, whole_words: bool = True, seed: int = 0, epochs=0,
+                block_ids: np.ndarray | None = None) -> MaskedBlocks:
+    """BERT-style masking of every row; each row predicts at least one token.
+
+    Row i is masked by a generator seeded with (seed, epochs[i], block_ids[i]) — ``epochs`` an int or one per row,
+    ``block_ids`` the blocks' numbers in their corpus (default 0…N-1).
+    """
     n_rows, length = blocks.input_ids.shape
+    block_ids = np.arange(n_rows) if block_ids is None else np.asarray(block_ids)
+    epochs = np.broadcast_to(np.asarray(epochs), (n_rows,))
     slots = prediction_slots(length, probability)
     input_ids = blocks.input_ids.copy()
     positions = np.zeros((n_rows, slots), np.int32)
@@ -51,6 +59,7 @@ def mask_blocks(blocks: TextBlocks, *, mask_id: int, vocab_size: int, special_id
     special = np.isin(blocks.input_ids, np.asarray(list(special_ids)))
     replacement_ids = np.setdiff1d(np.arange(vocab_size), np.asarray(list(special_ids)))
     for row in range(n_rows):
+        rng = np.random.default_rng([seed, int(epochs[row]), int(block_ids[row])])
         maskable = ~special[row]
         if whole_words:
             word_index = np.cumsum(blocks.word_starts[row]) - 1
@@ -59,8 +68,10 @@ def mask_blocks(blocks: TextBlocks, *, mask_id: int, vocab_size: int, special_id
         else:
             chosen = maskable & (rng.random(length) < probability)
         picked = np.flatnonzero(chosen)[:slots]
-        if len(picked) == 0:
+        if len(picked) == 0:  # nothing drawn: one token, or with whole words every piece of one word
             picked = rng.choice(np.flatnonzero(maskable), size=1)
+            if whole_words:
+                picked = np.flatnonzero(maskable & (word_index == word_index[picked[0]]))[:slots]
         n = len(picked)
         positions[row, :n] = picked
         labels[row, :n] = blocks.input_ids[row, picked]
@@ -73,8 +84,8 @@ def mask_blocks(blocks: TextBlocks, *, mask_id: int, vocab_size: int, special_id
 
 
 def mask_for(tokenizer, blocks: TextBlocks, *, probability: float = 0.15, whole_words: bool = True,
-             seed: int = 0) -> MaskedBlocks:
+             seed: int = 0, epochs=0, block_ids: np.ndarray | None = None) -> MaskedBlocks:
     """``mask_blocks`` with the tokenizer's mask id, vocabulary and special tokens."""
     return mask_blocks(blocks, mask_id=tokenizer.mask_token_id, vocab_size=len(tokenizer),
                        special_ids=tokenizer.all_special_ids, probability=probability, whole_words=whole_words,
-                       seed=seed)
+                       seed=seed, epochs=epochs, block_ids=block_ids)
