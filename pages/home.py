@@ -22,6 +22,8 @@ TOUR = [
      "two masks: the best words for each and the best pairs"),
     ("English", "demo", "attention", "The old man sat on the bench and fed the birds.", {"layer": "1", "head": "3"},
      "a head that looks at the previous word"),
+    ("English", "demo", "layers", "The cat sat on the [MASK].", {},
+     "the layer where the model settles on its word, and the heads it needs for it"),
     ("English", "demo", "embeddings", "I sat by the river bank.\nI paid the money into the bank.\n"
      "The bank raised its interest rates.\nWe walked along the bank of the stream.", {"word": "bank"},
      "'bank' by the river and 'bank' for money drift apart"),
@@ -59,7 +61,8 @@ def model_status() -> pd.DataFrame:
 publish_view(HOME)
 st.title("MLM Explorer")
 st.write("Look inside masked language models — BERT, CamemBERT, multilingual BERT and kin. Hide a word with "
-         "**[MASK]** and see what the model would put there, where each of its attention heads looks, how it "
+         "**[MASK]** and see what the model would put there, where each of its attention heads looks, at which layer "
+         "it settles on its word and which heads it needs, how it "
          "represents words in context, which words drive a prediction, and how it changes when you teach it your "
          "own text. No programming needed; choose a model in the sidebar.")
 

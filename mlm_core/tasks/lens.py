@@ -53,7 +53,8 @@ class LayerReading:
 
 @dataclass(frozen=True)
 class MaskLens:
-    """One mask (``index`` 0-based, token ``position``): L+1 readings and the rollout row float[T] of the mask."""
+    """One mask (``index`` 0-based, token ``position``): L+1 readings, the rollout row float[T] of the mask, and
+    the last layer's raw attention row of the mask, averaged over heads, float[T] (what rollout is compared with)."""
 
     index: int
     position: int
@@ -61,6 +62,7 @@ class MaskLens:
     final_token_id: int
     layers: tuple[LayerReading, ...]
     rollout: np.ndarray
+    last_layer_attention: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,14 @@ class LayerLens:
         return pd.DataFrame(rows, columns=["mask", "layer", "word", "rank", "probability"])
 
     def rollout_frame(self) -> pd.DataFrame:
-        """One row per (mask, token position): how much of that input token flows into the mask (rollout)."""
-        rows = [{"mask": mask.index + 1, "position": position, "token": token, "rollout": float(value)}
-                for mask in self.masks for position, (token, value) in enumerate(zip(self.tokens, mask.rollout))]
-        return pd.DataFrame(rows, columns=["mask", "position", "token", "rollout"])
+        """One row per (mask, token position): how much of that input token flows into the mask through all layers
+        (rollout), and the share the last layer's heads give it directly (mean raw attention)."""
+        rows = [{"mask": mask.index + 1, "position": position, "token": token, "rollout": float(flow),
+                 "last_layer_attention": float(direct)}
+                for mask in self.masks
+                for position, (token, flow, direct) in enumerate(zip(self.tokens, mask.rollout,
+                                                                      mask.last_layer_attention))]
+        return pd.DataFrame(rows, columns=["mask", "position", "token", "rollout", "last_layer_attention"])
 
 
 def check_head_per_layer(mlm: MaskedLM) -> None:
@@ -129,13 +135,15 @@ def layer_lens(mlm: MaskedLM, text: str, *, top_k: int = 5) -> LayerLens:
     log_probs = lens_log_probs(mlm, analysis)
     banned = special_ids(mlm)
     rollouts = mask_rollout(analysis)
+    last_attention = analysis.attentions[-1].mean(axis=0)[list(analysis.mask_positions)]  # [M, T]
     masks = tuple(_mask_lens(mlm, index, analysis.mask_positions[index], log_probs[index], banned, top_k,
-                             rollouts[index]) for index in range(len(analysis.mask_positions)))
+                             rollouts[index], last_attention[index])
+                  for index in range(len(analysis.mask_positions)))
     return LayerLens(mlm.name, text, analysis.tokens, masks)
 
 
 def _mask_lens(mlm: MaskedLM, index: int, position: int, log_probs: np.ndarray, banned: np.ndarray, top_k: int,
-               rollout: np.ndarray) -> MaskLens:
+               rollout: np.ndarray, last_attention: np.ndarray) -> MaskLens:
     final_id = int(top_ids(log_probs[-1], 1, banned)[0])
     allowed = np.ones(log_probs.shape[-1], dtype=bool)
     allowed[banned[banned < len(allowed)]] = False
@@ -145,5 +153,7 @@ def _mask_lens(mlm: MaskedLM, index: int, position: int, log_probs: np.ndarray, 
                       for token_id in top_ids(layer_log_probs, top_k, banned))
         rank = 1 + int(np.count_nonzero(layer_log_probs[allowed] > layer_log_probs[final_id]))
         readings.append(LayerReading(layer, words, rank, float(np.exp(layer_log_probs[final_id]))))
-    rollout.setflags(write=False)
-    return MaskLens(index, position, display_token(mlm, final_id), final_id, tuple(readings), rollout)
+    for array in (rollout, last_attention):
+        array.setflags(write=False)
+    return MaskLens(index, position, display_token(mlm, final_id), final_id, tuple(readings), rollout,
+                    last_attention)
