@@ -65,8 +65,9 @@ def read_lines(files: tuple[Path, ...], *, chunk: int = LINES_PER_CHUNK) -> Iter
                         yield lines
                         lines = []
         except UnicodeDecodeError as error:
-            raise InputError(f"'{path}' is not UTF-8 text (undecodable byte {error.object[error.start:error.start + 1]!r})"
-                             " — save it as UTF-8 (Save as… → Encoding: UTF-8).") from error
+            byte = error.object[error.start:error.start + 1]
+            raise InputError(f"'{path}' is not UTF-8 text (undecodable byte {byte!r}) — save it as UTF-8 "
+                             "(Save as… → Encoding: UTF-8).") from error
         except OSError as error:
             raise InputError(f"Cannot read '{path}': {error.strerror or error} — {_WANTED}.") from error
     if lines:

@@ -185,8 +185,7 @@ def train(model, tokenizer, train_blocks: TextBlocks | BlockSource, eval_blocks:
     optimisers = make_optimisers(model, strategy, learning_rate=config.learning_rate,
                                  warmup_steps=config.warmup_steps, total_steps=config.total_steps,
                                  head_learning_rate=config.head_learning_rate)
-    with strategy.scope():
-        step = tf.Variable(0, dtype=tf.int64, trainable=False)
+    step = tf.Variable(0, dtype=tf.int64, trainable=False)  # host bookkeeping: outside the scope, never mirrored
     manager = None
     if checkpoint_dir is not None:
         manager = open_checkpoints({"model": model, "step": step, **optimisers.checkpoint_parts()}, checkpoint_dir,
