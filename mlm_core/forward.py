@@ -18,11 +18,13 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from .architecture import SPLIT_HEADS, head_masked_logits, masked_logits, split_head  # noqa: F401 (re-exported)
+from .architecture import (SPLIT_HEADS, apply_head, head_masked_logits, masked_logits,  # noqa: F401 (re-exported)
+                           split_head)
 
 LENGTH_BUCKETS = (16, 32, 64, 128, 256, 512)
 BATCH_BUCKETS = (1, 8, 64)  # few buckets: each is one more XLA compilation per length
 SLOT_BUCKETS = (1, 4, 16, 64)
+HEAD_ROW_BUCKETS = (16, 64, 256, 1024)
 def _bucket(size: int, buckets: Sequence[int], cap: int | None = None) -> int:
     for bucket in buckets:
         if size <= bucket and (cap is None or bucket <= cap):
@@ -186,6 +188,21 @@ class CompiledForward:
         if not internals:
             return ForwardResult(log_probs, None, None)
         return ForwardResult(log_probs, outputs[1][:, :, :, :length, :length], outputs[2][:, :, :length])
+
+    def head_log_probs(self, states: np.ndarray) -> np.ndarray:
+        """The model's masked-LM head (then log-softmax) on R hidden states float[R, D] → float32[R, V]; rows are
+        padded to a bucket so the compiled program is reused (the layer-by-layer "lens")."""
+        n_rows = len(states)
+        padded = np.zeros((_bucket(n_rows, HEAD_ROW_BUCKETS), states.shape[-1]), dtype=np.float32)
+        padded[:n_rows] = states
+        key = ("head", padded.shape)
+        with self._lock:
+            program = self._graphs.get(key)
+            if program is None:
+                model = self._model
+                program = self._graphs[key] = tf.function(
+                    lambda hidden: tf.nn.log_softmax(apply_head(model, hidden), axis=-1), jit_compile=self._jit)
+            return program(tf.constant(padded)).numpy()[:n_rows]
 
     def target_log_probs(self, rows: Sequence[Sequence[int]], positions: Sequence[int],
                          targets: Sequence[int], *, head_masks: np.ndarray | None = None) -> np.ndarray:

@@ -13,10 +13,9 @@ from mlm_core.tasks.head_scan import head_importance, scan_masks
 from mlm_core.tasks.heads import ablate, head_mask, parse_heads
 from mlm_core.tasks.lens import layer_lens, lens_log_probs
 from mlm_core.tasks.rollout import mask_rollout, rollout
+from mlm_core.tools.bench_layers import REFERENCE_PARTS, eager_head_masked_log_probs
 
 TEXT = "The [MASK] sat on the mat and looked at the [MASK] outside."
-# transformers' attribute names, written out here rather than read from mlm_core.architecture
-PARTS = {"bert": ("bert", "mlm"), "camembert": ("roberta", "lm_head")}
 
 
 @pytest.fixture(params=["bert", "camembert"])
@@ -25,19 +24,9 @@ def mlm(request) -> mlm_core.MaskedLM:
 
 
 def eager_log_probs(mlm: mlm_core.MaskedLM, ids, positions, mask_lh: np.ndarray) -> np.ndarray:
-    """The reference: the model's own embedding layer, its *encoder* (given the per-layer head masks in the form
-    transformers documents, [batch, heads, 1, 1] per layer) and its MLM head, called eagerly on one unpadded row."""
-    encoder_name, head_name = PARTS[mlm.model.config.model_type]
-    main, head = getattr(mlm.model, encoder_name), getattr(mlm.model, head_name)
-    input_ids = tf.constant([ids], dtype=tf.int32)
-    embedded = main.embeddings(input_ids=input_ids, token_type_ids=tf.zeros_like(input_ids), training=False)
-    out = main.encoder(hidden_states=embedded, attention_mask=tf.zeros((1, 1, 1, len(ids))),
-                       head_mask=[tf.constant(mask_lh[layer][None, :, None, None]) for layer in range(len(mask_lh))],
-                       encoder_hidden_states=None, encoder_attention_mask=None, past_key_values=None,
-                       use_cache=False, output_attentions=False, output_hidden_states=False, return_dict=True,
-                       training=False)
-    logits = head(out.last_hidden_state, training=False)[0].numpy()
-    return tf.nn.log_softmax(logits[list(positions)], axis=-1).numpy()
+    """The reference: the model's own embedding layer, encoder (given per-layer head masks) and MLM head, called
+    eagerly on one unpadded row (mlm_core.tools.bench_layers, shared with the heads/base-scan bench row)."""
+    return eager_head_masked_log_probs(mlm.model, ids, positions, mask_lh)
 
 
 def test_lens_last_layer_is_predict(mlm):
@@ -62,7 +51,7 @@ def test_lens_every_layer_equals_the_head_called_on_that_layer(mlm):
     counted with a numpy sort."""
     analysis = mlm_core.analyze(mlm, TEXT)
     ours = lens_log_probs(mlm, analysis)
-    head = getattr(mlm.model, PARTS[mlm.model.config.model_type][1])
+    head = getattr(mlm.model, REFERENCE_PARTS[mlm.model.config.model_type][1])
     special = set(mlm.tokenizer.all_special_ids)
     lens = layer_lens(mlm, TEXT, top_k=3)
     for m, position in enumerate(analysis.mask_positions):

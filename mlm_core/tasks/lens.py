@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from ..analysis import Analysis, analyze
-from ..architecture import apply_head, split_head
+from ..architecture import split_head
 from ..errors import UnsupportedModelError
 from ..model import MaskedLM
 from ..params import Interval, check_params
@@ -123,9 +122,9 @@ def check_head_per_layer(mlm: MaskedLM) -> None:
 def lens_log_probs(mlm: MaskedLM, analysis: Analysis) -> np.ndarray:
     """log-softmax of the head applied to every layer's hidden state at each mask: float32[M, L+1, V]."""
     check_head_per_layer(mlm)
-    states = analysis.hidden_states[:, list(analysis.mask_positions)]  # [L+1, M, D]
-    logits = apply_head(mlm.model, tf.constant(np.swapaxes(states, 0, 1)))  # [M, L+1, V]
-    return tf.nn.log_softmax(logits, axis=-1).numpy()
+    states = np.swapaxes(analysis.hidden_states[:, list(analysis.mask_positions)], 0, 1)  # [M, L+1, D]
+    n_masks, n_states, width = states.shape
+    return mlm.forward.head_log_probs(states.reshape(-1, width)).reshape(n_masks, n_states, -1)
 
 
 def layer_lens(mlm: MaskedLM, text: str, *, top_k: int = 5) -> LayerLens:

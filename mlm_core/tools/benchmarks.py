@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .bench import (BenchContext, BenchResult, attention_rows, explain_rows, finetune_rows, load_rows,
-                    predict_rows)
+from .bench import BenchContext, BenchResult, attention_rows, finetune_rows, load_rows, predict_rows
+from .bench_explain import explain_rows, gradient_rows
+from .bench_layers import layers_rows
 from .bench_score import score_rows
+from .bench_finetune import stream_rows
 
 
 def run_benchmarks(*, repeats: int = 20, only: str | None = None,
                    progress: Callable[[str], None] = lambda line: None) -> list[BenchResult]:
     """Every benchmark row (optionally only names starting with ``only``), measured in this process."""
     ctx = BenchContext(repeats, only, progress)
-    return (predict_rows(ctx) + attention_rows(ctx) + explain_rows(ctx) + score_rows(ctx) + finetune_rows(ctx)
-            + load_rows(ctx))
+    return (predict_rows(ctx) + attention_rows(ctx) + layers_rows(ctx) + explain_rows(ctx) + gradient_rows(ctx)
+            + score_rows(ctx) + finetune_rows(ctx) + stream_rows(ctx) + load_rows(ctx))
 
 
 def format_table(results: list[BenchResult]) -> str:
-    lines = [f"{'name':<16}{'median ms':>11}{'p95 ms':>9}{'baseline ms':>13}{'speedup':>9}"]
+    width = max([16] + [len(r.name) + 1 for r in results])  # e.g. faithfulness/base-12w
+    lines = [f"{'name':<{width}}{'median ms':>11}{'p95 ms':>9}{'baseline ms':>13}{'speedup':>9}"]
     for r in results:
         base = f"{r.baseline_median_ms:.1f}" if r.baseline_median_ms is not None else "-"
         speed = f"{r.speedup:.2f}x" if r.speedup is not None else "-"
-        lines.append(f"{r.name:<16}{r.median_ms:>11.1f}{r.p95_ms:>9.1f}{base:>13}{speed:>9}")
+        lines.append(f"{r.name:<{width}}{r.median_ms:>11.1f}{r.p95_ms:>9.1f}{base:>13}{speed:>9}")
     for baseline in dict.fromkeys(r.baseline for r in results if r.baseline):
         lines.append(f"baseline: {baseline}")
     return "\n".join(lines)
