@@ -6,9 +6,9 @@ from typing import Callable
 
 from .bench import BenchContext, BenchResult, attention_rows, finetune_rows, load_rows, predict_rows
 from .bench_explain import explain_rows, gradient_rows
+from .bench_finetune import stream_rows
 from .bench_layers import layers_rows
 from .bench_score import score_rows
-from .bench_finetune import stream_rows
 
 
 def run_benchmarks(*, repeats: int = 20, only: str | None = None,
