@@ -52,13 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--json", action="store_true", help="print one JSON object")
     embed.set_defaults(run=commands.run_embed)
 
-    explain = subcommands.add_parser("explain", help="SHAP values: which words pushed the prediction at a mask")
+    explain = subcommands.add_parser("explain", help="which words pushed the prediction at a mask (SHAP, IG)")
     explain.add_argument("text", help="text with one or more [MASK]")
     _add_model_argument(explain)
     explain.add_argument("--mask", type=int, default=1, help="which mask to explain, 1-based (default 1)")
     explain.add_argument("--target", action="append", default=None,
                          help="word whose probability to explain; repeat for several (default: the top 3)")
     explain.add_argument("--contrast", action="store_true", help="also explain p(first target) − p(second)")
+    explain.add_argument("--method", choices=["shap", "ig", "gradxinput"], default="shap",
+                         help="shap (default), ig (integrated gradients) or gradxinput (gradient × input)")
+    explain.add_argument("--steps", type=int, default=32, help="integrated gradients: points on the path (default 32)")
+    explain.add_argument("--faithfulness", action="store_true",
+                         help="also hide the top words step by step: comprehensiveness, sufficiency, random orders")
     explain.add_argument("--json", action="store_true", help="print one JSON object")
     explain.set_defaults(run=commands.run_explain)
 

@@ -83,16 +83,32 @@ def run_embed(args: argparse.Namespace) -> int:
 
 def run_explain(args: argparse.Namespace) -> int:
     from .tasks.explain import explain
+    from .tasks.faithfulness import faithfulness
+    from .tasks.gradients import integrated_gradients
 
-    result = explain(load(args.model), args.text, mask_index=args.mask - 1, targets=args.target,
-                     contrast=args.contrast)
+    mlm = load(args.model)
+    common = {"mask_index": args.mask - 1, "targets": args.target, "contrast": args.contrast}
+    result = (explain(mlm, args.text, **common) if args.method == "shap" else
+              integrated_gradients(mlm, args.text, method=args.method, steps=args.steps, **common))
+    curves = faithfulness(mlm, [result])[0] if args.faithfulness else [None] * len(result.targets)
     if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        data = result.to_dict()
+        for entry, curve in zip(data["targets"], curves):
+            if curve is not None:
+                entry["faithfulness"] = curve.to_dict()
+        print(json.dumps(data, ensure_ascii=False))
         return 0
-    for target in result.targets:
-        print(f"{target.token}: f(x) = {target.output:.4f}, base value = {target.base_value:.4f}")
+    for target, curve in zip(result.targets, curves):
+        gap = "" if target.completeness_gap is None else f", completeness gap = {target.completeness_gap:.2g}"
+        print(f"{target.token}: f(x) = {target.output:.4f}, base value = {target.base_value:.4f} "
+              f"({result.method}{gap})")
         for word, value in sorted(zip(result.words, target.values), key=lambda pair: -abs(pair[1])):
             print(f"  {value:+.4f}  {word}")
+        if curve is not None:
+            random = curve.to_dict()
+            print(f"  comprehensiveness {curve.comprehensiveness:.4f} (random {random['random_comprehensiveness']:.4f}),"
+                  f" sufficiency {curve.sufficiency:.4f} (random {random['random_sufficiency']:.4f})")
+            print(f"  {curve.reading()}")
     return 0
 
 

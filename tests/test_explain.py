@@ -152,9 +152,42 @@ def test_cli_explain_json(bert_dir, capsys):
         total = target["base_value"] + sum(w["value"] for w in target["words"])
         assert total == pytest.approx(target["output"], abs=1e-4)
         assert [w["word"] for w in target["words"]] == ["the", "cat", "sat", "on", "the", "."]
+        assert set(target) == {"token", "base_value", "output", "words", "method"} and target["method"] == "shap"
 
 
 def test_word_pieces_from_the_predict_list_can_be_explained(bert):
     piece = next(token for token in bert.tokenizer.get_vocab() if token.startswith("##"))
     result = explain(bert, "the cat sat on the [MASK] .", targets=[piece, "cat"], max_evals=40)
     assert [target.token for target in result.targets] == [piece, "cat"]
+
+
+@pytest.mark.parametrize("method", ["ig", "gradxinput"])
+def test_cli_gradient_methods_with_faithfulness(bert_dir, capsys, method):
+    assert main(["explain", "The cat sat on the [MASK].", "--model", str(bert_dir), "--target", "mat",
+                 "--method", method, "--steps", "8", "--faithfulness", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (target,) = data["targets"]
+    assert set(target) == {"token", "base_value", "output", "words", "method", "completeness_gap",
+                           "faithfulness"}
+    assert target["method"] == method
+    faithful = target["faithfulness"]
+    assert {"comprehensiveness", "sufficiency", "random_comprehensiveness", "random_sufficiency"} <= set(faithful)
+    assert [point["fraction"] for point in faithful["curve"]] == pytest.approx([0.1 * k for k in range(1, 11)])
+    if method == "ig":
+        total = sum(w["value"] for w in target["words"])
+        assert target["completeness_gap"] == pytest.approx(abs(total - (target["output"] - target["base_value"])))
+
+
+def test_cli_text_output_reads_the_faithfulness(bert_dir, capsys):
+    assert main(["explain", "The cat sat on the [MASK].", "--model", str(bert_dir), "--target", "mat",
+                 "--faithfulness"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mat: f(x) = ") and "(shap)" in out.splitlines()[0]
+    assert "comprehensiveness" in out and "Hiding the " in out and " random words, to " in out
+
+
+def test_cli_refuses_a_bad_method(bert_dir, capsys):
+    assert main(["explain", "The cat sat on the [MASK].", "--model", str(bert_dir), "--steps", "1",
+                 "--method", "ig"]) == 2
+    assert capsys.readouterr().err.strip() == ("error: The 'steps' parameter of integrated gradients must be an int "
+                                               "in the range [2, 512]. Got 1 instead.")

@@ -129,13 +129,13 @@ class _ScoreTable:
         return np.stack([self.table[row.tobytes()] for row in rows])
 
 
-def explain(mlm: MaskedLM, text: str, *, mask_index: int = 0, targets: Sequence[str] | None = None,
+def explain(mlm: MaskedLM, text: str, *, mask_index: int = 0, targets: Sequence[str | int] | None = None,
             contrast: bool = False, output: str = "probability", max_evals: int = DEFAULT_MAX_EVALS,
             on_evaluations: Callable[[int], None] | None = None,
             record_inputs: Callable[[np.ndarray], None] | None = None) -> Explanation:
     """SHAP values per word for the probability (or log-odds) of each target word at mask ``mask_index``.
 
-    ``targets`` default to the model's top 3 there; ``contrast`` adds p(targets[0]) − p(targets[1]).
+    ``targets`` (words or token ids) default to the model's top 3 there; ``contrast`` adds p(targets[0]) − p(targets[1]).
     ``on_evaluations`` is told how many model inputs have been scored so far (for a progress bar);
     ``record_inputs`` receives every token-id row the explainer builds (tests use it).
     """

@@ -128,55 +128,6 @@ def attention_rows(ctx: BenchContext) -> list[BenchResult]:
     return [BenchResult("attention/png-all", float(np.median(times)), float(np.percentile(times, 95)))]
 
 
-EXPLAIN_TEXT = "the old man sat on the [MASK] in the small garden with his dog ."  # 12 words and the mask
-
-
-def naive_explainer(model, tokenizer, text: str, target_id: int):
-    """The seeds' way, as a baseline: SHAP's Text masker and an eager model call on strings, scoring the target
-    at the first mask of each string (the masker writes more masks, so the target is ambiguous)."""
-    import shap
-    import tensorflow as tf
-
-    def f(strings):
-        batch = tokenizer(list(strings), return_tensors="tf", padding=True)
-        logits = model(**batch, training=False).logits.numpy()
-        ids = batch["input_ids"].numpy()
-        rows = np.arange(len(ids))
-        first_mask = np.argmax(ids == tokenizer.mask_token_id, axis=1)
-        return tf.nn.softmax(logits[rows, first_mask]).numpy()[:, target_id]
-
-    return shap.Explainer(f, shap.maskers.Text(tokenizer), silent=True)([text])
-
-
-def explain_rows(ctx: BenchContext) -> list[BenchResult]:
-    """One explanation (top-1 word) of a 12-word sentence: ours vs the naive eager explainer (base shape),
-    and ours on the demo model."""
-    from ..catalog import DEMO_MODEL_DIR
-    from ..tasks.explain import explain
-    from ..loading import load_model
-    from ..tasks.predict import predict
-
-    results = []
-    if ctx.wants("explain/base-12w"):
-        mlm, _ = ctx.base
-        target = predict(mlm, EXPLAIN_TEXT, top_k=1).masks[0].candidates[0]
-        repeats = max(3, ctx.repeats // 5)
-        ctx.progress("explain/base-12w: ours...")
-        ours = time_calls(lambda: explain(mlm, EXPLAIN_TEXT), repeats, warmup=1)  # top 3 in one run
-        ctx.progress("explain/base-12w: naive eager explainer...")
-        theirs = time_calls(lambda: naive_explainer(mlm.model, mlm.tokenizer, EXPLAIN_TEXT, target.token_id),
-                            repeats, warmup=1)
-        results.append(BenchResult("explain/base-12w", float(np.median(ours)), float(np.percentile(ours, 95)),
-                                   "shap.Explainer + Text masker, eager model on strings",
-                                   float(np.median(theirs)), float(np.median(theirs) / np.median(ours))))
-    if ctx.wants("explain/demo-12w") and DEMO_MODEL_DIR.is_dir():
-        demo = load_model("demo")
-        ctx.progress("explain/demo-12w...")
-        times = time_calls(lambda: explain(demo, EXPLAIN_TEXT, targets=None), max(3, ctx.repeats // 4), warmup=1)
-        results.append(BenchResult("explain/demo-12w", float(np.median(times)), float(np.percentile(times, 95))))
-    return results
-
-
 FINETUNE_BATCH, FINETUNE_BLOCK = 8, 64
 
 
