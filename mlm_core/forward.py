@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from .architecture import (SPLIT_HEADS, apply_head, head_masked_logits, masked_logits,  # noqa: F401 (re-exported)
-                           split_head)
+                           run_layers, split_head)
 
 LENGTH_BUCKETS = (16, 32, 64, 128, 256, 512)
 BATCH_BUCKETS = (1, 8, 64)  # few buckets: each is one more XLA compilation per length
@@ -84,7 +84,7 @@ class CompiledForward:
     def _make_step(self, kind: str):
         model = self._model
         internals = kind == "internals"
-        ablated = kind.startswith("ablated")
+        ablated = kind == "ablated"
 
         def step(input_ids, attention_mask, positions, targets, head_mask=None):
             if ablated:
@@ -93,7 +93,7 @@ class CompiledForward:
                 logits, out = masked_logits(model, input_ids, attention_mask, positions, training=False,
                                             output_attentions=internals, output_hidden_states=internals)
             log_probs = tf.nn.log_softmax(logits, axis=-1)
-            if kind.endswith("targets"):  # only the asked-for token's log-prob leaves the graph: [N, P], not [N, P, V]
+            if kind == "targets":  # only the asked-for token's log-prob leaves the graph: [N, P], not [N, P, V]
                 return (tf.gather(log_probs, targets, batch_dims=2),)
             if not internals:
                 return (log_probs,)
@@ -130,18 +130,21 @@ class CompiledForward:
             padded_masks = np.ones((padded_rows, *np.shape(head_masks)[1:]), dtype=np.float32)
             padded_masks[:n_rows] = head_masks
             inputs += (tf.constant(padded_masks),)
+        return [output.numpy()[:n_rows] for output in self._execute(key, lambda: self._make_step(kind), inputs)]
+
+    def _execute(self, key: tuple, make_step, inputs: tuple):
+        """Run the compiled program for ``key`` (made from ``make_step()`` on first use), or in the dashboard's
+        background mode run the step eagerly while the program compiles."""
         with self._lock:
             program = self._graphs.get(key)
             if program is None and not self.compile_in_background:
-                program = self._graphs[key] = tf.function(self._make_step(kind), jit_compile=self._jit)
+                program = self._graphs[key] = tf.function(make_step(), jit_compile=self._jit)
             if program is None:
-                self._start_compiling(key, kind, inputs)
-                outputs = self._make_step(kind)(*inputs)
-            else:
-                outputs = program(*inputs)
-        return [output.numpy()[:n_rows] for output in outputs]
+                self._start_compiling(key, make_step, inputs)
+                return make_step()(*inputs)
+            return program(*inputs)
 
-    def _start_compiling(self, key: tuple, kind: str, inputs: tuple) -> None:
+    def _start_compiling(self, key: tuple, make_step, inputs: tuple) -> None:
         """Compile the program for ``key`` in a background thread (once); later calls of that shape use it."""
         if key in self._compiling:
             return
@@ -149,7 +152,7 @@ class CompiledForward:
 
         def compile_program() -> None:
             try:
-                program = tf.function(self._make_step(kind), jit_compile=self._jit)
+                program = tf.function(make_step(), jit_compile=self._jit)
                 program(*inputs)  # traces and compiles for this shape
                 with self._lock:
                     self._graphs[key] = program
@@ -189,6 +192,37 @@ class CompiledForward:
             return ForwardResult(log_probs, None, None)
         return ForwardResult(log_probs, outputs[1][:, :, :, :length, :length], outputs[2][:, :, :length])
 
+    def resumed_target_log_probs(self, hidden: np.ndarray, first: int, position: int, target: int,
+                                 head_masks: np.ndarray) -> np.ndarray:
+        """log P(``target`` at ``position``) of one text, once per head mask float[N, L, H] → float32[N], running
+        only layers ``first``…L from ``hidden`` float[T, D] (the input of layer ``first``, e.g. from the text's
+        ``Analysis``): switching off heads of layer ``first`` onwards cannot change the layers before it."""
+        length, width = hidden.shape
+        padded = np.zeros((_bucket(length, LENGTH_BUCKETS, cap=self._max_length), width), dtype=np.float32)
+        padded[:length] = hidden
+        mask = (np.arange(len(padded)) < length).astype(np.int32)
+        result = np.empty(len(head_masks), dtype=np.float32)
+        for start, stop in batch_chunks(len(head_masks)):
+            rows = np.ones((_bucket(stop - start, BATCH_BUCKETS), *head_masks.shape[1:]), dtype=np.float32)
+            rows[:stop - start] = head_masks[start:stop]
+            inputs = (tf.constant(padded), tf.constant(mask), tf.constant(position), tf.constant(target),
+                      tf.constant(rows))
+            (values,) = self._execute(("resumed", first, padded.shape, rows.shape),
+                                      lambda: self._make_resumed_step(first), inputs)
+            result[start:stop] = values.numpy()[:stop - start]
+        return result
+
+    def _make_resumed_step(self, first: int):
+        model = self._model
+
+        def step(hidden, attention_mask, position, target, head_mask):
+            rows = tf.shape(head_mask)[0]
+            states = run_layers(model, tf.tile(hidden[tf.newaxis], [rows, 1, 1]),
+                                tf.tile(attention_mask[tf.newaxis], [rows, 1]), head_mask, first=first)
+            return (tf.nn.log_softmax(apply_head(model, states[:, position]), axis=-1)[:, target],)
+
+        return step
+
     def head_log_probs(self, states: np.ndarray) -> np.ndarray:
         """The model's masked-LM head (then log-softmax) on R hidden states float[R, D] → float32[R, V]; rows are
         padded to a bucket so the compiled program is reused (the layer-by-layer "lens")."""
@@ -205,32 +239,26 @@ class CompiledForward:
             return program(tf.constant(padded)).numpy()[:n_rows]
 
     def target_log_probs(self, rows: Sequence[Sequence[int]], positions: Sequence[int],
-                         targets: Sequence[int], *, head_masks: np.ndarray | None = None) -> np.ndarray:
+                         targets: Sequence[int]) -> np.ndarray:
         """log P(``targets[n]`` at ``positions[n]`` | ``rows[n]``) for N rows of any lengths: float32[N].
 
         Rows are grouped by length bucket and each group runs in batch-bucket chunks, so thousands of masked
         copies of many sentences cost a few compiled programs; only N numbers come back, never N × V.
-        ``head_masks`` float[N, L, H], if given, switches heads off per row (see ``__call__``).
         """
-        kind = "targets" if head_masks is None else "ablated_targets"
         result = np.empty(len(rows), dtype=np.float32)
         buckets = np.asarray([_bucket(len(row), LENGTH_BUCKETS, cap=self._max_length) for row in rows])
         for bucket in np.unique(buckets):
             members = np.flatnonzero(buckets == bucket)
             for start, stop in batch_chunks(len(members)):
                 chosen = members[start:stop]
-                (values,) = self._run(kind, [rows[n] for n in chosen], [[positions[n]] for n in chosen],
-                                      [[targets[n]] for n in chosen], _rows_of(head_masks, chosen))
+                (values,) = self._run("targets", [rows[n] for n in chosen], [[positions[n]] for n in chosen],
+                                      [[targets[n]] for n in chosen])
                 result[chosen] = values[:, 0]
         return result
 
 
-def _rows_of(head_masks: np.ndarray | None, *index) -> np.ndarray | None:
-    """The head masks of some rows (a slice ``start, stop`` or an index array), or None when there are none."""
-    if head_masks is None:
-        return None
-    head_masks = np.asarray(head_masks, dtype=np.float32)
-    return head_masks[index[0]:index[1]] if len(index) == 2 else head_masks[index[0]]
+def _rows_of(head_masks: np.ndarray | None, start: int, stop: int) -> np.ndarray | None:
+    return None if head_masks is None else np.asarray(head_masks[start:stop], dtype=np.float32)
 
 
 def batch_chunks(n_rows: int) -> list[tuple[int, int]]:

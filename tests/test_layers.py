@@ -9,7 +9,7 @@ import tensorflow as tf
 
 import mlm_core
 from mlm_core.errors import InputError, ParameterError, UnsupportedModelError
-from mlm_core.tasks.head_scan import head_importance, scan_masks
+from mlm_core.tasks.head_scan import head_importance, layer_groups, scan_masks
 from mlm_core.tasks.heads import ablate, head_mask, parse_heads
 from mlm_core.tasks.lens import layer_lens, lens_log_probs
 from mlm_core.tasks.rollout import mask_rollout, rollout
@@ -115,6 +115,13 @@ def test_head_scan_matches_one_reference_call_per_variant(mlm):
             layer = variant - mlm.num_layers * mlm.num_heads
             assert (mask[layer] == 0).all() and np.count_nonzero(mask == 0) == mlm.num_heads
             assert scan.layer_deltas[layer] == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize("num_layers", [1, 2, 6, 12, 13, 24])
+def test_scan_layer_groups_cover_every_layer_once(num_layers):
+    groups = layer_groups(num_layers)
+    assert [layer for first, stop in groups for layer in range(first, stop)] == list(range(num_layers))
+    assert len(groups) <= 4
 
 
 def test_a_new_choice_of_heads_reuses_the_compiled_program(bert):

@@ -1,6 +1,7 @@
 """Head importance scan: for one mask and one word, the change in log P(word) when each head, and each whole layer,
 is switched off alone (Michel, Levy & Neubig 2019). L×H + L variants of the same text, batched through the
-compiled pass with one head mask per row.
+compiled pass with one head mask per row; a variant that changes layer l onwards starts from the text's cached
+hidden states at layer l, since the layers before it are untouched.
 
 Caveat shown with the result: one head at a time misses heads that back each other up — switching off two heads
 that each look unimportant can matter a great deal.
@@ -83,13 +84,27 @@ def head_importance(mlm: MaskedLM, text: str, *, mask_index: int = 0, target: st
         target_id, name = top.token_id, top.token
     else:
         target_id, name = word_token(mlm, target)
-    masks = scan_masks(mlm.num_layers, mlm.num_heads)
-    position = analysis.mask_positions[mask_index]
-    variants = mlm.forward.target_log_probs([analysis.encoding.input_ids] * (len(masks) + 1), [position] * (len(masks) + 1),
-                                            [target_id] * (len(masks) + 1),
-                                            head_masks=np.concatenate([np.ones_like(masks[:1]), masks]))
-    # The baseline runs in the same program as the variants (all heads kept), so every delta compares like with like.
-    baseline, changed = float(variants[0]), variants[1:] - variants[0]
+    masks, position = scan_masks(mlm.num_layers, mlm.num_heads), analysis.mask_positions[mask_index]
+    first_off = np.argmax((masks == 0).any(axis=2), axis=1)  # the first layer each variant changes
+    changed = np.empty(len(masks), dtype=np.float32)
+    baselines = []
+    for first, last in layer_groups(mlm.num_layers):
+        members = np.flatnonzero((first_off >= first) & (first_off < last))
+        # Layers before ``first`` are the same in every member: start from their output in the Analysis. The
+        # group's own intact row runs in the same program, so each delta compares like with like.
+        rows = np.concatenate([np.ones_like(masks[:1]), masks[members]])
+        values = mlm.forward.resumed_target_log_probs(analysis.hidden_states[first], int(first), position,
+                                                      target_id, rows)
+        baselines.append(values[0])
+        changed[members] = values[1:] - values[0]
     n_singles = mlm.num_layers * mlm.num_heads
-    return HeadScan(mlm.name, text, mask_index, name, int(target_id), baseline,
+    return HeadScan(mlm.name, text, mask_index, name, int(target_id), float(baselines[0]),
                     changed[:n_singles].reshape(mlm.num_layers, mlm.num_heads), changed[n_singles:])
+
+
+def layer_groups(num_layers: int, groups: int = 4) -> list[tuple[int, int]]:
+    """(first, stop) 0-based layer ranges the scan runs separately: variants that switch off heads of later layers
+    need only the later layers run again. Four groups balance the work saved (≈ 35 % on 12 layers) against one
+    compiled program per group."""
+    size = -(-num_layers // groups)
+    return [(first, min(first + size, num_layers)) for first in range(0, num_layers, size)]
