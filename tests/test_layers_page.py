@@ -1,26 +1,19 @@
 """The Layers page through AppTest: the logit lens, the head scan, switched-off heads from a link, rollout."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from app_support import open_page
 from streamlit.testing.v1 import AppTest
 
 from mlm_core.tasks.head_scan import head_importance
 from mlm_core.tasks.heads import ablate
 from mlm_core.tasks.lens import layer_lens
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 TEXT = "The [MASK] sat on the mat and looked at the [MASK] outside."
 
 
 def open_layers(model: str, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["page"] = "layers"
-    at.query_params["model"] = model
-    for name, value in params.items():
-        at.query_params[name] = value
-    return at.run()
+    return open_page("layers", model, **params)
 
 
 def frame_with(at: AppTest, *columns: str):

@@ -1,25 +1,18 @@
 """The Score page through AppTest: typed sentences, a shipped suite, a second model, links."""
 
-from pathlib import Path
-
 import pytest
+from app_support import open_page
 from streamlit.testing.v1 import AppTest
 
 from mlm_core.tasks.pair_files import load_suite
 from mlm_core.tasks.pairs import compare_pairs
 from mlm_core.tasks.score import score
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 DEFAULT_SENTENCES = ["The keys to the cabinet are on the table.", "The keys to the cabinet is on the table."]
 
 
 def open_score(model: str, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["page"] = "score"
-    at.query_params["model"] = model
-    for name, value in params.items():
-        at.query_params[name] = value
-    return at.run()
+    return open_page("score", model, **params)
 
 
 def test_typed_sentences_show_each_total_the_preference_and_a_download(bert_dir, bert):
