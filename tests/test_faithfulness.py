@@ -88,3 +88,27 @@ def test_random_orders_are_seeded_reversed_pairs():
     np.testing.assert_array_equal(orders, random_orders(7, 20, seed=5))
     assert not np.array_equal(orders, random_orders(7, 20, seed=6))
     assert step_counts(12).tolist() == [2, 3, 4, 5, 6, 8, 9, 10, 11, 12]
+
+
+def test_the_random_band_is_remembered_for_the_next_explanation(bert):
+    """A second method's check of the same text scores only its own variants; the band is the same numbers."""
+    from dataclasses import replace
+
+    rows_seen = []
+
+    def counting_forward(rows, positions, **kwargs):
+        rows_seen.append(len(rows))
+        return bert.forward(rows, positions, **kwargs)
+
+    counted = replace(bert, forward=counting_forward)  # a new model: its own memos
+    text = "the cat sat on the [MASK] and looked around ."
+    shap_result = explain(counted, text, targets=["mat"])
+    ig_result = integrated_gradients(counted, text, targets=["mat"], steps=8)
+    rows_seen.clear()
+    (first,) = faithfulness(counted, [shap_result])[0]
+    cold = sum(rows_seen)
+    rows_seen.clear()
+    (second,) = faithfulness(counted, [ig_result])[0]
+    assert sum(rows_seen) <= 2 * len(second.counts) + 1 < cold
+    np.testing.assert_array_equal(second.random_deletion, first.random_deletion)
+    assert second.method == "ig" and first.method == "shap"

@@ -6,24 +6,34 @@ words are kept. Both are averaged over steps of 10 %, 20 %, …, 100 % of the wo
 same numbers for random word orders — a faithful explanation's comprehensiveness is well above random.
 
 Words are hidden exactly as SHAP's masker hides them (``WordFeatures.hidden_rows``: the unknown-word token over
-each of the word's pieces; never the target mask, never special tokens). All hidden variants — every step of every
-explanation and of every random order — go through the compiled forward pass together, duplicates scored once.
+each of the word's pieces; never the target mask, never special tokens). The hidden variants of every step of every
+explanation go through the compiled forward pass in one batched call, those of the random orders in another,
+duplicates scored once; the random band is remembered per text, so a second method's check costs only its own
+variants.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ..cache import LruCache
 from ..model import MaskedLM
 from .attribution import METHOD_LABELS, Explanation, ExplainRequest, prepare
 
 FRACTIONS = tuple(round(0.1 * k, 1) for k in range(1, 11))
 RANDOM_ORDERS = 20
 SEED = 0
+BAND_MEMO_SIZE = 32  # random bands kept per model
+# The random band depends on the text, mask, targets and output only, not on the explanation: a second method's or
+# a re-ranked explanation's faithfulness reuses it (kept per model, weakly, like the analysis memo).
+_BANDS: "weakref.WeakKeyDictionary[MaskedLM, LruCache]" = weakref.WeakKeyDictionary()
+_BANDS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -144,7 +154,8 @@ def faithfulness(mlm: MaskedLM, explanations: Sequence[Explanation], *, n_random
     """Faithfulness of every target of every explanation (same text, mask, targets and output kind), against
     ``n_random`` seeded random orders; ``result[e][t]`` belongs to ``explanations[e].targets[t]``.
 
-    The random band depends only on the text, so it is computed once for all explanations, in the same batch.
+    The random band depends only on the text, mask, targets and output: it is computed once for all the
+    explanations and remembered for the next call (``record_inputs`` bypasses the memory).
     """
     first = explanations[0]
     if any((e.text, e.mask_index, e.output_kind, [t.token for t in e.targets]) !=
@@ -153,9 +164,18 @@ def faithfulness(mlm: MaskedLM, explanations: Sequence[Explanation], *, n_random
     request = _request_of(mlm, first)
     n_words = len(request.features.groups)
     counts = step_counts(n_words, fractions)
-    ranked = [ranking(t.values) for e in explanations for t in e.targets]
-    orders = np.asarray(ranked + list(random_orders(n_words, n_random, seed)))
-    deletion, keep_only, full = curve_outputs(mlm, request, orders, counts, record_inputs)
+    orders = np.asarray([ranking(t.values) for e in explanations for t in e.targets])
+    deletion, keep_only, _ = curve_outputs(mlm, request, orders, counts, record_inputs)
+
+    def band() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return curve_outputs(mlm, request, random_orders(n_words, n_random, seed), counts, record_inputs)
+
+    if record_inputs is not None:  # every evaluated input must reach the recorder: no memo
+        random_deletion, random_keep_only, full = band()
+    else:
+        key = (request.analysis.encoding.text, request.mask_index, request.target_ids, request.contrast,
+               request.output, n_random, seed, tuple(counts))
+        random_deletion, random_keep_only, full = _band_memo(mlm).get_or_compute(key, band)
     results, index = [], 0
     for explanation in explanations:
         per_target = []
@@ -163,8 +183,7 @@ def faithfulness(mlm: MaskedLM, explanations: Sequence[Explanation], *, n_random
             per_target.append(Faithfulness(
                 explanation.method, target.token, explanation.output_kind, explanation.words,
                 tuple(int(w) for w in orders[index]), np.asarray(fractions, dtype=float), counts, float(full[k]),
-                deletion[index, :, k], keep_only[index, :, k], deletion[len(ranked):, :, k],
-                keep_only[len(ranked):, :, k]))
+                deletion[index, :, k], keep_only[index, :, k], random_deletion[:, :, k], random_keep_only[:, :, k]))
             index += 1
         results.append(per_target)
     return results
@@ -174,3 +193,16 @@ def _request_of(mlm: MaskedLM, explanation: Explanation) -> ExplainRequest:
     """The explanation's own request again: same text, mask, target ids, contrast and output."""
     return prepare(mlm, explanation.text, explanation.mask_index, list(explanation.target_ids),
                    explanation.contrast, explanation.output_kind)
+
+
+def _band_memo(mlm: MaskedLM) -> LruCache:
+    with _BANDS_LOCK:
+        if mlm not in _BANDS:
+            _BANDS[mlm] = LruCache(BAND_MEMO_SIZE)
+        return _BANDS[mlm]
+
+
+def forget_bands(mlm: MaskedLM) -> None:
+    """Drop the remembered random bands of ``mlm`` (benchmarks time the full computation with it)."""
+    _band_memo(mlm).resize(0)
+    _band_memo(mlm).resize(BAND_MEMO_SIZE)
