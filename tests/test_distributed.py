@@ -4,6 +4,7 @@
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -12,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import tensorflow as tf
 
 import mlm_core
 from mlm_core import InputError
@@ -68,6 +70,59 @@ def test_two_workers_save_the_weights_of_the_one_process_run(setup):
     assert (folder / "two-checkpoints" / "ckpt-6.index").is_file()  # the chief's checkpoints…
     assert (folder / "two-checkpoints" / ".worker-1" / "ckpt-6.index").is_file()  # …the other's, aside
     assert mlm_core.load_model(str(out)).name  # the CLI's folder loads as a local model
+
+
+def start_workers(folder: Path, args: list[str]) -> list:
+    ports = [free_port(), free_port()]
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    return [start_cli(args, cwd=folder, env=cli_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {
+        "type": "worker", "index": index}}))) for index in range(2)]
+
+
+def test_a_killed_worker_stops_the_other_and_both_restarted_resume_to_the_one_process_weights(setup):
+    """Worker 1 is SIGKILLed after the chief's checkpoint of step 15: worker 0 stops with one line saying what to
+    do. Worker 1's checkpoint state is then set one checkpoint back (as if it died while saving), and the same
+    command started again on both resumes from that common step and ends with the weights of an uninterrupted
+    one-process run (same command, strategy ``one``, in this process)."""
+    folder, model, corpus, _ = setup
+    run = ["--batch-size", "8", "--epochs", "10", "--max-steps", "60", "--block-length", "32", "--learning-rate",
+           "1e-3", "--checkpoint-every", "5", "--json"]
+    out, checkpoints = folder / "rejoined", folder / "rejoined-checkpoints"
+    command = ["finetune", str(corpus), "--model", str(model), "--strategy", "multiworker", "--out", str(out), *run]
+    workers = start_workers(folder, command)
+    try:
+        deadline = time.monotonic() + PROCESS_TIMEOUT
+        while time.monotonic() < deadline and not (checkpoints / "ckpt-15.index").is_file():
+            assert workers[0].poll() is None, workers[0].communicate()[1][-2000:]
+            time.sleep(0.02)
+        workers[1].send_signal(signal.SIGKILL)
+        _, stderr = workers[0].communicate(timeout=120)  # the heartbeat notices the lost worker within seconds
+    finally:
+        for worker in workers:
+            stop(worker)
+    assert workers[0].returncode == 2 and not out.exists()
+    (line,) = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert "another worker stopped answering" in line and "start the same command again on every worker" in line
+    paths = list(tf.train.get_checkpoint_state(str(checkpoints / ".worker-1")).all_model_checkpoint_paths)
+    (checkpoints / ".worker-1" / "checkpoint").write_text(  # TensorFlow's checkpoint state, one checkpoint back
+        f'model_checkpoint_path: "{paths[-2]}"\n' + "".join(f'all_model_checkpoint_paths: "{path}"\n'
+                                                           for path in paths[:-1]))
+    common = int(paths[-2].rsplit("-", 1)[1])
+
+    workers = start_workers(folder, command)
+    try:
+        results = [worker.communicate(timeout=PROCESS_TIMEOUT) for worker in workers]
+    finally:
+        for worker in workers:
+            stop(worker)
+    assert [worker.returncode for worker in workers] == [0, 0], [err[-2000:] for _, err in results]
+    first_steps = [next(json.loads(line) for line in err.splitlines() if line.startswith("{"))["step"]
+                   for _, err in results]
+    assert first_steps == [common + 1, common + 1]  # both took up the batch after the common checkpoint
+    reference = folder / "rejoined-reference"
+    assert main(["finetune", str(corpus), "--model", str(model), "--strategy", "one", "--out", str(reference),
+                 *run]) == 0
+    assert max_difference(load_weights(out), load_weights(reference)) <= 1e-5
 
 
 MIRRORED = """

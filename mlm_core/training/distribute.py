@@ -15,11 +15,15 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from ..errors import InputError
+from ..errors import InputError, MlmExplorerError
 
 STRATEGIES = ("auto", "one", "mirrored", "multiworker")
 TF_CONFIG_EXAMPLE = ('TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                      '"task": {"type": "worker", "index": 0}}\'')
+
+
+class ClusterError(MlmExplorerError):
+    """A worker of a multi-worker run stopped answering, or the workers cannot resume from a common checkpoint."""
 
 
 @dataclass(frozen=True)

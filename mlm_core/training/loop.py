@@ -27,8 +27,8 @@ from ..errors import InputError
 from ..params import Interval, check_params
 from .batches import BlockSource, distributed_dataset
 from .blocks import TextBlocks
-from .checkpoints import open_checkpoints
-from .distribute import Placement
+from .checkpoints import agree_on_step, open_checkpoints
+from .distribute import ClusterError, Placement
 from .masking import MaskedBlocks, mask_for
 from .metrics import MlmMetrics, evaluate
 from .steps import make_optimisers, make_train_step
@@ -190,6 +190,7 @@ def train(model, tokenizer, train_blocks: TextBlocks | BlockSource, eval_blocks:
     if checkpoint_dir is not None:
         manager = open_checkpoints({"model": model, "step": step, **optimisers.checkpoint_parts()}, checkpoint_dir,
                                    placement)
+        agree_on_step(manager, step, placement)
     eval_masked = None
     if eval_blocks is not None:
         eval_masked = mask_for(tokenizer, eval_blocks, probability=config.mask_probability,
@@ -203,7 +204,7 @@ def train(model, tokenizer, train_blocks: TextBlocks | BlockSource, eval_blocks:
         train_step = make_train_step(model, optimisers, strategy,
                                      jit_compile=config.jit_compile and placement.name == "one")
         while int(step) < config.total_steps:
-            run.after_step(float(train_step(next(batches))))
+            run.after_step(float(_cluster_step(train_step, batches, placement, int(step))))
             stop, done, now = should_stop(), int(step) >= config.total_steps, int(step)
             if now % config.eval_every == 0 or done or stop:
                 run.after_evaluation_period()
@@ -214,3 +215,19 @@ def train(model, tokenizer, train_blocks: TextBlocks | BlockSource, eval_blocks:
     seconds = time.perf_counter() - run.started
     return TrainingResult(int(step), seconds, run.speed(), run.history, run.best,
                           stopped_early=int(step) < config.total_steps)
+
+
+LOST_WORKER = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError,
+               tf.errors.DeadlineExceededError)
+
+
+def _cluster_step(train_step, batches, placement: Placement, step: int):
+    """One step; on a cluster, a worker that stopped answering becomes one ``ClusterError`` with what to do."""
+    try:
+        return train_step(next(batches))
+    except LOST_WORKER as error:
+        if placement.n_workers == 1:
+            raise
+        reason = str(error).split("\n")[0][:200]
+        raise ClusterError(f"Step {step + 1} failed: another worker stopped answering ({reason}) — start the same "
+                           "command again on every worker; all resume from their last checkpoint.") from error
