@@ -97,3 +97,28 @@ def test_bad_settings_are_refused(bert, kwargs, message):
     with pytest.raises(ParameterError) as error:
         integrated_gradients(bert, TEXT, **kwargs)
     assert message in str(error.value)
+
+
+def test_in_the_dashboard_a_new_shape_is_answered_eagerly_while_it_compiles(bert):
+    """Reference: the compiled program's own answer once the background compilation has finished."""
+    import time
+
+    from mlm_core.loading import wrap_model
+    from mlm_core.tasks import gradients
+
+    dashboard = wrap_model("dashboard", bert.tokenizer, bert.model)
+    dashboard.forward.compile_in_background = True
+    text = " ".join(["the cat sat on the mat"] * 5) + " [MASK] ."
+    length = len(bert.tokenizer(text)["input_ids"])
+    key = (8, gradients._padded(length, gradients.GRADIENT_LENGTHS), 2, "log-odds")
+    kwargs = {"targets": ["mat", "bed"], "output": "log-odds", "steps": 8}
+    first = integrated_gradients(dashboard, text, **kwargs)
+    assert ("compiling", key) in gradients._PROGRAMS[bert.model]  # the first answer came from the eager step
+    deadline = time.monotonic() + 120
+    while key not in gradients._PROGRAMS[bert.model] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert key in gradients._PROGRAMS[bert.model]
+    again = integrated_gradients(dashboard, text, **kwargs)
+    for a, b in zip(first.targets, again.targets):
+        np.testing.assert_allclose(a.values, b.values, atol=1e-5)
+        assert a.output == pytest.approx(b.output, abs=1e-5)

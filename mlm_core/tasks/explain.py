@@ -22,6 +22,9 @@ single-target values.
 
 from __future__ import annotations
 
+import importlib
+import sys
+import threading
 from typing import Callable, Sequence
 
 import numpy as np
@@ -39,6 +42,16 @@ EXPLAIN_PARAMS = {
 }
 DEFAULT_MAX_EVALS = 300
 BATCH_SIZE = 64
+_WARM_UP = threading.Lock()
+
+
+def warm_up() -> None:
+    """Import shap (about 2 s) in a background thread, once: a page calls this before its model and text are
+    ready, so the first explanation does not wait for the import (an ``import shap`` meanwhile waits for it)."""
+    if "shap" in sys.modules or not _WARM_UP.acquire(blocking=False):
+        return
+    threading.Thread(target=importlib.import_module, args=("shap",), name="mlm-explorer-shap-import",
+                     daemon=True).start()
 
 
 def positional_tree(n_features: int) -> np.ndarray:

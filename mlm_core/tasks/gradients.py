@@ -71,12 +71,29 @@ def _make_program(model, n_targets: int, output: str):
     return step
 
 
-def _program(model, key: tuple, n_targets: int, output: str):
+def _program(mlm: MaskedLM, key: tuple, n_targets: int, output: str, inputs: tuple) -> Callable:
+    """The compiled program for ``key``. When the model answers first requests eagerly
+    (``CompiledForward.compile_in_background``, the dashboard), a shape's first call gets the same step uncompiled
+    while a background thread compiles it, so the first explanation does not wait for XLA (~10 s)."""
+    model = mlm.model
     with _LOCK:
         programs = _PROGRAMS.setdefault(model, {})
-        if key not in programs:
-            programs[key] = tf.function(_make_program(model, n_targets, output), jit_compile=xla_enabled())
-        return programs[key]
+        if key in programs:
+            return programs[key]
+        program = tf.function(_make_program(model, n_targets, output), jit_compile=xla_enabled())
+        if not getattr(mlm.forward, "compile_in_background", False):
+            programs[key] = program
+            return program
+        if ("compiling", key) not in programs:
+            programs[("compiling", key)] = program
+
+            def compile_program() -> None:
+                program(*inputs)  # traces and compiles for this shape
+                with _LOCK:
+                    programs[key] = program
+
+            threading.Thread(target=compile_program, name="mlm-explorer-compile-gradients", daemon=True).start()
+    return _make_program(model, n_targets, output)
 
 
 def path_points(method: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,12 +131,12 @@ def token_attributions(mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarra
         chunk_alphas = np.zeros(rows, np.float32)
         chunk_weights = np.zeros(rows, np.float32)  # padding rows: weight 0, so they add nothing
         chunk_alphas[:end - begin], chunk_weights[:end - begin] = alphas[begin:end], weights[begin:end]
-        program = _program(mlm.model, (rows, padded_length, len(targets), request.output), len(targets),
-                           request.output)
-        chunk_scores, chunk_attributions = program(
-            tf.constant(padded_start), tf.constant(padded_delta), tf.constant(chunk_alphas),
-            tf.constant(chunk_weights), tf.constant(mask), tf.constant(features.target_position, tf.int32),
-            tf.constant(targets))
+        inputs = (tf.constant(padded_start), tf.constant(padded_delta), tf.constant(chunk_alphas),
+                  tf.constant(chunk_weights), tf.constant(mask), tf.constant(features.target_position, tf.int32),
+                  tf.constant(targets))
+        program = _program(mlm, (rows, padded_length, len(targets), request.output), len(targets), request.output,
+                           inputs)
+        chunk_scores, chunk_attributions = program(*inputs)
         scores.append(chunk_scores.numpy()[:end - begin])
         attributions += chunk_attributions.numpy()
     return np.concatenate(scores).astype(np.float64), attributions[:, :length]
