@@ -29,7 +29,7 @@ RUN = ["--batch-size", "8", "--max-steps", "6", "--block-length", "32", "--learn
 
 
 @pytest.fixture(scope="module")
-def setup():
+def cluster_run():
     """A tiny dropout-free model, a generated corpus, and the one-process reference run (in this process)."""
     folder = Path(tempfile.mkdtemp(prefix="mlm-explorer-distributed-"))
     try:
@@ -43,8 +43,8 @@ def setup():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_two_workers_save_the_weights_of_the_one_process_run(setup):
-    folder, model, corpus, reference = setup
+def test_two_workers_save_the_weights_of_the_one_process_run(cluster_run):
+    folder, model, corpus, reference = cluster_run
     ports = [free_port(), free_port()]
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     out, workers = folder / "two", []
@@ -79,12 +79,12 @@ def start_workers(folder: Path, args: list[str]) -> list:
         "type": "worker", "index": index}}))) for index in range(2)]
 
 
-def test_a_killed_worker_stops_the_other_and_both_restarted_resume_to_the_one_process_weights(setup):
+def test_a_killed_worker_stops_the_other_and_both_restarted_resume_to_the_one_process_weights(cluster_run):
     """Worker 1 is SIGKILLed after the chief's checkpoint of step 15: worker 0 stops with one line saying what to
     do. Worker 1's checkpoint state is then set one checkpoint back (as if it died while saving), and the same
     command started again on both resumes from that common step and ends with the weights of an uninterrupted
     one-process run (same command, strategy ``one``, in this process)."""
-    folder, model, corpus, _ = setup
+    folder, model, corpus, _ = cluster_run
     run = ["--batch-size", "8", "--epochs", "10", "--max-steps", "60", "--block-length", "32", "--learning-rate",
            "1e-3", "--checkpoint-every", "5", "--json"]
     out, checkpoints = folder / "rejoined", folder / "rejoined-checkpoints"
@@ -142,9 +142,9 @@ print(result.steps, placement.replicas)
 """
 
 
-def test_two_local_replicas_save_the_weights_of_the_one_process_run(setup):
+def test_two_local_replicas_save_the_weights_of_the_one_process_run(cluster_run):
     """One input pipeline feeding two replicas (how MirroredStrategy splits it over a machine's GPUs)."""
-    folder, model, corpus, reference = setup
+    folder, model, corpus, reference = cluster_run
     out = folder / "mirrored"
     process = subprocess.Popen([sys.executable, "-c", MIRRORED, str(corpus), str(model), str(out)], cwd=folder,
                                env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -175,8 +175,8 @@ def test_an_unusable_tf_config_is_refused_before_any_strategy_starts(monkeypatch
         place("multiworker")
 
 
-def test_multiworker_without_tf_config_is_one_line_exit_2(setup, capsys, monkeypatch):
-    folder, model, corpus, _ = setup
+def test_multiworker_without_tf_config_is_one_line_exit_2(cluster_run, capsys, monkeypatch):
+    folder, model, corpus, _ = cluster_run
     monkeypatch.delenv("TF_CONFIG", raising=False)
     code = main(["finetune", str(corpus), "--model", str(model), "--strategy", "multiworker",
                  "--out", str(folder / "never")])
