@@ -11,7 +11,7 @@ import pandas as pd
 from mlm_core import analyze
 from mlm_core.tasks.attribution import METHOD_LABELS
 from mlm_core.tasks.explain import DEFAULT_MAX_EVALS, EXPLAIN_PARAMS, explain, warm_up
-from mlm_core.tasks.faithfulness import faithfulness
+from mlm_core.tasks.faithfulness import curves_frame, faithfulness, summary_frame
 from mlm_core.tasks.gradients import DEFAULT_STEPS, GRADIENT_PARAMS, integrated_gradients
 from mlm_core.tasks.predict import mask_prediction
 from mlm_core.tasks.side_by_side import side_by_side
@@ -102,11 +102,6 @@ def curve_chart(curves, labels):
     return band + mean + drawn
 
 
-def curves_csv(curves, labels) -> bytes:
-    frames = [curve.frame().assign(method=label) for curve, label in zip(curves, labels)]
-    return pd.concat(frames).to_csv(index=False).encode("utf-8")
-
-
 def show_faithfulness(curves, labels, key: str) -> None:
     """The deletion curves, the plain reading and the two numbers per explanation, and the curve as CSV."""
     for curve, label in zip(curves, labels):
@@ -115,12 +110,8 @@ def show_faithfulness(curves, labels, key: str) -> None:
     st.caption("Comprehensiveness: mean drop of the output as the top words are hidden (higher = more faithful). "
                "Sufficiency: mean drop when only the top words are kept (lower = they suffice). Grey: 20 random "
                "word orders (band: 10th–90th percentile; dashed: their mean).")
-    table = pd.DataFrame({"explanation": labels, "comprehensiveness": [c.comprehensiveness for c in curves],
-                          "sufficiency": [c.sufficiency for c in curves],
-                          "random comprehensiveness": [c.random_comprehensiveness.mean() for c in curves],
-                          "random sufficiency": [c.random_sufficiency.mean() for c in curves]})
-    st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Download the curves (CSV)", curves_csv(curves, labels),
+    st.dataframe(summary_frame(curves, labels), hide_index=True, width="stretch")
+    st.download_button("Download the curves (CSV)", curves_frame(curves, labels).to_csv(index=False).encode("utf-8"),
                        file_name=download_name("faithfulness", mlm.name, text, "csv"), mime="text/csv",
                        key=f"explain_curves_csv::{key}")
 

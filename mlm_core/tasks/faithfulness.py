@@ -105,6 +105,19 @@ class Faithfulness:
                 "curve": [{"fraction": float(f), "output": float(v)} for f, v in zip(self.fractions, self.deletion)]}
 
 
+def summary_frame(curves: Sequence[Faithfulness], labels: Sequence[str]) -> pd.DataFrame:
+    """One row per explanation: its comprehensiveness and sufficiency, and the random orders' means."""
+    return pd.DataFrame({"explanation": list(labels), "comprehensiveness": [c.comprehensiveness for c in curves],
+                         "sufficiency": [c.sufficiency for c in curves],
+                         "random comprehensiveness": [c.random_comprehensiveness.mean() for c in curves],
+                         "random sufficiency": [c.random_sufficiency.mean() for c in curves]})
+
+
+def curves_frame(curves: Sequence[Faithfulness], labels: Sequence[str]) -> pd.DataFrame:
+    """Every explanation's ``frame()`` (deletion curve and random band per step) with its label, stacked."""
+    return pd.concat([curve.frame().assign(explanation=label) for curve, label in zip(curves, labels)])
+
+
 def ranking(values: np.ndarray) -> np.ndarray:
     """Word numbers from the highest value to the lowest (ties: earlier word first)."""
     return np.argsort(-np.asarray(values, dtype=np.float64), kind="stable")

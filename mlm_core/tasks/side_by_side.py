@@ -44,12 +44,6 @@ class SideBySide:
             columns[f"{label} rank"] = rank_of(values)
         return pd.DataFrame(columns)
 
-    def faithfulness_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"method": self.labels,
-                             "comprehensiveness": [f.comprehensiveness for f in self.faithfulness],
-                             "sufficiency": [f.sufficiency for f in self.faithfulness],
-                             "random comprehensiveness": [f.random_comprehensiveness.mean() for f in self.faithfulness]})
-
     def verdict(self) -> str:
         """Which explanation is the more faithful here, in words."""
         scores = [f.comprehensiveness for f in self.faithfulness]
