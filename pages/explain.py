@@ -10,7 +10,7 @@ import pandas as pd
 
 from mlm_core import analyze
 from mlm_core.tasks.attribution import METHOD_LABELS
-from mlm_core.tasks.explain import DEFAULT_MAX_EVALS, EXPLAIN_PARAMS, explain, warm_up
+from mlm_core.tasks.explain import DEFAULT_MAX_EVALS, EXPLAIN_PARAMS, explain
 from mlm_core.tasks.faithfulness import curves_frame, faithfulness, summary_frame
 from mlm_core.tasks.gradients import DEFAULT_STEPS, GRADIENT_PARAMS, integrated_gradients
 from mlm_core.tasks.predict import mask_prediction
@@ -21,7 +21,6 @@ from pages.frame.ui import DEFAULT_TEXT, OKABE_ITO, as_table, download_name, run
 from pages.frame.routing import require_router
 
 require_router()
-warm_up()  # shap's import runs while the model loads and the text is analysed
 
 MAX_EVALS = EXPLAIN_PARAMS["max_evals"]
 STEPS = GRADIENT_PARAMS["steps"]

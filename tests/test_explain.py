@@ -7,7 +7,7 @@ import pytest
 from mlm_core import InputError
 from mlm_core.cli import main
 from mlm_core.tasks.attribution import prepare
-from mlm_core.tasks.explain import _make_masker, explain, positional_tree, tree_masks, word_features
+from mlm_core.tasks.explain import _make_masker, explain, owen_terms, positional_tree, word_features
 from mlm_core.forward import ForwardResult
 
 
@@ -45,16 +45,37 @@ def test_values_equal_the_one_row_at_a_time_reference(demo, text, max_evals):
     assert np.abs(expected).max() > 1e-2  # the comparison is not between zeros
 
 
-def test_the_planned_tree_is_what_the_explainer_asks_for(bert):
-    """tree_masks mirrors shap's recursion: every row the explainer builds was scored up front, none twice."""
-    seen = []
+def test_the_planned_tree_is_what_shaps_explainer_asks_for(bert):
+    """Reference: the rows shap's own PartitionExplainer builds through the same masker (the one-row reference
+    path): owen_terms lists exactly those coalitions, and explain scores each once."""
+    import shap
+
     text = "the old man sat on the [MASK] in the small garden with his dog ."
+    request = prepare(bert, text, 0, None, False, "probability")
+    asked = []
+    shap.PartitionExplainer(lambda rows: np.zeros((len(rows), 1)), _make_masker(request.features, asked.append))(
+        request.features.input_ids[None, :], max_evals=300, batch_size=64, silent=True)
+    terms = owen_terms(positional_tree(14), 14)
+    planned = {row.tobytes() for row in request.features.hidden_rows(terms.masks)}
+    assert len(terms.masks) == 140 == len(planned)
+    assert {row.tobytes() for row in asked} == planned
+    seen = []
     result = explain(bert, text, record_inputs=seen.append)
-    planned = tree_masks(positional_tree(14), 14)
-    assert len(planned) == 140 and len({m.tobytes() for m in planned}) == 140
-    assert result.evaluations == 140  # each distinct row once; the full text's output read from the table
-    features = prepare(bert, text, 0, None, False, "probability").features
-    assert {row.tobytes() for row in seen} <= {row.tobytes() for row in features.hidden_rows(planned)}
+    assert result.evaluations == 140 and {row.tobytes() for row in seen} == planned
+    assert terms.weights.sum() == pytest.approx(14)  # each leaf's weights add up to 1
+
+
+def test_a_whole_tree_needs_neither_shap_nor_numba(bert_dir):
+    """The first explanation of a process does not pay for shap's import and numba compilation (seconds)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, mlm_core; from mlm_core.tasks.explain import explain; "
+            f"r = explain(mlm_core.load_model({str(bert_dir)!r}), 'the cat sat on the [MASK] .'); "
+            "print(len(r.words), 'shap' in sys.modules, 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    assert out.stdout.split()[-3:] == ["6", "False", "False"], out.stderr[-2000:]
 
 
 def test_values_add_up_to_the_output_for_every_target(bert):

@@ -12,9 +12,11 @@ token being predicted):
   (Lundberg & Lee 2017, "A Unified Approach to Interpreting Model Predictions").
 
 Speed: the Partition explainer walks the tree level by level and asks for 2, 8, 32, … inputs at a time, each a
-small padded model call. When its evaluation budget covers the whole tree (about 140 inputs for 14 words, the
-usual case), which inputs it will ask for does not depend on the answers, so they are all scored first in full
-batches and the explainer then reads them from a table: the same algorithm, the same values, a few large calls.
+small padded model call, and its first use in a process costs seconds of imports and numba compilation. When the
+evaluation budget covers the whole tree (about 140 inputs for 14 words, the usual case), which inputs it needs
+does not depend on the answers: ``owen_terms`` lists them and the terms of its recursion, all inputs are scored in
+full batches, and the Owen values are summed in numpy — the same sums shap's ``PartitionExplainer.owen`` forms
+(tested against it to 1e-4). Larger trees, cut by the budget, go through shap itself.
 
 Targets are explained together in one run, so a contrast column p(A) − p(B) is exactly the difference of the
 single-target values.
@@ -22,9 +24,7 @@ single-target values.
 
 from __future__ import annotations
 
-import importlib
-import sys
-import threading
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -42,18 +42,6 @@ EXPLAIN_PARAMS = {
 }
 DEFAULT_MAX_EVALS = 300
 BATCH_SIZE = 64
-_WARM_UP = threading.Lock()
-
-
-def warm_up() -> None:
-    """Import shap (about 2 s) in a background thread, once: a page calls this before its model and text are
-    ready, so the first explanation does not wait for the import (an ``import shap`` meanwhile waits for it)."""
-    if "shap" in sys.modules or not _WARM_UP.acquire(blocking=False):
-        return
-    threading.Thread(target=importlib.import_module, args=("shap",), name="mlm-explorer-shap-import",
-                     daemon=True).start()
-
-
 def positional_tree(n_features: int) -> np.ndarray:
     """A balanced binary clustering of neighbouring words, in scipy's linkage format [M−1, 4]."""
     clusters = [(i, 1) for i in range(n_features)]  # (cluster id, size)
@@ -71,24 +59,51 @@ def positional_tree(n_features: int) -> np.ndarray:
     return np.asarray(rows, dtype=float).reshape(-1, 4)
 
 
-def tree_masks(tree: np.ndarray, n_features: int) -> np.ndarray:
-    """bool[E, M]: every coalition SHAP's Partition explainer (fixed_context=None) evaluates when its budget covers
-    the whole tree — all hidden, all shown, and for each internal node in each context the context plus either
-    child — mirroring ``PartitionExplainer.owen``'s recursion without its priority queue."""
+@dataclass(frozen=True)
+class OwenTerms:
+    """SHAP's Partition recursion (fixed_context=None) over a whole tree, before any model output is known.
+
+    masks bool[E, M]: every coalition it evaluates (all hidden first, all shown second); each term t adds
+    ``weights[t] · (f(masks[high[t]]) − f(masks[low[t]]))`` to the value of word ``leaves[t]``."""
+
+    masks: np.ndarray
+    leaves: np.ndarray
+    weights: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+
+    def values(self, outputs: np.ndarray) -> np.ndarray:
+        """float[M, K] Owen values from the outputs float[E, K] of ``masks``."""
+        values = np.zeros((self.masks.shape[1], outputs.shape[1]))
+        np.add.at(values, self.leaves, self.weights[:, None] * (outputs[self.high] - outputs[self.low]))
+        return values
+
+
+def owen_terms(tree: np.ndarray, n_features: int) -> OwenTerms:
+    """Mirror of ``PartitionExplainer.owen`` without its priority queue (the order does not matter when nothing is
+    cut): a node seen with coalitions (low, high) and weight w evaluates low + left child and low + right child
+    and passes w/2 to each child in both the zero context (low) and the one context; a leaf adds
+    w·(f(high) − f(low))."""
     members = [np.eye(n_features, dtype=bool)[i] for i in range(n_features)]
     for left, right, *_ in tree:
         members.append(members[int(left)] | members[int(right)])
     masks = [np.zeros(n_features, bool), np.ones(n_features, bool)]
-    stack = [(masks[0], len(members) - 1)]
+    terms = []
+    stack = [(0, 1, len(members) - 1, 1.0)]  # (index of low mask, index of high mask, node, weight)
     while stack:
-        context, node = stack.pop()
+        low, high, node, weight = stack.pop()
         if node < n_features:
+            terms.append((node, weight, high, low))
             continue
         left, right = (int(child) for child in tree[node - n_features, :2])
-        with_left, with_right = context | members[left], context | members[right]
-        masks += [with_left, with_right]
-        stack += [(context, left), (context, right), (with_right, left), (with_left, right)]
-    return np.asarray(masks)
+        masks += [masks[low] | members[left], masks[low] | members[right]]
+        with_left, with_right = len(masks) - 2, len(masks) - 1
+        half = weight / 2
+        stack += [(low, with_left, left, half), (low, with_right, right, half), (with_right, high, left, half),
+                  (with_left, high, right, half)]
+    leaves, weights, highs, lows = (np.asarray(column) for column in zip(*terms))
+    return OwenTerms(np.asarray(masks), leaves.astype(int), weights.astype(float), highs.astype(int),
+                     lows.astype(int))
 
 
 def _make_masker(features: WordFeatures, record: Callable[[np.ndarray], None] | None):
@@ -148,26 +163,38 @@ def explain(mlm: MaskedLM, text: str, *, mask_index: int = 0, targets: Sequence[
             record_inputs: Callable[[np.ndarray], None] | None = None) -> Explanation:
     """SHAP values per word for the probability (or log-odds) of each target word at mask ``mask_index``.
 
-    ``targets`` (words or token ids) default to the model's top 3 there; ``contrast`` adds p(targets[0]) − p(targets[1]).
+    ``targets`` (words or token ids) default to the model's top 3 there; ``contrast`` adds
+    p(targets[0]) − p(targets[1]).
     ``on_evaluations`` is told how many model inputs have been scored so far (for a progress bar);
     ``record_inputs`` receives every token-id row the explainer builds (tests use it).
     """
-    import shap
-
     check_params("explain", {"mask_index": mask_index, "max_evals": max_evals, "output": output}, EXPLAIN_PARAMS)
     request = prepare(mlm, text, mask_index, targets, contrast, output)
     features = request.features
     n_words = len(features.groups)
     scores = _ScoreTable(mlm, request, on_evaluations)
-    planned = tree_masks(positional_tree(n_words), n_words)
-    if len(planned) < max_evals:  # the explainer will walk the whole tree: score all of it in full batches now
-        scores.score(features.hidden_rows(planned))
-    explainer = shap.PartitionExplainer(scores, _make_masker(features, record_inputs))
-    result = explainer(features.input_ids[None, :], max_evals=max_evals, batch_size=BATCH_SIZE, silent=True)
-    values = np.asarray(result.values[0]).reshape(n_words, -1)
-    base_values = np.asarray(result.base_values).reshape(-1)
-    full_output = scores(features.input_ids[None, :])[0]
+    terms = owen_terms(positional_tree(n_words), n_words)
+    if len(terms.masks) < max_evals:  # shap would walk the whole tree: the same sums, all inputs in full batches
+        rows = features.hidden_rows(terms.masks)
+        for row in rows if record_inputs is not None else ():
+            record_inputs(row)
+        outputs = scores(rows)
+        values, base_values, full_output = terms.values(outputs), outputs[0], outputs[1]
+    else:
+        values, base_values = _shap_values(scores, features, max_evals, record_inputs)
+        full_output = scores(features.input_ids[None, :])[0]
     explained = tuple(TargetExplanation(name, float(base_values[k]), float(full_output[k]), values[:, k])
                       for k, name in enumerate(request.names))
     return Explanation(mlm.name, text, mask_index, output, features.words, explained, scores.evaluated, "shap",
                        request.target_ids)
+
+
+def _shap_values(scores: _ScoreTable, features: WordFeatures, max_evals: int,
+                 record_inputs: Callable[[np.ndarray], None] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(values float[M, K], base values float[K]) from shap's PartitionExplainer, for trees its budget cuts."""
+    import shap
+
+    explainer = shap.PartitionExplainer(scores, _make_masker(features, record_inputs))
+    result = explainer(features.input_ids[None, :], max_evals=max_evals, batch_size=BATCH_SIZE, silent=True)
+    return (np.asarray(result.values[0]).reshape(len(features.groups), -1),
+            np.asarray(result.base_values).reshape(-1))
