@@ -87,14 +87,17 @@ def contribution_chart(frame):
 
 
 def curve_chart(curves, labels):
-    """Each explanation's deletion curve against the band of random orders (10th–90th percentile) and their mean."""
-    frame = curves[0].frame()
+    """Each explanation's deletion curve against the band of random orders (10th–90th percentile) and their mean,
+    starting from the full text at 0 %."""
+    start = curves[0].full_output
+    frame = pd.concat([pd.DataFrame([{"fraction": 0.0, "words hidden": 0, "explanation": start, "random mean": start,
+                                      "random 10%": start, "random 90%": start}]), curves[0].frame()])
     band = alt.Chart(frame).mark_area(opacity=0.25, color="#999999").encode(
         x=alt.X("fraction:Q", title="share of words hidden", axis=alt.Axis(format="%")),
         y=alt.Y("random 10%:Q", title="output"), y2="random 90%:Q")
     mean = alt.Chart(frame).mark_line(strokeDash=[4, 3], color="#666666").encode(x="fraction:Q", y="random mean:Q")
     lines = pd.DataFrame([{"method": label, "fraction": f, "output": v} for curve, label in zip(curves, labels)
-                          for f, v in zip(curve.fractions, curve.deletion)])
+                          for f, v in zip([0.0, *curve.fractions], [curve.full_output, *curve.deletion])])
     drawn = alt.Chart(lines).mark_line(point=True).encode(
         x="fraction:Q", y="output:Q", color=alt.Color("method:N", scale=alt.Scale(range=OKABE_ITO), title=None),
         tooltip=["method:N", alt.Tooltip("fraction:Q", format="%"), alt.Tooltip("output:Q", format=".4g")])
