@@ -122,3 +122,15 @@ def test_in_the_dashboard_a_new_shape_is_answered_eagerly_while_it_compiles(bert
     for a, b in zip(first.targets, again.targets):
         np.testing.assert_allclose(a.values, b.values, atol=1e-5)
         assert a.output == pytest.approx(b.output, abs=1e-5)
+
+
+def test_roberta_style_models_read_the_same_embeddings(camembert):
+    """Reference: SHAP's outputs, computed from token ids through the compiled pass. Through ``inputs_embeds`` a
+    RoBERTa-style model numbers positions itself; f(x) and f(baseline) must still be the same numbers."""
+    text = "the cat sat on the [MASK] ."
+    ig = integrated_gradients(camembert, text, output="log-odds", steps=16)
+    reference = explain(camembert, text, output="log-odds")
+    for target, expected in zip(ig.targets, reference.targets):
+        assert target.output == pytest.approx(expected.output, abs=1e-5)
+        assert target.base_value == pytest.approx(expected.base_value, abs=1e-5)
+        assert target.completeness_gap <= 0.01 * abs(target.output - target.base_value)
