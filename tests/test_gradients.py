@@ -134,3 +134,16 @@ def test_roberta_style_models_read_the_same_embeddings(camembert):
         assert target.output == pytest.approx(expected.output, abs=1e-5)
         assert target.base_value == pytest.approx(expected.base_value, abs=1e-5)
         assert target.completeness_gap <= 0.01 * abs(target.output - target.base_value)
+
+
+def test_a_model_without_word_embeddings_gets_a_message(bert):
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from mlm_core import UnsupportedModelError
+
+    opaque = replace(bert, model=SimpleNamespace(config=bert.model.config))  # same tokenizer and compiled pass
+    with pytest.raises(UnsupportedModelError) as error:
+        integrated_gradients(opaque, TEXT, targets=["mat"], steps=4)
+    assert str(error.value) == (f"Model '{bert.name}' does not expose its word embeddings, which integrated "
+                                "gradients and gradient × input follow — use SHAP for this model.")

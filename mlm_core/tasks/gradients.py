@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from ..architecture import masked_logits
 from ..forward import BATCH_BUCKETS, LENGTH_BUCKETS, batch_chunks, xla_enabled
+from ..errors import UnsupportedModelError
 from ..model import MaskedLM
 from ..params import Interval, OneOf, check_params
 from .attribution import OUTPUTS, Explanation, ExplainRequest, TargetExplanation, output_scale, prepare
@@ -96,6 +97,16 @@ def _program(mlm: MaskedLM, key: tuple, n_targets: int, output: str, inputs: tup
     return _make_program(model, n_targets, output)
 
 
+def word_embeddings(mlm: MaskedLM):
+    """The model's word-embedding matrix float[V, D], or an error saying to use SHAP for this model."""
+    getter = getattr(mlm.model, "get_input_embeddings", None)
+    table = getattr(getter(), "weight", None) if callable(getter) else None
+    if table is None:
+        raise UnsupportedModelError(f"Model '{mlm.name}' does not expose its word embeddings, which integrated "
+                                    "gradients and gradient × input follow — use SHAP for this model.")
+    return table
+
+
 def path_points(method: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """(alphas, weights): the points on the straight path from baseline (α=0) to input (α=1) and their quadrature
     weights. IG: ``steps`` evenly spaced points, α = 0 and 1 included, trapezoid weights summing to 1.
@@ -113,7 +124,7 @@ def token_attributions(mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarra
     """(scores float[N, K] at each path point, attributions float[K, T] = Σ_n w_n ∇f(e_n)·(x − b) per token) for
     the K target tokens (the contrast column is left to the caller)."""
     features = request.features
-    table = mlm.model.get_input_embeddings().weight
+    table = word_embeddings(mlm)
     baseline_ids = features.hidden_rows(np.zeros((1, len(features.groups)), dtype=bool))[0]
     x = tf.gather(table, features.input_ids).numpy()
     start = tf.gather(table, baseline_ids).numpy()
