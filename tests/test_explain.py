@@ -212,3 +212,9 @@ def test_cli_refuses_a_bad_method(bert_dir, capsys):
                  "--method", "ig"]) == 2
     assert capsys.readouterr().err.strip() == ("error: The 'steps' parameter of integrated gradients must be an int "
                                                "in the range [2, 512]. Got 1 instead.")
+
+
+def test_a_long_text_stops_listing_the_tree_at_the_budget():
+    tree = positional_tree(14)
+    assert owen_terms(tree, 14, limit=141) is not None and owen_terms(tree, 14, limit=140) is None
+    assert owen_terms(positional_tree(400), 400, limit=300) is None  # returns at once instead of ~10^5 coalitions

@@ -42,6 +42,8 @@ EXPLAIN_PARAMS = {
 }
 DEFAULT_MAX_EVALS = 300
 BATCH_SIZE = 64
+
+
 def positional_tree(n_features: int) -> np.ndarray:
     """A balanced binary clustering of neighbouring words, in scipy's linkage format [M−1, 4]."""
     clusters = [(i, 1) for i in range(n_features)]  # (cluster id, size)
@@ -79,11 +81,11 @@ class OwenTerms:
         return values
 
 
-def owen_terms(tree: np.ndarray, n_features: int) -> OwenTerms:
+def owen_terms(tree: np.ndarray, n_features: int, *, limit: int | None = None) -> OwenTerms | None:
     """Mirror of ``PartitionExplainer.owen`` without its priority queue (the order does not matter when nothing is
     cut): a node seen with coalitions (low, high) and weight w evaluates low + left child and low + right child
     and passes w/2 to each child in both the zero context (low) and the one context; a leaf adds
-    w·(f(high) − f(low))."""
+    w·(f(high) − f(low)). None when the tree needs ``limit`` coalitions or more (long texts: thousands)."""
     members = [np.eye(n_features, dtype=bool)[i] for i in range(n_features)]
     for left, right, *_ in tree:
         members.append(members[int(left)] | members[int(right)])
@@ -97,6 +99,8 @@ def owen_terms(tree: np.ndarray, n_features: int) -> OwenTerms:
             continue
         left, right = (int(child) for child in tree[node - n_features, :2])
         masks += [masks[low] | members[left], masks[low] | members[right]]
+        if limit is not None and len(masks) >= limit:
+            return None
         with_left, with_right = len(masks) - 2, len(masks) - 1
         half = weight / 2
         stack += [(low, with_left, left, half), (low, with_right, right, half), (with_right, high, left, half),
@@ -173,8 +177,8 @@ def explain(mlm: MaskedLM, text: str, *, mask_index: int = 0, targets: Sequence[
     features = request.features
     n_words = len(features.groups)
     scores = _ScoreTable(mlm, request, on_evaluations)
-    terms = owen_terms(positional_tree(n_words), n_words)
-    if len(terms.masks) < max_evals:  # shap would walk the whole tree: the same sums, all inputs in full batches
+    terms = owen_terms(positional_tree(n_words), n_words, limit=max_evals)
+    if terms is not None:  # shap would walk the whole tree: the same sums, all inputs in full batches
         rows = features.hidden_rows(terms.masks)
         for row in rows if record_inputs is not None else ():
             record_inputs(row)
