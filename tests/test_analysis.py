@@ -35,7 +35,7 @@ def test_analysis_is_memoised_and_read_only(bert):
 
 
 @pytest.mark.parametrize("model_name", ["bert", "camembert"])
-@pytest.mark.parametrize("n_words", [3, 14, 40])  # lands in the 16, 32 and 64 buckets: padding is exercised
+@pytest.mark.parametrize("n_words", [3, 14, 40])  # lands in the 16, 24 and 48 buckets: padding is exercised
 def test_padded_compiled_pass_matches_plain_eager_call(request, model_name, n_words):
     mlm = request.getfixturevalue(model_name)
     text = " ".join(["cat"] * n_words) + " [MASK] [MASK] ."

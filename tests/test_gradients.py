@@ -3,6 +3,7 @@ import pytest
 import tensorflow as tf
 
 from mlm_core import ParameterError
+from mlm_core.forward import LENGTH_BUCKETS
 from mlm_core.tasks.explain import explain
 from mlm_core.tasks.gradients import integrated_gradients, path_points
 
@@ -110,7 +111,7 @@ def test_in_the_dashboard_a_new_shape_is_answered_eagerly_while_it_compiles(bert
     dashboard.forward.compile_in_background = True
     text = " ".join(["the cat sat on the mat"] * 5) + " [MASK] ."
     length = len(bert.tokenizer(text)["input_ids"])
-    key = (8, gradients._padded(length, gradients.GRADIENT_LENGTHS), 2, "log-odds")
+    key = (8, gradients._padded(length, LENGTH_BUCKETS), 2, "log-odds")
     kwargs = {"targets": ["mat", "bed"], "output": "log-odds", "steps": 8}
     first = integrated_gradients(dashboard, text, **kwargs)
     assert ("compiling", key) in gradients._PROGRAMS[bert.model]  # the first answer came from the eager step

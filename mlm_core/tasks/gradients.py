@@ -11,9 +11,8 @@ pieces. Completeness says Σ attributions = f(x) − f(b); the gap left by the f
 Gradient × input is the one-pass variant: (x − b) · ∂f/∂x at x alone.
 
 All points run through one compiled gradient program per padded shape (rows padded to forward.py's batch
-buckets, length to its length buckets and the half-steps between them: a gradient pass costs about three forward
-passes, so padding a 17-token text to 24 rather than 32 saves more than the extra compilation costs — measured
-1.0–1.4× per call on the BERT-base shape), one backward pass per target; the program returns per-token
+buckets, length to its length buckets, which include the half-steps: a 17-token text pads to 24, not 32), one
+backward pass per target; the program returns per-token
 attributions, never the [N, T, D] gradients.
 """
 
@@ -41,7 +40,6 @@ GRADIENT_PARAMS = {
     "method": OneOf(METHODS),
 }
 DEFAULT_STEPS = 32
-GRADIENT_LENGTHS = tuple(sorted(set(LENGTH_BUCKETS) | {b * 3 // 2 for b in LENGTH_BUCKETS if b * 3 // 2 < 512}))
 
 # Compiled programs per TF model, by (rows, length, targets, output): each shape compiles once.
 _PROGRAMS: "weakref.WeakKeyDictionary[object, dict[tuple, Callable]]" = weakref.WeakKeyDictionary()
@@ -129,7 +127,7 @@ def token_attributions(mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarra
     x = tf.gather(table, features.input_ids).numpy()
     start = tf.gather(table, baseline_ids).numpy()
     length = len(features.input_ids)
-    padded_length = _padded(length, [b for b in GRADIENT_LENGTHS if b <= mlm.max_tokens] or [length])
+    padded_length = _padded(length, [b for b in LENGTH_BUCKETS if b <= mlm.max_tokens] or [length])
     padded_start = np.zeros((padded_length, x.shape[1]), np.float32)
     padded_delta = np.zeros_like(padded_start)
     padded_start[:length], padded_delta[:length] = start, x - start
