@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 from browser_support import launch_chromium, running_server, wait_until_idle
 
+from pages.frame.registry import PAGES
+
 TEXT = "Paris is the [MASK] of France."
 FIRST_VISITS = [  # (case, address after the server's root, extra server arguments, title, sliders)
     ("path form", "/predict?page=predict&model=demo&text=Paris+is+the+%5BMASK%5D+of+France.&top_k=7", (),
@@ -19,7 +21,7 @@ FIRST_VISITS = [  # (case, address after the server's root, extra server argumen
     ("path form without ?page=, under a baseUrlPath", "/attention?model=demo&text=Paris+is+the+%5BMASK%5D+of+"
      "France.&layer=4", ("--server.baseUrlPath", "mlm"), "Attention", ["4", "1"]),
 ]
-ROUTED_PAGES = ["Home", "Predict", "Attention", "Embeddings", "Explain", "Score", "Fine-tune"]
+ROUTED_PAGES = [page.title for page in PAGES]  # the router's menu, in order
 
 
 @pytest.mark.parametrize("case, address, args, title, sliders", FIRST_VISITS, ids=[c[0] for c in FIRST_VISITS])

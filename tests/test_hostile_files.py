@@ -190,7 +190,9 @@ def test_cli_paths_that_cannot_be_read_or_written_exit_2_with_one_line(places, b
 
 def test_cli_finetune_disk_full_while_saving_leaves_no_model_folder(bert_dir, tmp_path, capsys, monkeypatch):
     """The disk fills up after the weights are written, while the tokenizer is saved (tokenizers reports it as a
-    plain Exception '… (os error 28)', as measured on a tmpfs): one line, and no folder at --out that could load."""
+    plain Exception '… (os error 28)', as measured on a tmpfs): one line, and no folder at --out that could load.
+    The run's checkpoints stay beside it (``model-checkpoints``), so the same command, rerun once there is space,
+    resumes instead of training again."""
     from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
     def full_disk(self, folder, *args, **kwargs):
@@ -204,4 +206,4 @@ def test_cli_finetune_disk_full_while_saving_leaves_no_model_folder(bert_dir, tm
     err = capsys.readouterr().err.splitlines()
     assert err[-1] == (f"error: Cannot write the fine-tuned model to '{out}': the disk is full — free some space on "
                        "that disk or choose a folder on another one.")
-    assert "Traceback" not in "".join(err) and os.listdir(tmp_path) == ["train.txt"]
+    assert "Traceback" not in "".join(err) and sorted(os.listdir(tmp_path)) == ["model-checkpoints", "train.txt"]

@@ -44,7 +44,20 @@ def corpus_files(spec: str | Path) -> tuple[Path, ...]:
         raise InputError(f"No file '{spec}' — {_WANTED}.")
     if not files:
         raise InputError(f"'{spec}' holds no .txt file — {_WANTED}.")
+    for found in files:  # an unreadable or binary file is refused before any model loads or anything trains
+        _check_start(found)
     return tuple(sorted(files))
+
+
+def _check_start(path: Path) -> None:
+    """Read the first 64 KB of ``path``: ``InputError`` naming it when it cannot be read or looks binary."""
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(65536)
+    except OSError as error:
+        raise InputError(f"Cannot read '{path}': {error.strerror or error} — {_WANTED}.") from error
+    if b"\x00" in head:
+        raise InputError(f"'{path}' looks binary (it contains NUL bytes) — {_WANTED}.")
 
 
 def read_lines(files: tuple[Path, ...], *, chunk: int = LINES_PER_CHUNK) -> Iterator[list[str]]:
@@ -52,11 +65,8 @@ def read_lines(files: tuple[Path, ...], *, chunk: int = LINES_PER_CHUNK) -> Iter
     data (found when reached: a corpus is never read twice just to check it)."""
     lines: list[str] = []
     for path in files:
+        _check_start(path)  # again: the file may have changed since the corpus was listed
         try:
-            with open(path, "rb") as raw:
-                head = raw.read(65536)
-            if b"\x00" in head:
-                raise InputError(f"'{path}' looks binary (it contains NUL bytes) — {_WANTED}.")
             with open(path, encoding="utf-8-sig") as text:
                 while line := text.readline(MAX_LINE_CHARS):
                     if line.strip():
