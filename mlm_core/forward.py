@@ -231,14 +231,12 @@ class CompiledForward:
         n_rows = len(states)
         padded = np.zeros((_bucket(n_rows, HEAD_ROW_BUCKETS), states.shape[-1]), dtype=np.float32)
         padded[:n_rows] = states
-        key = ("head", padded.shape)
-        with self._lock:
-            program = self._graphs.get(key)
-            if program is None:
-                model = self._model
-                program = self._graphs[key] = tf.function(
-                    lambda hidden: tf.nn.log_softmax(apply_head(model, hidden), axis=-1), jit_compile=self._jit)
-            return program(tf.constant(padded)).numpy()[:n_rows]
+        model = self._model
+
+        def make_step():
+            return lambda hidden: tf.nn.log_softmax(apply_head(model, hidden), axis=-1)
+
+        return self._execute(("head", padded.shape), make_step, (tf.constant(padded),)).numpy()[:n_rows]
 
     def target_log_probs(self, rows: Sequence[Sequence[int]], positions: Sequence[int],
                          targets: Sequence[int]) -> np.ndarray:

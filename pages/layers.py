@@ -107,7 +107,7 @@ def rollout_chart(frame: pd.DataFrame):
 def add_clicked_heads(event) -> None:
     """Heads clicked in the scan's heatmap join the switched-off ones (each click once, so removing a head from
     the list afterwards sticks)."""
-    points = (event or {}).get("selection", {}).get("pick", []) if event else []
+    points = (event or {}).get("selection", {}).get("pick", [])
     clicked = [head_label(int(point["layer"]), int(point["head"])) for point in points]
     if clicked and clicked != st.session_state.get("layers_last_click"):
         st.session_state["layers_last_click"] = clicked
@@ -181,7 +181,7 @@ options = [head_label(layer, head) for layer in range(1, mlm.num_layers + 1) for
 chosen = st.multiselect("Heads to switch off (layer.head)", options, key="layers_heads",
                         placeholder="Pick heads, or click them in the heatmap above")
 if chosen:
-    heads = tuple((int(layer), int(head)) for layer, head in (item.split(".") for item in chosen))
+    heads = parse_heads(",".join(chosen), num_layers=mlm.num_layers, num_heads=mlm.num_heads)
     ablation = run_or_notice(cached_ablation, mlm.name, text, heads, st.session_state["layers_top_k"], mlm)
     if ablation is not None:
         changes = ablation.frame().query("mask == @mask_number").drop(columns="mask")

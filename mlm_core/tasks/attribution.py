@@ -19,7 +19,7 @@ import pandas as pd
 from ..analysis import Analysis, Encoding, analyze, word_groups
 from ..errors import InputError
 from ..model import MaskedLM
-from .predict import display_token, mask_prediction
+from .predict import display_token, mask_prediction, word_token
 
 OUTPUTS = ("probability", "log-odds")
 METHOD_LABELS = {"shap": "SHAP", "ig": "integrated gradients", "gradxinput": "gradient × input",
@@ -185,21 +185,11 @@ def target_tokens(mlm: MaskedLM, analysis: Analysis, mask_index: int,
         candidates = mask_prediction(mlm, analysis, mask_index, top_k=3).candidates
         return [c.token_id for c in candidates], [c.token for c in candidates]
     ids, names = [], []
-    vocabulary = mlm.tokenizer.get_vocab()
     for target in targets:
         if isinstance(target, (int, np.integer)):
-            ids.append(int(target))
-            names.append(display_token(mlm, int(target)))
-            continue
-        if target in vocabulary:  # a token as Predict lists it, word pieces like '##s' included
-            ids.append(vocabulary[target])
-            names.append(target)
-            continue
-        pieces = mlm.tokenizer(target.strip(), add_special_tokens=False)["input_ids"]
-        if len(pieces) != 1:
-            split = " ".join(mlm.tokenizer.convert_ids_to_tokens(pieces)) or "nothing"
-            raise InputError(f"Target '{target}' is not one token for this model (it becomes: {split}) — pick a "
-                             "word from the Predict list, which the model can put in one mask.")
-        ids.append(int(pieces[0]))
-        names.append(display_token(mlm, pieces[0]))
+            token_id, name = int(target), display_token(mlm, int(target))
+        else:
+            token_id, name = word_token(mlm, target)
+        ids.append(int(token_id))
+        names.append(name)
     return ids, names

@@ -87,7 +87,6 @@ def head_importance(mlm: MaskedLM, text: str, *, mask_index: int = 0, target: st
     masks, position = scan_masks(mlm.num_layers, mlm.num_heads), analysis.mask_positions[mask_index]
     first_off = np.argmax((masks == 0).any(axis=2), axis=1)  # the first layer each variant changes
     changed = np.empty(len(masks), dtype=np.float32)
-    baselines = []
     for first, last in layer_groups(mlm.num_layers):
         members = np.flatnonzero((first_off >= first) & (first_off < last))
         # Layers before ``first`` are the same in every member: start from their output in the Analysis. The
@@ -95,10 +94,11 @@ def head_importance(mlm: MaskedLM, text: str, *, mask_index: int = 0, target: st
         rows = np.concatenate([np.ones_like(masks[:1]), masks[members]])
         values = mlm.forward.resumed_target_log_probs(analysis.hidden_states[first], int(first), position,
                                                       target_id, rows)
-        baselines.append(values[0])
+        if first == 0:  # the group run from the embeddings: the model exactly as Predict runs it
+            baseline = float(values[0])
         changed[members] = values[1:] - values[0]
     n_singles = mlm.num_layers * mlm.num_heads
-    return HeadScan(mlm.name, text, mask_index, name, int(target_id), float(baselines[0]),
+    return HeadScan(mlm.name, text, mask_index, name, int(target_id), baseline,
                     changed[:n_singles].reshape(mlm.num_layers, mlm.num_heads), changed[n_singles:])
 
 
