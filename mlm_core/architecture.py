@@ -57,19 +57,38 @@ def extended_attention_mask(attention_mask, dtype=tf.float32):
     return (1.0 - mask) * -10000.0
 
 
-def run_layers(model, hidden, attention_mask, head_mask, *, first: int = 0):
+def run_layers(model, hidden, attention_mask, head_mask=None, *, first: int = 0, positions=None):
     """Encoder layers ``first``…L−1 applied to ``hidden`` float[N, T, D] (the input of layer ``first``), each
     layer's attention probabilities multiplied by ``head_mask[:, layer]`` float[N, L, H] per row and head (what
     transformers' attention layers do with a head mask; their main layers refuse one, so the layers are called
-    here one by one, exactly as the encoder would call them). Returns the last layer's output float[N, T, D]."""
+    here one by one, exactly as the encoder would call them). Returns the last layer's output float[N, T, D], or
+    with ``positions`` int[N, P] its output at those positions float[N, P, D], computed there only
+    (``last_layer_at``)."""
     encoder, _ = split_head(model)
     additive = extended_attention_mask(attention_mask, hidden.dtype)
-    for index, layer in enumerate(encoder.encoder.layer[first:], start=first):
-        hidden = layer(hidden_states=hidden, attention_mask=additive,
-                       head_mask=head_mask[:, index, :, tf.newaxis, tf.newaxis], encoder_hidden_states=None,
-                       encoder_attention_mask=None, past_key_value=None, output_attentions=False,
-                       training=False)[0]
-    return hidden
+    layers = encoder.encoder.layer
+    for index in range(first, len(layers)):
+        mask = None if head_mask is None else head_mask[:, index, :, tf.newaxis, tf.newaxis]
+        if positions is not None and index == len(layers) - 1:
+            return last_layer_at(layers[index], hidden, additive, mask, positions)
+        hidden = layers[index](hidden_states=hidden, attention_mask=additive, head_mask=mask,
+                               encoder_hidden_states=None, encoder_attention_mask=None, past_key_value=None,
+                               output_attentions=False, training=False)[0]
+    return hidden if positions is None else tf.gather(hidden, positions, batch_dims=1)
+
+
+def last_layer_at(layer, hidden, additive_mask, head_mask, positions):
+    """An encoder layer's output float[N, P, D] at ``positions`` int[N, P] only. Nothing after the last layer reads
+    the other positions, so their feed-forward block and attention queries are skipped: the layer's own attention
+    runs with queries from the gathered positions and keys and values from every token (transformers' path for
+    attending to another sequence, the same weights), then its own feed-forward block on those positions. The
+    numbers equal the full layer's at those positions; it saves about (T − P) / (T · L) of a pass."""
+    queries = tf.gather(hidden, positions, batch_dims=1)
+    attended = layer.attention(input_tensor=queries, attention_mask=None, head_mask=head_mask,
+                               encoder_hidden_states=hidden, encoder_attention_mask=additive_mask,
+                               past_key_value=None, output_attentions=False, training=False)[0]
+    return layer.bert_output(hidden_states=layer.intermediate(hidden_states=attended), input_tensor=attended,
+                             training=False)
 
 
 def embed(model, input_ids):
@@ -78,12 +97,13 @@ def embed(model, input_ids):
     return encoder.embeddings(input_ids=input_ids, token_type_ids=tf.zeros_like(input_ids), training=False)
 
 
-def head_masked_logits(model, input_ids, attention_mask, positions, head_mask):
+def head_masked_logits(model, input_ids, attention_mask, positions, head_mask=None):
     """Vocabulary logits float[N, P, V] at ``positions`` with heads switched off by ``head_mask`` float[N, L, H]
-    (1 keeps a head, 0 removes its attention weights). An all-ones mask computes the model's usual function."""
-    hidden = run_layers(model, embed(model, input_ids), attention_mask, head_mask)
+    (1 keeps a head, 0 removes its attention weights). None, or an all-ones mask, computes the model's usual
+    function; the last layer runs at ``positions`` only."""
+    hidden = run_layers(model, embed(model, input_ids), attention_mask, head_mask, positions=positions)
     _, head = split_head(model)
-    return head(tf.gather(hidden, positions, batch_dims=1), training=False)
+    return head(hidden, training=False)
 
 
 def apply_head(model, hidden):

@@ -1,9 +1,13 @@
 """The one place that calls a model: compiled, padded to a few length buckets so traces are reused.
 
-Every task (predict, attention, embeddings, explain, score) goes through ``CompiledForward``. Inputs are
-padded to the next length bucket, the batch to the next batch bucket (more rows run in several calls) and the
-gathered positions to the next slot bucket, so a handful of XLA programs serve any text. Padding keys are masked out; padding changes the
-log-probabilities at real positions by ~1e-6 (tested).
+Every task (predict, attention, embeddings, explain, score) goes through ``CompiledForward``. A call of a few rows
+(up to 8: a prediction, an analysis) is padded to the next length bucket, the batch to the next batch bucket and
+the gathered positions to the next slot bucket, so a handful of XLA programs serve any text. Padding keys are
+masked out; padding changes the log-probabilities at real positions by ~1e-6 (tested).
+
+A call of many rows (explanations, faithfulness, masked copies) runs in chunks of 64 rows at their exact length
+through one program per kind that accepts any shape (a TF graph without XLA): at that batch size XLA gains
+nothing on CPU, while padding a 17-token text to 24 costs 40 % more work (measured on the BERT-base shape).
 """
 
 from __future__ import annotations
@@ -18,21 +22,10 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from .architecture import (SPLIT_HEADS, apply_head, head_masked_logits, masked_logits,  # noqa: F401 (re-exported)
-                           run_layers, split_head)
-
-# Powers of two and the half-steps between them: a 17-token text pads to 24, not 32 (a third less work on every
-# pass), at the price of more shapes to compile, which the dashboard does in the background.
-LENGTH_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
-BATCH_BUCKETS = (1, 8, 64)  # few buckets: each is one more XLA compilation per length
-SLOT_BUCKETS = (1, 4, 16, 64)
-HEAD_ROW_BUCKETS = (16, 64, 256, 1024)
-def _bucket(size: int, buckets: Sequence[int], cap: int | None = None) -> int:
-    for bucket in buckets:
-        if size <= bucket and (cap is None or bucket <= cap):
-            return bucket
-    return max(size, cap or 0)
-
+from .architecture import (SPLIT_HEADS, apply_head, can_ablate_heads, head_masked_logits,  # noqa: F401
+                           masked_logits, run_layers, split_head)
+from .shapes import (BATCH_BUCKETS, BULK_ROWS, HEAD_ROW_BUCKETS, LENGTH_BUCKETS, SLOT_BUCKETS,  # noqa: F401
+                     batch_chunks, bucket as _bucket, call_chunks)
 
 class _RetracingNoteFilter(logging.Filter):
     """Each padded shape gets its own tf.function on purpose (one trace each), which TF's retracing heuristic
@@ -86,10 +79,11 @@ class CompiledForward:
     def _make_step(self, kind: str):
         model = self._model
         internals = kind == "internals"
-        ablated = kind == "ablated"
+        # Only the gathered positions are read: families whose layers we can call compute the last one there only.
+        layered = kind == "ablated" or (not internals and can_ablate_heads(model))
 
         def step(input_ids, attention_mask, positions, targets, head_mask=None):
-            if ablated:
+            if layered:
                 logits, out = head_masked_logits(model, input_ids, attention_mask, positions, head_mask), None
             else:
                 logits, out = masked_logits(model, input_ids, attention_mask, positions, training=False,
@@ -104,14 +98,19 @@ class CompiledForward:
         return step
 
     def _run(self, kind: str, rows: Sequence[Sequence[int]], positions: Sequence[Sequence[int]],
-             targets: Sequence[Sequence[int]] | None = None, head_masks: np.ndarray | None = None) -> list[np.ndarray]:
+             targets: Sequence[Sequence[int]] | None = None, head_masks: np.ndarray | None = None, *,
+             bulk: bool = False) -> list[np.ndarray]:
         """One compiled call: up to one batch bucket of rows (their lengths may differ) padded to the longest
-        row's length bucket; outputs cut back to the real rows. ``head_masks`` float[N, L, H] (the "ablated"
-        kinds) is an input of the compiled program, so every choice of heads reuses one trace."""
+        row's length bucket, or with ``bulk`` to the longest row's own length; outputs cut back to the real rows.
+        ``head_masks`` float[N, L, H] (the "ablated" kinds) is an input of the compiled program, so every choice
+        of heads reuses one trace."""
         n_rows, longest, n_slots = len(rows), max(len(row) for row in rows), len(positions[0])
-        padded_length = _bucket(longest, LENGTH_BUCKETS, cap=self._max_length)
-        padded_rows = _bucket(n_rows, BATCH_BUCKETS)
-        padded_slots = _bucket(max(n_slots, 1), SLOT_BUCKETS + (padded_length,))
+        if bulk:
+            padded_length, padded_rows, padded_slots = longest, n_rows, max(n_slots, 1)
+        else:
+            padded_length = _bucket(longest, LENGTH_BUCKETS, cap=self._max_length)
+            padded_rows = _bucket(n_rows, BATCH_BUCKETS)
+            padded_slots = _bucket(max(n_slots, 1), SLOT_BUCKETS + (padded_length,))
 
         ids = np.full((padded_rows, padded_length), self._pad_id, dtype=np.int32)
         mask = np.zeros((padded_rows, padded_length), dtype=np.int32)
@@ -126,27 +125,35 @@ class CompiledForward:
             if targets is not None:
                 chosen[:n_rows, :n_slots] = np.asarray(targets, dtype=np.int32)
 
-        key = (kind, ids.shape, gather.shape)
+        key = ("bulk", kind) if bulk else (kind, ids.shape, gather.shape)
         inputs = (tf.constant(ids), tf.constant(mask), tf.constant(gather), tf.constant(chosen))
         if head_masks is not None:
             padded_masks = np.ones((padded_rows, *np.shape(head_masks)[1:]), dtype=np.float32)
             padded_masks[:n_rows] = head_masks
             inputs += (tf.constant(padded_masks),)
-        return [output.numpy()[:n_rows] for output in self._execute(key, lambda: self._make_step(kind), inputs)]
+        outputs = self._execute(key, lambda: self._make_step(kind), inputs, any_shape=bulk)
+        return [output.numpy()[:n_rows] for output in outputs]
 
-    def _execute(self, key: tuple, make_step, inputs: tuple):
+    def _execute(self, key: tuple, make_step, inputs: tuple, *, any_shape: bool = False):
         """Run the compiled program for ``key`` (made from ``make_step()`` on first use), or in the dashboard's
-        background mode run the step eagerly while the program compiles."""
+        background mode run the step eagerly while the program compiles. An ``any_shape`` program is one TF graph
+        for inputs of every shape (no XLA), traced once."""
         with self._lock:
             program = self._graphs.get(key)
             if program is None and not self.compile_in_background:
-                program = self._graphs[key] = tf.function(make_step(), jit_compile=self._jit)
+                program = self._graphs[key] = self._compile(make_step(), inputs, any_shape)
             if program is None:
-                self._start_compiling(key, make_step, inputs)
+                self._start_compiling(key, make_step, inputs, any_shape)
                 return make_step()(*inputs)
             return program(*inputs)
 
-    def _start_compiling(self, key: tuple, make_step, inputs: tuple) -> None:
+    def _compile(self, step, inputs: tuple, any_shape: bool):
+        if not any_shape:
+            return tf.function(step, jit_compile=self._jit)
+        signature = [tf.TensorSpec([None] * len(tensor.shape), tensor.dtype) for tensor in inputs]
+        return tf.function(step, jit_compile=False, input_signature=signature)
+
+    def _start_compiling(self, key: tuple, make_step, inputs: tuple, any_shape: bool) -> None:
         """Compile the program for ``key`` in a background thread (once); later calls of that shape use it."""
         if key in self._compiling:
             return
@@ -154,7 +161,7 @@ class CompiledForward:
 
         def compile_program() -> None:
             try:
-                program = tf.function(make_step(), jit_compile=self._jit)
+                program = self._compile(make_step(), inputs, any_shape)
                 program(*inputs)  # traces and compiles for this shape
                 with self._lock:
                     self._graphs[key] = program
@@ -186,8 +193,8 @@ class CompiledForward:
         if head_masks is not None and internals:
             raise ValueError("head masks are not available together with internals")
         kind = "ablated" if head_masks is not None else "internals" if internals else "log_probs"
-        parts = [self._run(kind, rows[start:stop], positions[start:stop], None, _rows_of(head_masks, start, stop))
-                 for start, stop in batch_chunks(n_rows)]
+        parts = [self._run(kind, rows[start:stop], positions[start:stop], None, _rows_of(head_masks, start, stop),
+                           bulk=n_rows > BULK_ROWS) for start, stop in call_chunks(n_rows)]
         outputs = [np.concatenate(arrays) for arrays in zip(*parts)]
         log_probs = outputs[0][:, :n_slots]
         if not internals:
@@ -220,8 +227,9 @@ class CompiledForward:
         def step(hidden, attention_mask, position, target, head_mask):
             rows = tf.shape(head_mask)[0]
             states = run_layers(model, tf.tile(hidden[tf.newaxis], [rows, 1, 1]),
-                                tf.tile(attention_mask[tf.newaxis], [rows, 1]), head_mask, first=first)
-            return (tf.nn.log_softmax(apply_head(model, states[:, position]), axis=-1)[:, target],)
+                                tf.tile(attention_mask[tf.newaxis], [rows, 1]), head_mask, first=first,
+                                positions=tf.fill([rows, 1], position))
+            return (tf.nn.log_softmax(apply_head(model, states[:, 0]), axis=-1)[:, target],)
 
         return step
 
@@ -242,37 +250,18 @@ class CompiledForward:
                          targets: Sequence[int]) -> np.ndarray:
         """log P(``targets[n]`` at ``positions[n]`` | ``rows[n]``) for N rows of any lengths: float32[N].
 
-        Rows are grouped by length bucket and each group runs in batch-bucket chunks, so thousands of masked
-        copies of many sentences cost a few compiled programs; only N numbers come back, never N × V.
+        Rows are sorted by length and run in chunks (``call_chunks``), each padded to its longest row, so thousands
+        of masked copies of many sentences cost one compiled program; only N numbers come back, never N × V.
         """
         result = np.empty(len(rows), dtype=np.float32)
-        buckets = np.asarray([_bucket(len(row), LENGTH_BUCKETS, cap=self._max_length) for row in rows])
-        for bucket in np.unique(buckets):
-            members = np.flatnonzero(buckets == bucket)
-            for start, stop in batch_chunks(len(members)):
-                chosen = members[start:stop]
-                (values,) = self._run("targets", [rows[n] for n in chosen], [[positions[n]] for n in chosen],
-                                      [[targets[n]] for n in chosen])
-                result[chosen] = values[:, 0]
+        by_length = np.argsort([len(row) for row in rows], kind="stable")
+        for start, stop in call_chunks(len(rows)):
+            chosen = by_length[start:stop]
+            (values,) = self._run("targets", [rows[n] for n in chosen], [[positions[n]] for n in chosen],
+                                  [[targets[n]] for n in chosen], bulk=len(rows) > BULK_ROWS)
+            result[chosen] = values[:, 0]
         return result
 
 
 def _rows_of(head_masks: np.ndarray | None, start: int, stop: int) -> np.ndarray | None:
     return None if head_masks is None else np.asarray(head_masks[start:stop], dtype=np.float32)
-
-
-def batch_chunks(n_rows: int) -> list[tuple[int, int]]:
-    """(start, stop) of the calls N rows run in: full calls of the largest batch bucket, then the rest in calls of
-    the next bucket down when that pads fewer rows (14 rows: 8 + 8 rather than one call padded to 64)."""
-    largest, smaller = BATCH_BUCKETS[-1], BATCH_BUCKETS[-2]
-    sizes = [largest] * (n_rows // largest)
-    rest = n_rows % largest
-    if rest > smaller and -(-rest // smaller) * smaller < largest:
-        sizes += [smaller] * (rest // smaller) + ([rest % smaller] if rest % smaller else [])
-    elif rest:
-        sizes.append(rest)
-    bounds, start = [], 0
-    for size in sizes:
-        bounds.append((start, start + size))
-        start += size
-    return bounds

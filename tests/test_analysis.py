@@ -164,3 +164,39 @@ def test_background_compilation_answers_at_once_then_uses_the_compiled_program(b
     later = background.forward(rows, positions, internals=True)
     np.testing.assert_allclose(later.log_probs, expected.log_probs, atol=1e-6)
     np.testing.assert_allclose(later.hidden_states, expected.hidden_states, atol=1e-6)
+
+
+@pytest.mark.parametrize("model_name", ["bert", "camembert"])
+def test_last_layer_at_the_gathered_positions_only_equals_the_models_full_call(request, model_name):
+    """Reference: the model's own call (every layer at every position), gathered afterwards. Our path runs the
+    last layer's queries and feed-forward block at the gathered positions only; rows carry padding."""
+    from mlm_core.architecture import head_masked_logits
+
+    mlm = request.getfixturevalue(model_name)
+    texts = ["the cat sat on the [MASK] .", "a [MASK] day in the [MASK] garden of the old house ."]
+    encoded = [list(encode(mlm, text).input_ids) for text in texts]
+    length = max(map(len, encoded))
+    ids = np.asarray([row + [mlm.tokenizer.pad_token_id] * (length - len(row)) for row in encoded], np.int32)
+    mask = np.asarray([[1] * len(row) + [0] * (length - len(row)) for row in encoded], np.int32)
+    positions = np.asarray([[1, 6], [2, 7]], np.int32)
+    ours = head_masked_logits(mlm.model, tf.constant(ids), tf.constant(mask), tf.constant(positions)).numpy()
+    full = mlm.model(input_ids=tf.constant(ids), attention_mask=tf.constant(mask), training=False).logits.numpy()
+    np.testing.assert_allclose(ours, np.take_along_axis(full, positions[:, :, None], axis=1), atol=1e-5)
+
+
+def test_many_rows_run_at_their_exact_length_through_one_program(bert_dir):
+    """Reference: a plain eager model call per row. Calls of more than 8 rows are not padded (no length or batch
+    bucket) and every such call, whatever its length and row count, reuses one traced program."""
+    mlm = mlm_core.load_model(str(bert_dir))
+    outputs = {}
+    for n_words, n_rows in ((5, 20), (9, 70)):
+        base = list(encode(mlm, " ".join(["cat", "dog", "sat"] * 3)[: 4 * n_words] + " [MASK] .").input_ids)
+        rows = [base[:1] + [base[1 + (k + j) % (len(base) - 2)] for j in range(len(base) - 2)] + base[-1:]
+                for k in range(n_rows)]
+        position = rows[0].index(mlm.tokenizer.mask_token_id) if mlm.tokenizer.mask_token_id in rows[0] else 1
+        outputs[n_rows] = mlm.forward(rows, [[position]] * n_rows).log_probs[:, 0]
+        for k in (0, n_rows // 2, n_rows - 1):
+            logits = mlm.model(input_ids=tf.constant([rows[k]]), training=False).logits[0, position]
+            np.testing.assert_allclose(outputs[n_rows][k], tf.nn.log_softmax(logits).numpy(), atol=1e-5)
+    assert [key for key in mlm.forward._graphs if key[0] == "bulk"] == [("bulk", "log_probs")]
+    assert len(mlm.forward._graphs) == 1

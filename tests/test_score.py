@@ -8,7 +8,7 @@ import pytest
 
 from mlm_core import InputError, ParameterError
 from mlm_core.cli import main
-from mlm_core.forward import BATCH_BUCKETS, batch_chunks
+from mlm_core.shapes import BATCH_BUCKETS, batch_chunks, call_chunks
 from mlm_core.tasks.pair_files import MAX_PAIRS, Pair, list_suites, load_suite, read_pairs
 from mlm_core.tasks.pairs import PairScore, PairsResult, compare_pairs, disagreements
 from mlm_core.tasks.score import score
@@ -55,8 +55,9 @@ def test_many_copies_run_in_as_few_calls_as_the_buckets_allow(bert, monkeypatch)
     scored = score(bert, sentences, method="pll").sentences
     assert max(len(bert.tokenizer(s)["input_ids"]) for s in sentences) <= 16  # all in one length bucket
     n_copies = sum(len(s.tokens) for s in scored)
-    assert n_copies > 100 and calls == [("targets", stop - start) for start, stop in batch_chunks(n_copies)]
-    assert len(calls) == -(-n_copies // 64) + 1  # full calls of 64, the rest in calls of 8
+    assert n_copies > 100 and calls == [("targets", stop - start) for start, stop in call_chunks(n_copies)]
+    assert len(calls) == -(-n_copies // 64)  # full calls of 64, the rest in one call at its exact shape
+    assert call_chunks(8) == [(0, 8)] and call_chunks(130) == [(0, 64), (64, 128), (128, 130)]
     assert batch_chunks(14) == [(0, 8), (8, 14)] and batch_chunks(60) == [(0, 60)] and BATCH_BUCKETS[-1] == 64
 
 

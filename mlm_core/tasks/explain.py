@@ -29,9 +29,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..forward import BATCH_BUCKETS
 from ..model import MaskedLM
 from ..params import Interval, OneOf, check_params
+from ..shapes import BATCH_BUCKETS
 from .attribution import OUTPUTS, Explanation, ExplainRequest, TargetExplanation, WordFeatures, prepare
 from .attribution import word_features  # noqa: F401  (re-exported: tests and callers import it from here)
 

@@ -26,10 +26,11 @@ import numpy as np
 import tensorflow as tf
 
 from ..architecture import masked_logits
-from ..forward import BATCH_BUCKETS, LENGTH_BUCKETS, batch_chunks, xla_enabled
 from ..errors import UnsupportedModelError
+from ..forward import xla_enabled
 from ..model import MaskedLM
 from ..params import Interval, OneOf, check_params
+from ..shapes import BATCH_BUCKETS, LENGTH_BUCKETS, batch_chunks
 from .attribution import OUTPUTS, Explanation, ExplainRequest, TargetExplanation, output_scale, prepare
 
 METHODS = ("ig", "gradxinput")
