@@ -87,7 +87,17 @@ def test_random_orders_are_seeded_reversed_pairs():
     np.testing.assert_array_equal(orders[1], orders[0][::-1])
     np.testing.assert_array_equal(orders, random_orders(7, 20, seed=5))
     assert not np.array_equal(orders, random_orders(7, 20, seed=6))
-    assert step_counts(12).tolist() == [2, 3, 4, 5, 6, 8, 9, 10, 11, 12]
+
+
+def test_step_counts_round_to_the_nearest_word_and_mirror_around_one_half():
+    """Reference: the published steps (10 %, …, 100 % of the words) by hand for 12 and 14 words."""
+    assert step_counts(12).tolist() == [1, 2, 4, 5, 6, 7, 8, 10, 11, 12]
+    assert step_counts(14).tolist() == [1, 3, 4, 6, 7, 8, 10, 11, 13, 14]
+    for n_words in range(1, 40):
+        counts = step_counts(n_words)
+        assert counts[-1] == n_words and counts.min() >= 1 and np.all(np.diff(counts) >= 0)
+        if n_words >= 5:  # count(f) + count(1 − f) = W, so keep-only and reversed deletion share variants
+            assert all(counts[k] + counts[8 - k] == n_words for k in range(4))
 
 
 def test_the_random_band_is_remembered_for_the_next_explanation(bert):
