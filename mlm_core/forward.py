@@ -27,6 +27,7 @@ from .architecture import (SPLIT_HEADS, apply_head, can_ablate_heads, head_maske
 from .shapes import (BATCH_BUCKETS, BULK_ROWS, HEAD_ROW_BUCKETS, LENGTH_BUCKETS, SLOT_BUCKETS,  # noqa: F401
                      batch_chunks, bucket as _bucket, call_chunks)
 
+IDLE_BEFORE_COMPILING = 1.0  # seconds without a model call before a background compilation starts
 class _RetracingNoteFilter(logging.Filter):
     """Each padded shape gets its own tf.function on purpose (one trace each), which TF's retracing heuristic
     reports as excessive retracing; the note is wrong here and would alarm users, so it is dropped."""
@@ -71,10 +72,12 @@ class CompiledForward:
         # One tf.function per (kind of output, padded shape), so each compiles exactly once.
         self._graphs: dict[tuple, tf.types.experimental.GenericFunction] = {}
         # A dashboard answers the first request of each shape at once: the same step runs eagerly (same maths,
-        # slower per call) while a background thread compiles the program that later calls use. Off by default,
+        # slower per call) and a background thread compiles the program that later calls use. Off by default,
         # so the CLI, tests and benchmarks always use compiled programs.
         self.compile_in_background = False
         self._compiling: set[tuple] = set()
+        self._compile_turn = threading.Lock()  # one background compilation at a time
+        self._last_call = time.monotonic()
 
     def _make_step(self, kind: str):
         model = self._model
@@ -131,21 +134,25 @@ class CompiledForward:
             padded_masks = np.ones((padded_rows, *np.shape(head_masks)[1:]), dtype=np.float32)
             padded_masks[:n_rows] = head_masks
             inputs += (tf.constant(padded_masks),)
-        outputs = self._execute(key, lambda: self._make_step(kind), inputs, any_shape=bulk)
+        outputs = self.run_program(key, lambda: self._make_step(kind), inputs, any_shape=bulk)
         return [output.numpy()[:n_rows] for output in outputs]
 
-    def _execute(self, key: tuple, make_step, inputs: tuple, *, any_shape: bool = False):
-        """Run the compiled program for ``key`` (made from ``make_step()`` on first use), or in the dashboard's
-        background mode run the step eagerly while the program compiles. An ``any_shape`` program is one TF graph
-        for inputs of every shape (no XLA), traced once."""
+    def run_program(self, key: tuple, make_step, inputs: tuple, *, any_shape: bool = False):
+        """Run this model's compiled program for ``key`` (made from ``make_step()`` on first use), or in the
+        dashboard's background mode run the step eagerly and compile the program in the background. An
+        ``any_shape`` program is one TF graph for inputs of every shape (no XLA), traced once. Every task's
+        programs go through here (keys name the task), so they share the lock and the background compiler."""
         with self._lock:
-            program = self._graphs.get(key)
-            if program is None and not self.compile_in_background:
-                program = self._graphs[key] = self._compile(make_step(), inputs, any_shape)
-            if program is None:
-                self._start_compiling(key, make_step, inputs, any_shape)
-                return make_step()(*inputs)
-            return program(*inputs)
+            try:
+                program = self._graphs.get(key)
+                if program is None and not self.compile_in_background:
+                    program = self._graphs[key] = self._compile(make_step(), inputs, any_shape)
+                if program is None:
+                    self._start_compiling(key, make_step, inputs, any_shape)
+                    return make_step()(*inputs)
+                return program(*inputs)
+            finally:
+                self._last_call = time.monotonic()
 
     def _compile(self, step, inputs: tuple, any_shape: bool):
         if not any_shape:
@@ -154,17 +161,22 @@ class CompiledForward:
         return tf.function(step, jit_compile=False, input_signature=signature)
 
     def _start_compiling(self, key: tuple, make_step, inputs: tuple, any_shape: bool) -> None:
-        """Compile the program for ``key`` in a background thread (once); later calls of that shape use it."""
+        """Compile the program for ``key`` in a background thread (once); later calls of that shape use it. The
+        thread waits until the model has been idle for ``IDLE_BEFORE_COMPILING`` seconds: on two cores, compiling
+        while the page's other first calls run eagerly made a first explanation 2–3 s slower."""
         if key in self._compiling:
             return
         self._compiling.add(key)
 
         def compile_program() -> None:
             try:
-                program = self._compile(make_step(), inputs, any_shape)
-                program(*inputs)  # traces and compiles for this shape
-                with self._lock:
-                    self._graphs[key] = program
+                with self._compile_turn:
+                    while time.monotonic() - self._last_call < IDLE_BEFORE_COMPILING or self._lock.locked():
+                        time.sleep(0.05)
+                    program = self._compile(make_step(), inputs, any_shape)
+                    program(*inputs)  # traces and compiles for this shape
+                    with self._lock:
+                        self._graphs[key] = program
             finally:
                 self._compiling.discard(key)
 
@@ -216,7 +228,7 @@ class CompiledForward:
             rows[:stop - start] = head_masks[start:stop]
             inputs = (tf.constant(padded), tf.constant(mask), tf.constant(position), tf.constant(target),
                       tf.constant(rows))
-            (values,) = self._execute(("resumed", first, padded.shape, rows.shape),
+            (values,) = self.run_program(("resumed", first, padded.shape, rows.shape),
                                       lambda: self._make_resumed_step(first), inputs)
             result[start:stop] = values.numpy()[:stop - start]
         return result
@@ -244,7 +256,7 @@ class CompiledForward:
         def make_step():
             return lambda hidden: tf.nn.log_softmax(apply_head(model, hidden), axis=-1)
 
-        return self._execute(("head", padded.shape), make_step, (tf.constant(padded),)).numpy()[:n_rows]
+        return self.run_program(("head", padded.shape), make_step, (tf.constant(padded),)).numpy()[:n_rows]
 
     def target_log_probs(self, rows: Sequence[Sequence[int]], positions: Sequence[int],
                          targets: Sequence[int]) -> np.ndarray:

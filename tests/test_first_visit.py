@@ -47,3 +47,31 @@ def test_a_shared_link_opened_first_after_a_start_shows_the_routed_page(tmp_path
         assert values == sliders
         assert tab.locator("[data-testid='stException']").count() == 0
         browser.close()
+
+
+def test_the_sidebar_starts_loading_the_model_so_the_next_page_finds_it_loaded(model_root, monkeypatch):
+    """The Home page needs no model, but its sidebar names one: that model is loaded in the background, once, and
+    the page opened next gets the same loaded model instead of loading it again."""
+    import threading
+    import time
+
+    import mlm_core
+    from app_support import APP, open_page
+    from mlm_core.tools.synthetic import build_bert
+    from streamlit.testing.v1 import AppTest
+
+    spec = str(build_bert(model_root / "preloaded-bert"))
+    monkeypatch.setenv("MLM_EXPLORER_DEFAULT_MODEL", spec)
+    loads = []
+    original = mlm_core.load_model
+    monkeypatch.setattr(mlm_core, "load_model", lambda *args, **kwargs: loads.append(args[0]) or
+                        original(*args, **kwargs))
+    home = AppTest.from_file(APP, default_timeout=120).run()
+    assert not home.exception and home.title[0].value == "MLM Explorer"
+    deadline = time.monotonic() + 120
+    while any(t.name == "mlm-explorer-preload" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert loads == [spec]
+    predict = open_page("predict", spec, text=TEXT)
+    assert not predict.exception and len(predict.dataframe[0].value) == 5  # the predictions table
+    assert loads == [spec]  # found loaded, not loaded again

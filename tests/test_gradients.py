@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from mlm_core import ParameterError
-from mlm_core.forward import LENGTH_BUCKETS
+from mlm_core.shapes import LENGTH_BUCKETS, bucket
 from mlm_core.tasks.explain import explain
 from mlm_core.tasks.gradients import integrated_gradients, path_points
 
@@ -102,23 +102,18 @@ def test_bad_settings_are_refused(bert, kwargs, message):
 
 def test_in_the_dashboard_a_new_shape_is_answered_eagerly_while_it_compiles(bert):
     """Reference: the compiled program's own answer once the background compilation has finished."""
-    import time
-
     from mlm_core.loading import wrap_model
-    from mlm_core.tasks import gradients
 
     dashboard = wrap_model("dashboard", bert.tokenizer, bert.model)
     dashboard.forward.compile_in_background = True
     text = " ".join(["the cat sat on the mat"] * 5) + " [MASK] ."
     length = len(bert.tokenizer(text)["input_ids"])
-    key = (8, gradients._padded(length, LENGTH_BUCKETS), 2, "log-odds")
+    key = ("gradients", 8, bucket(length, LENGTH_BUCKETS), 2, "log-odds")
     kwargs = {"targets": ["mat", "bed"], "output": "log-odds", "steps": 8}
     first = integrated_gradients(dashboard, text, **kwargs)
-    assert ("compiling", key) in gradients._PROGRAMS[bert.model]  # the first answer came from the eager step
-    deadline = time.monotonic() + 120
-    while key not in gradients._PROGRAMS[bert.model] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert key in gradients._PROGRAMS[bert.model]
+    assert key not in dashboard.forward._graphs  # the first answer came from the eager step
+    assert dashboard.forward.wait_until_compiled(120)
+    assert key in dashboard.forward._graphs
     again = integrated_gradients(dashboard, text, **kwargs)
     for a, b in zip(first.targets, again.targets):
         np.testing.assert_allclose(a.values, b.values, atol=1e-5)

@@ -10,16 +10,14 @@ pieces. Completeness says Σ attributions = f(x) − f(b); the gap left by the f
 
 Gradient × input is the one-pass variant: (x − b) · ∂f/∂x at x alone.
 
-All points run through one compiled gradient program per padded shape (rows padded to forward.py's batch
-buckets, length to its length buckets, which include the half-steps: a 17-token text pads to 24, not 32), one
-backward pass per target; the program returns per-token
-attributions, never the [N, T, D] gradients.
+All points run through one compiled gradient program per padded shape (rows padded to the batch buckets, length
+to the length buckets of ``shapes``), one backward pass per target, run by the model's ``CompiledForward.run_program``
+like every other program (in the dashboard a new shape's first call runs eagerly and compiles in the background);
+the program returns per-token attributions, never the [N, T, D] gradients.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from typing import Callable, Sequence
 
 import numpy as np
@@ -27,10 +25,9 @@ import tensorflow as tf
 
 from ..architecture import masked_logits
 from ..errors import UnsupportedModelError
-from ..forward import xla_enabled
 from ..model import MaskedLM
 from ..params import Interval, OneOf, check_params
-from ..shapes import BATCH_BUCKETS, LENGTH_BUCKETS, batch_chunks
+from ..shapes import BATCH_BUCKETS, LENGTH_BUCKETS, batch_chunks, bucket
 from .attribution import OUTPUTS, Explanation, ExplainRequest, TargetExplanation, output_scale, prepare
 
 METHODS = ("ig", "gradxinput")
@@ -41,15 +38,6 @@ GRADIENT_PARAMS = {
     "method": OneOf(METHODS),
 }
 DEFAULT_STEPS = 32
-
-# Compiled programs per TF model, by (rows, length, targets, output): each shape compiles once.
-_PROGRAMS: "weakref.WeakKeyDictionary[object, dict[tuple, Callable]]" = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-
-
-def _padded(size: int, buckets: Sequence[int]) -> int:
-    return next((bucket for bucket in buckets if bucket >= size), size)
-
 
 def _make_program(model, n_targets: int, output: str):
     def step(start, delta, alphas, weights, attention_mask, position, target_ids):
@@ -69,31 +57,6 @@ def _make_program(model, n_targets: int, output: str):
         return scores, tf.stack(attributions)
 
     return step
-
-
-def _program(mlm: MaskedLM, key: tuple, n_targets: int, output: str, inputs: tuple) -> Callable:
-    """The compiled program for ``key``. When the model answers first requests eagerly
-    (``CompiledForward.compile_in_background``, the dashboard), a shape's first call gets the same step uncompiled
-    while a background thread compiles it, so the first explanation does not wait for XLA (~10 s)."""
-    model = mlm.model
-    with _LOCK:
-        programs = _PROGRAMS.setdefault(model, {})
-        if key in programs:
-            return programs[key]
-        program = tf.function(_make_program(model, n_targets, output), jit_compile=xla_enabled())
-        if not getattr(mlm.forward, "compile_in_background", False):
-            programs[key] = program
-            return program
-        if ("compiling", key) not in programs:
-            programs[("compiling", key)] = program
-
-            def compile_program() -> None:
-                program(*inputs)  # traces and compiles for this shape
-                with _LOCK:
-                    programs[key] = program
-
-            threading.Thread(target=compile_program, name="mlm-explorer-compile-gradients", daemon=True).start()
-    return _make_program(model, n_targets, output)
 
 
 def word_embeddings(mlm: MaskedLM):
@@ -128,7 +91,7 @@ def token_attributions(mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarra
     x = tf.gather(table, features.input_ids).numpy()
     start = tf.gather(table, baseline_ids).numpy()
     length = len(features.input_ids)
-    padded_length = _padded(length, [b for b in LENGTH_BUCKETS if b <= mlm.max_tokens] or [length])
+    padded_length = bucket(length, LENGTH_BUCKETS, cap=mlm.max_tokens)
     padded_start = np.zeros((padded_length, x.shape[1]), np.float32)
     padded_delta = np.zeros_like(padded_start)
     padded_start[:length], padded_delta[:length] = start, x - start
@@ -137,16 +100,16 @@ def token_attributions(mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarra
     targets = np.asarray(request.target_ids, np.int32)
     scores, attributions = [], np.zeros((len(targets), padded_length))
     for begin, end in batch_chunks(len(alphas)):
-        rows = _padded(end - begin, BATCH_BUCKETS)
+        rows = bucket(end - begin, BATCH_BUCKETS)
         chunk_alphas = np.zeros(rows, np.float32)
         chunk_weights = np.zeros(rows, np.float32)  # padding rows: weight 0, so they add nothing
         chunk_alphas[:end - begin], chunk_weights[:end - begin] = alphas[begin:end], weights[begin:end]
         inputs = (tf.constant(padded_start), tf.constant(padded_delta), tf.constant(chunk_alphas),
                   tf.constant(chunk_weights), tf.constant(mask), tf.constant(features.target_position, tf.int32),
                   tf.constant(targets))
-        program = _program(mlm, (rows, padded_length, len(targets), request.output), len(targets), request.output,
-                           inputs)
-        chunk_scores, chunk_attributions = program(*inputs)
+        key = ("gradients", rows, padded_length, len(targets), request.output)
+        chunk_scores, chunk_attributions = mlm.forward.run_program(
+            key, lambda: _make_program(mlm.model, len(targets), request.output), inputs)
         scores.append(chunk_scores.numpy()[:end - begin])
         attributions += chunk_attributions.numpy()
     return np.concatenate(scores).astype(np.float64), attributions[:, :length]

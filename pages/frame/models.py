@@ -4,9 +4,11 @@ session's fine-tuned copy and the switch between the two, and results shared acr
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import mlm_core
 from mlm_core import MaskedLM, MlmExplorerError, PRESETS
@@ -40,6 +42,30 @@ def get_model(spec: str) -> MaskedLM:
 def model_roots():
     """Where this server may load local model folders from (see SECURITY.md)."""
     return model_roots_from_environment(headless=bool(st.get_option("server.headless")))
+
+
+_PRELOADED: set[str] = set()
+_PRELOAD_LOCK = threading.Lock()
+
+
+def preload(spec: str | None) -> None:
+    """Start loading ``spec`` in the background the first time any page names it (the Home page too), so the
+    next page finds it in the shared cache: the first visit after a server start no longer waits ~2 s for it.
+    A page that needs the model meanwhile waits for the same load (Streamlit computes a cached value once)."""
+    with _PRELOAD_LOCK:
+        if not spec or spec in _PRELOADED:
+            return
+        _PRELOADED.add(spec)
+
+    def load() -> None:
+        try:
+            get_model(spec)
+        except Exception:  # noqa: BLE001 — the page that uses the model loads it again and shows the error
+            pass
+
+    thread = threading.Thread(target=load, name="mlm-explorer-preload", daemon=True)
+    add_script_run_ctx(thread, get_script_run_ctx())
+    thread.start()
 
 
 _SHARED_RESULTS: LruCache = LruCache(128)
@@ -91,6 +117,7 @@ def sidebar_model_picker() -> None:
         else:
             spec = choice
         st.session_state[MODEL_SPEC_KEY] = spec or None
+        preload(spec)
         if default is None:
             st.caption("No model is available offline yet: pick a preset (downloads once, needs internet) or give "
                        "a local folder saved with save_pretrained().")
