@@ -153,6 +153,14 @@ class Analysis:
     def mask_positions(self) -> tuple[int, ...]:
         return self.encoding.mask_positions
 
+    def mask_position(self, mask_index: int) -> int:
+        """The token position of mask ``mask_index`` (0-based), or an ``InputError`` naming the masks there are."""
+        n_masks = len(self.mask_positions)
+        if not 0 <= mask_index < n_masks:
+            raise InputError(f"Mask number {mask_index + 1} was asked for, but the text has {n_masks} "
+                             f"mask{'s' if n_masks != 1 else ''} — pick a number from 1 to {n_masks}.")
+        return self.mask_positions[mask_index]
+
 
 MEMO_SIZE = 32  # texts per model
 _MEMOS: "weakref.WeakKeyDictionary[MaskedLM, LruCache[str, Analysis]]" = weakref.WeakKeyDictionary()

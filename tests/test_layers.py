@@ -175,7 +175,8 @@ def test_parse_heads_reads_layer_dot_head_and_refuses_the_rest():
 def test_bad_inputs_are_typed_errors(bert):
     with pytest.raises(InputError, match=r"No \[MASK\] in the text"):
         layer_lens(bert, "No mask here.")
-    with pytest.raises(InputError, match="Mask 3 does not exist — the text has 2 masks"):
+    with pytest.raises(InputError, match="Mask number 3 was asked for, but the text has 2 masks — pick a number "
+                                         "from 1 to 2"):
         head_importance(bert, TEXT, mask_index=2)
     with pytest.raises(InputError, match="is not one token for this model"):
         head_importance(bert, TEXT, target="qwertyuiopasdf")

@@ -68,7 +68,7 @@ def test_heads_json_shape(capsys, bert_dir, bert):
     (("ablate", TEXT, "--heads", "99.1"), "There is no head 99.1"),
     (("ablate", TEXT, "--heads", "abc"), "'abc' is not a head"),
     (("heads", TEXT, "--target", "qwertyuiopasdf"), "is not one token for this model"),
-    (("heads", TEXT, "--mask", "0"), "Mask 0 does not exist"),
+    (("heads", TEXT, "--mask", "0"), "Mask number 0 was asked for, but the text has 2 masks"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, bert_dir, args, message):
     assert main([*args, "--model", str(bert_dir)]) == 2

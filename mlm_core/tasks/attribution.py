@@ -164,10 +164,7 @@ def prepare(mlm: MaskedLM, text: str, mask_index: int, targets: Sequence[str | i
     """Analyse the text, check the mask number and targets, and split the text into words (one set of checks
     and messages for every method)."""
     analysis = analyze(mlm, text, require_mask=True)
-    n_masks = len(analysis.mask_positions)
-    if mask_index >= n_masks:
-        raise InputError(f"Mask number {mask_index + 1} was asked for, but the text has {n_masks} "
-                         f"mask{'s' if n_masks > 1 else ''} — pick a number from 1 to {n_masks}.")
+    analysis.mask_position(mask_index)
     target_ids, target_names = target_tokens(mlm, analysis, mask_index, targets)
     if contrast and len(target_ids) < 2:
         raise InputError("A contrast needs two target words — give two, e.g. 'mat' and 'floor'.")

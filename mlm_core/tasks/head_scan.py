@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import analyze
-from ..errors import InputError
 from ..model import MaskedLM
 from .heads import check_ablatable
 from .predict import mask_prediction, word_token
@@ -75,16 +74,13 @@ def head_importance(mlm: MaskedLM, text: str, *, mask_index: int = 0, target: st
     (0-based; ``target`` defaults to the model's top word there)."""
     check_ablatable(mlm)
     analysis = analyze(mlm, text, require_mask=True)
-    n_masks = len(analysis.mask_positions)
-    if not 0 <= mask_index < n_masks:
-        raise InputError(f"Mask {mask_index + 1} does not exist — the text has {n_masks} mask"
-                         f"{'s' if n_masks != 1 else ''}; pick a number from 1 to {n_masks}.")
+    position = analysis.mask_position(mask_index)
     if target is None:
         top = mask_prediction(mlm, analysis, mask_index, top_k=1).candidates[0]
         target_id, name = top.token_id, top.token
     else:
         target_id, name = word_token(mlm, target)
-    masks, position = scan_masks(mlm.num_layers, mlm.num_heads), analysis.mask_positions[mask_index]
+    masks = scan_masks(mlm.num_layers, mlm.num_heads)
     first_off = np.argmax((masks == 0).any(axis=2), axis=1)  # the first layer each variant changes
     changed = np.empty(len(masks), dtype=np.float32)
     for first, last in layer_groups(mlm.num_layers):
