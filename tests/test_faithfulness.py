@@ -106,11 +106,17 @@ def test_the_random_band_is_remembered_for_the_next_explanation(bert):
 
     rows_seen = []
 
-    def counting_forward(rows, positions, **kwargs):
-        rows_seen.append(len(rows))
-        return bert.forward(rows, positions, **kwargs)
+    class CountingForward:
+        """The model's compiled pass, counting the rows of every call (other programs pass through)."""
 
-    counted = replace(bert, forward=counting_forward)  # a new model: its own memos
+        def __call__(self, rows, positions, **kwargs):
+            rows_seen.append(len(rows))
+            return bert.forward(rows, positions, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(bert.forward, name)
+
+    counted = replace(bert, forward=CountingForward())  # a new model: its own memos
     text = "the cat sat on the [MASK] and looked around ."
     shap_result = explain(counted, text, targets=["mat"])
     ig_result = integrated_gradients(counted, text, targets=["mat"], steps=8)
