@@ -35,7 +35,8 @@ def call_chunks(n_rows: int) -> list[tuple[int, int]]:
 
 def batch_chunks(n_rows: int) -> list[tuple[int, int]]:
     """(start, stop) of the calls N rows run in through a program compiled per batch bucket (integrated gradients,
-    resumed layers): full calls of the largest batch bucket, then the rest in calls of the next bucket down when that pads fewer rows (14 rows: 8 + 8 rather than one call padded to 64)."""
+    resumed layers): full calls of the largest batch bucket, then the rest in calls of the next bucket down when
+    that pads fewer rows (14 rows: 8 + 8 rather than one call padded to 64)."""
     largest, smaller = BATCH_BUCKETS[-1], BATCH_BUCKETS[-2]
     sizes = [largest] * (n_rows // largest)
     rest = n_rows % largest

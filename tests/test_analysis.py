@@ -148,7 +148,8 @@ def test_the_memo_belongs_to_its_model_and_can_be_turned_off(bert):
 
 def test_background_compilation_answers_at_once_then_uses_the_compiled_program(bert_dir):
     """Against the synchronously compiled pass of the same weights: the first call (run eagerly; the program
-    compiles once the model is idle) agrees to 1e-5; once compiled, calls agree to 1e-6 and no compilation is left running."""
+    compiles once the model is idle) agrees to 1e-5; once compiled, calls agree to 1e-6 and no compilation is
+    left running."""
     reference = mlm_core.load_model(str(bert_dir), jit_compile=True)
     background = mlm_core.load_model(str(bert_dir), jit_compile=True)
     background.forward.compile_in_background = True

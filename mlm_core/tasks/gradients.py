@@ -116,7 +116,8 @@ def token_attributions(mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarra
 
 
 def integrated_gradients(mlm: MaskedLM, text: str, *, mask_index: int = 0,
-                         targets: Sequence[str | int] | None = None, contrast: bool = False, output: str = "probability", method: str = "ig",
+                         targets: Sequence[str | int] | None = None, contrast: bool = False,
+                         output: str = "probability", method: str = "ig",
                          steps: int = DEFAULT_STEPS,
                          record_inputs: Callable[[np.ndarray], None] | None = None) -> Explanation:
     """Integrated gradients (``method='ig'``, trapezoid rule on ``steps`` points) or gradient × input
