@@ -49,9 +49,9 @@ def test_a_shared_link_opened_first_after_a_start_shows_the_routed_page(tmp_path
         browser.close()
 
 
-def test_the_sidebar_starts_loading_the_model_so_the_next_page_finds_it_loaded(model_root, monkeypatch):
-    """The Home page needs no model, but its sidebar names one: that model is loaded in the background, once, and
-    the page opened next gets the same loaded model instead of loading it again."""
+def test_the_sidebar_starts_loading_the_default_model_so_the_next_page_finds_it_loaded(model_root, monkeypatch):
+    """The Home page needs no model, but its sidebar names the server's default: that model is loaded in the
+    background, once, and the page opened next gets the same loaded model instead of loading it again."""
     import threading
     import time
 

@@ -49,9 +49,10 @@ _PRELOAD_LOCK = threading.Lock()
 
 
 def preload(spec: str | None) -> None:
-    """Start loading ``spec`` in the background the first time any page names it (the Home page too), so the
-    next page finds it in the shared cache: the first visit after a server start no longer waits ~2 s for it.
-    A page that needs the model meanwhile waits for the same load (Streamlit computes a cached value once)."""
+    """Start loading ``spec`` in the background the first time a page names it (the Home page too), so the next
+    page finds it in the shared cache: the first visit after a server start no longer waits ~2 s for it. A page
+    that needs the model meanwhile waits for the same load (Streamlit computes a cached value once). Only the
+    server's default model is preloaded: a failed load is not cached, so a page would try a failing one twice."""
     with _PRELOAD_LOCK:
         if not spec or spec in _PRELOADED:
             return
@@ -117,7 +118,8 @@ def sidebar_model_picker() -> None:
         else:
             spec = choice
         st.session_state[MODEL_SPEC_KEY] = spec or None
-        preload(spec)
+        if spec == default:
+            preload(spec)
         if default is None:
             st.caption("No model is available offline yet: pick a preset (downloads once, needs internet) or give "
                        "a local folder saved with save_pretrained().")
