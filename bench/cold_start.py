@@ -20,6 +20,7 @@ import json
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,10 +31,10 @@ PREDICT_LINK = "/?page=predict&model=demo&text=The+cat+sat+on+the+%5BMASK%5D+and
 EXPLAIN_LINK = "/?page=explain&model=demo&text=The+cat+sat+on+the+%5BMASK%5D+and+looked+around."
 
 
-def first_visit(browser, root: Path, address: str, ready_selector: str) -> float:
-    """Seconds from starting the server process to ``ready_selector`` being visible on the first visit."""
+@contextmanager
+def fresh_server(browser, root: Path):
+    """(address, new tab) of a freshly started server (offline, demo model as default), stopped afterwards."""
     port = free_port()
-    started = time.perf_counter()
     process = start_server(root, port, env={"HF_HUB_OFFLINE": "1", "MLM_EXPLORER_DEFAULT_MODEL": "demo"})
     try:
         url = f"http://127.0.0.1:{port}"
@@ -41,27 +42,26 @@ def first_visit(browser, root: Path, address: str, ready_selector: str) -> float
             raise RuntimeError(f"streamlit did not start from {root}")
         tab = browser.new_page()
         tab.set_default_timeout(180_000)
-        tab.goto(url + address)
-        tab.wait_for_selector(ready_selector, state="visible")
-        seconds = time.perf_counter() - started
+        yield url, tab
         tab.close()
-        return seconds
     finally:
         process.terminate()
         process.wait(30)
 
 
+def first_visit(browser, root: Path, address: str, ready_selector: str) -> float:
+    """Seconds from starting the server process to ``ready_selector`` being visible on the first visit."""
+    started = time.perf_counter()
+    with fresh_server(browser, root) as (url, tab):
+        tab.goto(url + address)
+        tab.wait_for_selector(ready_selector, state="visible")
+        return time.perf_counter() - started
+
+
 def first_explanation(browser, root: Path, *, from_home: bool) -> tuple[float, float]:
     """Seconds from opening the Explain link on a fresh server to its explanation being drawn, and from its title
     showing to the same moment; opened right after Home shows (``from_home``) or as the first visit."""
-    port = free_port()
-    process = start_server(root, port, env={"HF_HUB_OFFLINE": "1", "MLM_EXPLORER_DEFAULT_MODEL": "demo"})
-    try:
-        url = f"http://127.0.0.1:{port}"
-        if not wait_until_healthy(url, process):
-            raise RuntimeError(f"streamlit did not start from {root}")
-        tab = browser.new_page()
-        tab.set_default_timeout(180_000)
+    with fresh_server(browser, root) as (url, tab):
         if from_home:
             tab.goto(url + "/")
             tab.wait_for_selector("h1:has-text('MLM Explorer')", state="visible")
@@ -71,11 +71,7 @@ def first_explanation(browser, root: Path, *, from_home: bool) -> tuple[float, f
         titled = time.perf_counter()
         tab.wait_for_selector("text=Download the values (CSV)", state="visible")
         done = time.perf_counter()
-        tab.close()
         return done - opened, done - titled
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def main() -> int:
