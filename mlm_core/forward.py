@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -191,12 +191,13 @@ class CompiledForward:
 
     def __call__(
         self, rows: Sequence[Sequence[int]], positions: Sequence[Sequence[int]], *, internals: bool = False,
-        head_masks: np.ndarray | None = None,
+        head_masks: np.ndarray | None = None, on_rows: Callable[[int], None] | None = None,
     ) -> ForwardResult:
         """Run N token-id rows of equal length T; gather log-probs at ``positions[n]`` for each row n.
 
         ``head_masks`` float[N, L, H] switches heads off per row (0 removes a head's attention weights); it cannot
-        be combined with ``internals``.
+        be combined with ``internals``. ``on_rows`` is told how many rows are done after each call (a progress
+        bar), so callers need not split a job themselves, which would change how its rows are run.
         """
         n_rows, length = len(rows), len(rows[0])
         n_slots = len(positions[0])
@@ -205,8 +206,12 @@ class CompiledForward:
         if head_masks is not None and internals:
             raise ValueError("head masks are not available together with internals")
         kind = "ablated" if head_masks is not None else "internals" if internals else "log_probs"
-        parts = [self._run(kind, rows[start:stop], positions[start:stop], None, _rows_of(head_masks, start, stop),
-                           bulk=n_rows > BULK_ROWS) for start, stop in call_chunks(n_rows)]
+        parts = []
+        for start, stop in call_chunks(n_rows):
+            parts.append(self._run(kind, rows[start:stop], positions[start:stop], None,
+                                   _rows_of(head_masks, start, stop), bulk=n_rows > BULK_ROWS))
+            if on_rows is not None:
+                on_rows(stop)
         outputs = [np.concatenate(arrays) for arrays in zip(*parts)]
         log_probs = outputs[0][:, :n_slots]
         if not internals:

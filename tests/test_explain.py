@@ -120,7 +120,7 @@ def test_planted_word_gets_the_largest_value(bert):
     cat, target = tokenizer.convert_tokens_to_ids(["cat", "mat"])
     vocab = tokenizer.vocab_size
 
-    def forward(rows, positions, *, internals=False):
+    def forward(rows, positions, *, internals=False, on_rows=None):
         rows = np.asarray(rows)
         log_probs = np.full((len(rows), 1, vocab), np.log(0.5 / vocab), dtype=np.float32)
         log_probs[:, 0, target] = np.where((rows == cat).any(axis=1), np.log(0.5), np.log(0.01))
@@ -219,3 +219,12 @@ def test_a_long_text_stops_listing_the_tree_at_the_budget():
     tree = positional_tree(14)
     assert owen_terms(tree, 14, limit=141) is not None and owen_terms(tree, 14, limit=140) is None
     assert owen_terms(positional_tree(400), 400, limit=300) is None  # returns at once instead of ~10^5 coalitions
+
+
+def test_progress_counts_the_scored_inputs_up_to_the_total(bert):
+    """Reference: the explanation's own count of model inputs; progress is told after each batched call."""
+    seen = []
+    text = "the old man sat on the [MASK] in the small garden with his dog ."
+    result = explain(bert, text, targets=["mat"], on_evaluations=seen.append)
+    assert result.evaluations > 64 and len(seen) == -(-result.evaluations // 64)
+    assert seen == sorted(seen) and seen[-1] == result.evaluations

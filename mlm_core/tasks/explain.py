@@ -31,7 +31,6 @@ import numpy as np
 
 from ..model import MaskedLM
 from ..params import Interval, OneOf, check_params
-from ..shapes import BATCH_BUCKETS
 from .attribution import OUTPUTS, Explanation, ExplainRequest, TargetExplanation, WordFeatures, prepare
 from .attribution import word_features  # noqa: F401  (re-exported: tests and callers import it from here)
 
@@ -142,18 +141,23 @@ class _ScoreTable:
         self.evaluated = 0
 
     def score(self, rows: np.ndarray) -> None:
-        """Score the rows not in the table yet, a full batch at a time (so progress can be shown)."""
+        """Score the rows not in the table yet in one batched call (progress is told after each chunk of it)."""
         rows = np.asarray(rows, dtype=np.int32)
         fresh = list({row.tobytes(): row for row in rows if row.tobytes() not in self.table}.values())
-        position = self.request.features.target_position
-        for start in range(0, len(fresh), BATCH_BUCKETS[-1]):
-            chunk = fresh[start:start + BATCH_BUCKETS[-1]]
-            log_probs = self.mlm.forward([row.tolist() for row in chunk], [[position]] * len(chunk)).log_probs[:, 0]
-            for row, scores in zip(chunk, self.request.scores(log_probs)):
-                self.table[row.tobytes()] = scores
-            self.evaluated += len(chunk)
+        if not fresh:
+            return
+        done_before = self.evaluated
+
+        def progress(done: int) -> None:
             if self.on_evaluations:
-                self.on_evaluations(self.evaluated)
+                self.on_evaluations(done_before + done)
+
+        position = self.request.features.target_position
+        log_probs = self.mlm.forward([row.tolist() for row in fresh], [[position]] * len(fresh),
+                                     on_rows=progress).log_probs[:, 0]
+        for row, scores in zip(fresh, self.request.scores(log_probs)):
+            self.table[row.tobytes()] = scores
+        self.evaluated += len(fresh)
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int32).reshape(len(rows), -1)
