@@ -1,6 +1,8 @@
 """Probing classifiers with control tasks (Hewitt & Liang 2019, "Designing and Interpreting Probes with Control
 Tasks"): the features, the per-layer accuracies, the control task, the reading and the task files."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -114,9 +116,13 @@ def test_word_positions_take_every_piece_and_the_asked_occurrence(bert, camember
     zebra = word_positions(encoded["offset_mapping"][0], encoded.word_ids(0), rows[0])
     assert [encoded.tokens(0)[p] for p in zebra] == ["z", "##e", "##b", "##r", "##a"]
     assert word_positions(encoded["offset_mapping"][1], encoded.word_ids(1), rows[1]) == (5,)
-    glued = rows_of("sentence,word,label\nthe dog's bed .,dog,x")
-    with pytest.raises(InputError, match=r"line 2: model '\S*tiny-camembert' reads 'dog' as part of the word \"dog's\""):
-        word_vectors(camembert, glued + glued)
+    glued = rows_of("sentence,word,label\nthe dog's bed.,dog,x\nthe dog's bed.,bed,y")
+    encoded = camembert.tokenizer([glued[0].sentence], return_offsets_mapping=True)
+    dog, bed = (word_positions(encoded["offset_mapping"][0], encoded.word_ids(0), row) for row in glued)
+    assert [encoded.tokens(0)[p] for p in dog + bed] == ["\u2581dog", "\u2581bed"]  # not "'s" or "."
+    straddling = replace(glued[0], span=(4, 6))  # "do": the piece "▁dog" reaches outside it
+    with pytest.raises(InputError, match=r"line 2: model 'm' reads 'dog' as part of the piece 'dog'"):
+        word_positions(encoded["offset_mapping"][0], encoded.word_ids(0), straddling, "m")
 
 
 def test_the_reading_names_where_the_property_is_readable_and_where_selectivity_peaks():

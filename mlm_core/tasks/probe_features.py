@@ -80,17 +80,24 @@ def _chunks(group: list[int]) -> list[list[int]]:
 
 def word_positions(offsets: Sequence[tuple[int, int]], word_ids: Sequence[int | None], row: ProbeRow,
                    model_name: str = "the model") -> tuple[int, ...]:
-    """The token positions of ``row``'s word: every piece of the tokenizer's words that overlap its characters.
-    ``InputError`` when those words cover more than the probed word (the tokenizer does not split it off)."""
+    """The token positions of ``row``'s word: the pieces of the tokenizer's words (``word_groups``) that overlap
+    its characters. A tokenizer's word may hold more than the probed word (sentencepiece models keep "bank." or
+    "dog's" together): only the overlapping pieces count. ``InputError`` when a piece reaches outside the word
+    (the tokenizer does not split it off)."""
     start, end = row.span
-    chosen = [group for group in word_groups(word_ids)
-              if any(offsets[p][0] < end and offsets[p][1] > start for p in group)]
-    if chosen:
-        first, last = offsets[chosen[0][0]][0], offsets[chosen[-1][-1]][1]
-        covered = row.sentence[first:last].strip()
-        if covered.lower() == row.sentence[start:end].lower():
-            return tuple(position for group in chosen for position in group)
-    else:
-        covered = ""
-    raise InputError(f"{row.where}: model '{model_name}' reads {row.word!r} as part of the word {covered!r} — "
-                     "probe a word its tokenizer splits off (e.g. without a hyphen or apostrophe attached).")
+    pieces = [position for group in word_groups(word_ids) for position in group
+              if offsets[position][0] < end and offsets[position][1] > start]
+    outside = [position for position in pieces if not _inside(row.sentence, offsets[position], start, end)]
+    if pieces and not outside:
+        return tuple(pieces)
+    piece = row.sentence[slice(*offsets[outside[0]])].strip() if outside else ""
+    raise InputError(f"{row.where}: model '{model_name}' reads {row.word!r} as part of the piece {piece!r} — "
+                     "probe a word its tokenizer splits off.")
+
+
+def _inside(sentence: str, offset: tuple[int, int], start: int, end: int) -> bool:
+    """Whether a piece's characters, leading spaces aside (sentencepiece offsets may include one), lie in the word."""
+    piece_start, piece_end = offset
+    while piece_start < piece_end and sentence[piece_start].isspace():
+        piece_start += 1
+    return start <= piece_start and piece_end <= end
