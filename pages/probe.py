@@ -58,11 +58,11 @@ def layers_chart(result, title: str):
                     y=alt.Y("value:Q", title="accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
                     color=alt.Color("series:N", title=None, sort=list(SERIES.values()),
                                     scale=alt.Scale(domain=list(SERIES.values()), range=OKABE_ITO[:3]),
-                                    legend=alt.Legend(orient="bottom", direction="vertical")),
+                                    legend=alt.Legend(orient="top", direction="horizontal", labelLimit=0)),
                     strokeDash=alt.condition(alt.datum.series == SERIES["majority"], alt.value([4, 4]),
                                              alt.value([1, 0])),
                     tooltip=["layer:O", "series:N", alt.Tooltip("value:Q", format=".1%")])
-            .properties(height=320))
+            .properties(height=340))
 
 
 st.title("Probe the layers")
