@@ -8,7 +8,7 @@ from app_support import APP, open_page
 from streamlit.testing.v1 import AppTest
 
 from mlm_core.tasks.probe import probe
-from mlm_core.tasks.probe_files import load_probe_task
+from mlm_core.tasks.probe_files import load_probe_task, read_probe_rows
 
 TASK = "en-word-sense"
 
@@ -59,3 +59,19 @@ def test_base_and_fine_tuned_side_by_side(bert_dir, camembert, expected):
     assert list(table["model"].unique()) == [str(bert_dir), camembert.name]
     base_rows = table[table["model"] == str(bert_dir)]
     assert list(base_rows["accuracy"]) == pytest.approx([score.accuracy for score in expected.layers])
+
+
+def test_an_uploaded_file_is_probed_and_a_bad_one_names_its_row(bert_dir, bert):
+    at = open_page("probe", str(bert_dir), folds="3")
+    at.radio(key="probe_source").set_value("upload").run()
+    assert not at.exception and any("Upload a file" in info.value for info in at.info)
+    bad = "sentence,word,label\nthe cat sat .,cat,a\nthe dog sat .,horse,b\n"
+    at.file_uploader(key="probe_file").set_value(("mine.csv", bad.encode(), "text/csv")).run()
+    assert not at.exception
+    assert at.error[0].value.startswith("'mine.csv', line 3: the word 'horse' cannot be probed")
+    good = "sentence,word,label\n" + "the cat sat .,cat,a\nthe dog ran .,dog,b\n" * 3
+    at.file_uploader(key="probe_file").set_value(("mine.csv", good.encode(), "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    expected = probe(bert, read_probe_rows(good.encode()), task="mine", folds=3, seed=0)
+    assert list(at.dataframe[0].value["accuracy"]) == pytest.approx([s.accuracy for s in expected.layers])
+    assert any(block.value == expected.reading() for block in at.markdown)
