@@ -184,3 +184,14 @@ def test_folds_and_seed_are_checked(bert):
     rows = rows_of("sentence,word,label\n" + "I read a book.,book,noun\nI ran.,ran,verb\n" * 5)
     with pytest.raises(ParameterError, match="The 'folds' parameter of probe must be an int in the range"):
         probe(bert, rows, folds=1)
+
+
+def test_a_training_part_with_one_label_predicts_it():
+    """A control task can draw one label for almost every word; its folds then fit no classifier."""
+    from mlm_core.tasks.probe import fold_accuracy
+
+    features = np.arange(12, dtype=np.float32).reshape(6, 2)
+    labels = np.array(["a"] * 5 + ["b"])
+    # seed 0 folds: rows 3-5 tested after training on 0-2 (all 'a': predicts 'a', 2 of 3 right), rows 0-2 after
+    # training on 3-5 (a real fit; the 'b' row is the farthest from them: 3 of 3 right)
+    assert fold_accuracy(features, labels, folds=2, seed=0) == pytest.approx((2 / 3 + 1) / 2)

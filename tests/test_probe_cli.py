@@ -1,5 +1,6 @@
 """``python -m mlm_core probe``: the JSON schema, and every bad input as exit 2 with one line naming the row."""
 
+import io
 import json
 
 import pytest
@@ -59,3 +60,13 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, content, message):
 def test_unknown_task_names_the_shipped_ones(capsys):
     assert main(["probe", "en-no-such-task", "--model", "demo"]) == 2
     assert "or a shipped task's name" in capsys.readouterr().err
+
+
+def test_standard_input_is_read_and_named_in_messages(monkeypatch, capsys):
+    bad = b"sentence,word,label\nthe cat sat .,cat,a\nthe dog sat .,dog,b,x\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(bad.replace(b",x", b",dog"))))
+    assert main(["probe", "-", "--model", "demo", "--folds", "1"]) == 2
+    assert "The 'folds' parameter of probe must be an int in the range [2, 20]. Got 1 instead." in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"sentence,word,label\nthe cat sat .,dog,a\n")))
+    assert main(["probe", "-", "--model", "demo"]) == 2
+    assert capsys.readouterr().err.startswith("error: Standard input, line 2: the word 'dog' cannot be probed")
