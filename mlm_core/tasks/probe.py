@@ -120,11 +120,11 @@ def fold_accuracy(features: np.ndarray, labels: np.ndarray, *, folds: int, seed:
     from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-
     from threadpoolctl import threadpool_limits
 
     scores = []
-    # One BLAS thread: these matrices are small, and two threads on a busy machine made each fit ~7× slower.
+    # One BLAS thread: these matrices are small, and two threads fighting over busy cores made each fit several
+    # times slower.
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")  # a control label rarer than the folds; lbfgs near convergence
         for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(features, labels):
