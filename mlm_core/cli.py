@@ -1,6 +1,6 @@
 """Command line: ``python -m mlm_core predict "TEXT" [--model SPEC] [--top-k K] [--json]``, ``attention``, ``layers``,
 ``ablate``, ``heads``, ``embed``,
-``explain``, ``score``, ``pairs``, ``finetune``, ``build-demo`` and ``bench``.
+``explain``, ``score``, ``pairs``, ``probe``, ``finetune``, ``build-demo`` and ``bench``.
 
 User errors exit with code 2 and one line on stderr; results go to stdout. What each command does is in
 ``commands.py``.
@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from . import commands, finetune_command, layer_commands
+from . import commands, finetune_command, layer_commands, probe_command
 from .errors import MlmExplorerError
 
 EXIT_USAGE = 2
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.add_argument("--compare", default=None, metavar="MODEL", help="a second model scored on the same pairs")
     pairs.add_argument("--json", action="store_true", help="print one JSON object")
     pairs.set_defaults(run=commands.run_pairs)
+    probe_command.add_parser(subcommands, _add_model_argument)
 
     finetune = subcommands.add_parser("finetune", help="fine-tune a copy of the model on a corpus and save it; "
                                                        "on one device, a machine's GPUs or a cluster; resumable")

@@ -1,0 +1,109 @@
+"""Probe: what each layer encodes — a linear probe per layer, against a control task and the majority baseline."""
+
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from mlm_core.tasks.probe import PROBE_PARAMS, probe
+from mlm_core.tasks.probe_files import list_probe_tasks, load_probe_task, read_probe_rows
+from pages.frame.links import link_widgets, linked_choice, linked_interval, publish_view
+from pages.frame.models import model_versions, shared_result
+from pages.frame.ui import OKABE_ITO, as_table, download_name, run_or_stop
+from pages.frame.routing import require_router
+
+require_router()
+
+SOURCES = {"task": "a shipped task", "upload": "my file"}
+SERIES = {"accuracy": "probe on the task", "control_accuracy": "probe on the control task",
+          "majority": "always the most common label"}
+
+
+def chosen_rows():
+    """(an id for the source, its name, the property its labels name, its rows) from a shipped task or an upload."""
+    source = st.radio("Rows from", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="probe_source")
+    if source == "upload":
+        uploaded = st.file_uploader("Probing file: CSV or TSV with a header 'sentence,word,label' (optionally "
+                                    "'occurrence'), or JSONL", type=["csv", "tsv", "jsonl", "txt"], key="probe_file")
+        if uploaded is None:
+            st.info("Upload a file of words in sentences with their labels, or pick a shipped task.")
+            st.stop()
+        rows = run_or_stop(read_probe_rows, uploaded.getvalue(), name=f"'{uploaded.name}'")
+        return f"upload:{uploaded.file_id}", Path(uploaded.name).stem, "The label", rows
+    tasks = {task.key: task for task in list_probe_tasks()}
+    key = st.selectbox("Task", list(tasks), key="probe_task", format_func=lambda k: tasks[k].title)
+    task, rows = run_or_stop(load_probe_task, key)
+    st.caption(f"{task.tests} {len(rows)} rows, written for MLM Explorer.")
+    return f"task:{key}", key, task.property, rows
+
+
+def probed(mlm, source: str, name: str, property_name: str, rows, folds: int, seed: int):
+    """The probe's result, shared across sessions; a progress bar while it runs."""
+    def compute():
+        bar = st.progress(0.0, text=f"Probing {mlm.name}…")
+        result = run_or_stop(probe, mlm, rows, task=name, property=property_name, folds=folds, seed=seed,
+                             on_progress=lambda fraction, what: bar.progress(fraction, text=f"{mlm.name}: {what}"))
+        bar.empty()
+        return result
+
+    return shared_result(("probe", mlm.name, source, folds, seed), compute)
+
+
+def layers_chart(result, title: str):
+    frame = result.frame().melt(id_vars="layer", value_vars=list(SERIES), var_name="series", value_name="value")
+    frame["series"] = frame["series"].map(SERIES)
+    return (alt.Chart(frame, title=title).mark_line(point=True)
+            .encode(x=alt.X("layer:O", title="layer (0 = the embeddings)", axis=alt.Axis(labelAngle=0)),
+                    y=alt.Y("value:Q", title="accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+                    color=alt.Color("series:N", title=None, sort=list(SERIES.values()),
+                                    scale=alt.Scale(domain=list(SERIES.values()), range=OKABE_ITO[:3]),
+                                    legend=alt.Legend(orient="top", direction="horizontal", labelLimit=0)),
+                    strokeDash=alt.condition(alt.datum.series == SERIES["majority"], alt.value([4, 4]),
+                                             alt.value([1, 0])),
+                    tooltip=["layer:O", "series:N", alt.Tooltip("value:Q", format=".1%")])
+            .properties(height=340))
+
+
+st.title("Probe the layers")
+st.write("Which layer's representation of a word tells its part of speech, its number or its sense? A simple "
+         "classifier (a **probe**) is trained on each layer's vectors of the words and tested on held-out rows. "
+         "A **control task** gives every word one random label that only memorising the word can learn "
+         "(Hewitt & Liang 2019): **selectivity**, accuracy minus control accuracy, shows what the layer encodes "
+         "beyond the word itself.")
+
+base, tuned, mlm = model_versions()
+task_keys = [task.key for task in list_probe_tasks()]
+LINKED = [linked_choice("probe_source", "source", "task", list(SOURCES)),
+          linked_choice("probe_task", "task", task_keys[0], task_keys),
+          linked_interval("probe_folds", "folds", 5, PROBE_PARAMS["folds"]),
+          linked_interval("probe_seed", "seed", 0, PROBE_PARAMS["seed"])]
+link_widgets(LINKED)
+publish_view("probe", LINKED)
+source, name, property_name, rows = chosen_rows()
+with st.expander("Folds and seed"):
+    folds = st.slider("Folds", *PROBE_PARAMS["folds"].widget_range, key="probe_folds",
+                      help="Accuracy is the mean over this many stratified folds: each row is tested once.")
+    seed = st.number_input("Seed", *PROBE_PARAMS["seed"].widget_range, key="probe_seed",
+                           help="Shuffles the folds and draws the control task's labels.")
+compare = tuned is not None and st.toggle(
+    "Base and fine-tuned side by side", value=True, key="probe_compare",
+    help="The same task on the model you started from and on your fine-tuned copy.")
+models = [base, tuned] if compare else [mlm]
+
+results = [probed(model, source, name, property_name, rows, folds, int(seed)) for model in models]
+first = results[0]
+st.caption(f"{first.rows} rows · " + ", ".join(f"{label}: {count}" for label, count in first.labels)
+           + f" · {folds} folds, seed {int(seed)}")
+for column, result in zip(st.columns(len(results)), results):
+    with column:
+        st.altair_chart(layers_chart(result, result.model_name), width="stretch")
+        st.markdown(result.reading())
+table = pd.concat([result.frame().assign(model=result.model_name) for result in results], ignore_index=True)
+st.dataframe(table[["model", "layer", "accuracy", "control_accuracy", "selectivity", "majority"]], hide_index=True,
+             width="stretch", column_config={column: st.column_config.NumberColumn(format="%.3f")
+                                             for column in ("accuracy", "control_accuracy", "selectivity",
+                                                            "majority")})
+st.download_button("Download the accuracies (CSV)", table.to_csv(index=False).encode("utf-8"),
+                   file_name=download_name("probe", models[0].name, name, "csv"), mime="text/csv",
+                   key="probe_download")
