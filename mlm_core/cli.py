@@ -1,6 +1,6 @@
 """Command line: ``python -m mlm_core predict "TEXT" [--model SPEC] [--top-k K] [--json]``, ``attention``, ``layers``,
 ``ablate``, ``heads``, ``embed``,
-``explain``, ``score``, ``pairs``, ``finetune``, ``build-demo`` and ``bench``.
+``explain``, ``score``, ``pairs``, ``bias``, ``finetune``, ``build-demo`` and ``bench``.
 
 User errors exit with code 2 and one line on stderr; results go to stdout. What each command does is in
 ``commands.py``.
@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_argument(predict)
     predict.add_argument("--top-k", type=int, default=5, help="candidates per mask (default 5)")
     predict.add_argument("--joint-k", type=int, default=5, help="joint fillings for 2+ masks (default 5; 0 = none)")
+    predict.add_argument("--words", default=None, metavar="W1,W2",
+                         help="comma-separated words to score at every mask (any word; one of several pieces is "
+                              "filled left to right). Braces in TEXT, e.g. 'The {man|woman} worked as a [MASK].', "
+                              "give one result per variant")
     predict.add_argument("--json", action="store_true", help="print one JSON object")
     predict.set_defaults(run=commands.run_predict)
 

@@ -28,7 +28,13 @@ def load(spec: str | None):
 
 def run_predict(args: argparse.Namespace) -> int:
     from .tasks.predict import predict
+    from .tasks.variants import has_braces, expand_variants
+    from .tasks.words import parse_words
 
+    if args.words is not None or has_braces(args.text):
+        words = parse_words(args.words.split(",")) if args.words is not None else ()
+        expand_variants(args.text)  # bad braces are reported before the model loads
+        return _print_words(load(args.model), args, words)
     mlm = load(args.model)
     result = predict(mlm, args.text, top_k=args.top_k, joint_k=args.joint_k)
     if args.json:
@@ -45,6 +51,27 @@ def run_predict(args: argparse.Namespace) -> int:
             print(f"{filling.probability:.2e}  {filling.sentence}")
     if result.joint_skipped_reason:
         print(result.joint_skipped_reason)
+    return 0
+
+
+def _print_words(mlm, args: argparse.Namespace, words: tuple[str, ...]) -> int:
+    from .tasks.words import predict_words
+
+    result = predict_words(mlm, args.text, words, top_k=args.top_k, joint_k=args.joint_k)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    for variant in result.variants:
+        if result.has_variants:
+            print(f"== {variant.prediction.text}")
+        for mask, scores in zip(variant.prediction.masks, variant.words):
+            if len(variant.prediction.masks) > 1:
+                print(f"Mask {mask.index + 1}:")
+            for candidate in mask.candidates:
+                print(f"{candidate.probability:9.4f}  {candidate.sentence}")
+            for score in scores:
+                rank = f"rank {score.rank}" if score.rank else f"{len(score.pieces)} pieces: {' '.join(score.pieces)}"
+                print(f"{score.probability:9.2e}  {score.word}  (log-prob {score.log_prob:.3f}, {rank})")
     return 0
 
 
