@@ -87,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.add_argument("--json", action="store_true", help="print one JSON object")
     pairs.set_defaults(run=commands.run_pairs)
 
+    bias = subcommands.add_parser("bias", help="social bias with the CrowS-Pairs metric: how often the model "
+                                               "prefers the more stereotypical sentence")
+    bias.add_argument("file", help="CSV/TSV with CrowS-Pairs' columns 'sent_more,sent_less,stereo_antistereo,"
+                                   "bias_type' (the dataset's own file works), '-' for standard input, or a shipped "
+                                   "bias suite (e.g. en-occupations-pronouns)")
+    _add_model_argument(bias)
+    bias.add_argument("--compare", default=None, metavar="MODEL", help="a second model scored on the same pairs")
+    bias.add_argument("--json", action="store_true", help="print one JSON object")
+    bias.set_defaults(run=commands.run_bias)
+
     finetune = subcommands.add_parser("finetune", help="fine-tune a copy of the model on a corpus and save it; "
                                                        "on one device, a machine's GPUs or a cluster; resumable")
     finetune.add_argument("file", metavar="CORPUS", help="a UTF-8 .txt file, a folder of them or a glob, any size")

@@ -195,6 +195,52 @@ def run_pairs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_bias_argument(name: str):
+    from pathlib import Path
+
+    from .errors import InputError
+    from .files import read_input_file
+    from .tasks.bias_files import BIAS_SUITES_DIR, load_bias_suite, read_bias_pairs
+
+    if name == "-":
+        return read_bias_pairs(sys.stdin.buffer.read(), name="Standard input")
+    path = Path(name)
+    if path.is_file():
+        data = read_input_file(path, fix="give a CSV or TSV file of bias pairs that you can read")
+        return read_bias_pairs(data, name=f"'{path}'")
+    if path.suffix or "/" in name or not (BIAS_SUITES_DIR / f"{name}.csv").is_file():
+        raise InputError(f"No file '{name}' — give a CSV or TSV file with the columns sent_more,sent_less,"
+                         "stereo_antistereo,bias_type, '-' for standard input, or a shipped bias suite's name "
+                         "(see mlm_core/suites/bias).")
+    return load_bias_suite(name)[1]
+
+
+def run_bias(args: argparse.Namespace) -> int:
+    from .tasks.bias import LIMITS, bias_scores
+
+    pairs = _read_bias_argument(args.file)
+    models = [load(args.model)] + ([load(args.compare)] if args.compare else [])
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{done:,} of {total:,} pairs", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    results = [bias_scores(mlm, pairs, on_progress=progress) for mlm in models]
+    if args.json:
+        summary = results[0].to_dict()
+        if len(results) > 1:
+            summary["compare"] = results[1].to_dict()
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    for result in results:
+        print(result.reading())
+        for row in result.groups_frame().itertuples():
+            print(f"  {row.bias_type or '(no bias type)'}: {row.stereotype_share:.1%} of {row.pairs} "
+                  f"(95 % interval {row.low:.0%}–{row.high:.0%})")
+    print(LIMITS)
+    return 0
+
+
 def run_build_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
