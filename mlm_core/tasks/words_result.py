@@ -104,14 +104,13 @@ class WordsPrediction:
         return pd.DataFrame(rows, columns=columns).astype({"rank": "Int64"})
 
     def ratios_frame(self) -> pd.DataFrame:
-        """With variants: one row per (mask, word, variant): probability, and ratio = this probability / the same
-        word's probability in the first variant (log_ratio its natural log)."""
+        """With variants: ``words_frame`` plus ratio = the word's probability in this variant / in the first
+        variant at the same mask, and log_ratio its natural log."""
         frame = self.words_frame()
-        if frame.empty or not self.has_variants:
-            return pd.DataFrame(columns=["mask", "word", "variant", "probability", "ratio", "log_ratio"])
+        if not self.has_variants:
+            return frame.assign(ratio=pd.Series(dtype=float), log_ratio=pd.Series(dtype=float))
         first = frame.groupby(["mask", "word"], sort=False)["log_prob"].transform("first")
-        frame = frame.assign(log_ratio=frame["log_prob"] - first, ratio=np.exp(frame["log_prob"] - first))
-        return frame[["mask", "word", "variant", "probability", "ratio", "log_ratio"]].reset_index(drop=True)
+        return frame.assign(ratio=np.exp(frame["log_prob"] - first), log_ratio=frame["log_prob"] - first)
 
     def _columns(self, columns: list[str]) -> list[str]:
         return (["variant"] if self.has_variants else []) + columns

@@ -1,0 +1,59 @@
+"""The Predict page's chosen words and sentence variants, and the Bias page, through AppTest (demo model)."""
+
+import json
+
+import pytest
+
+from app_support import open_page
+
+WORK = "The {man|woman} worked as a [MASK]."
+
+
+@pytest.fixture(scope="module")
+def variants_page():
+    return open_page("predict", "demo", text=WORK, words="nurse, doctor, engineer, hairdresser")
+
+
+def test_variants_show_words_by_variant_with_ratios_and_top_words(variants_page, demo):
+    from mlm_core.tasks.words import predict_words
+
+    at = variants_page
+    assert not at.exception and not at.error
+    expected = predict_words(demo, WORK, "nurse, doctor, engineer, hairdresser").ratios_frame()
+    ratios = at.dataframe[0].value
+    assert ratios["variant"].tolist() == ["man"] * 4 + ["woman"] * 4
+    assert ratios["word"].tolist()[:4] == ["nurse", "doctor", "engineer", "hairdresser ✂"]
+    assert ratios["ratio"].tolist() == pytest.approx(expected["ratio"].tolist(), rel=1e-6)
+    top = at.dataframe[-1].value
+    assert list(top.columns) == ["rank", "man", "woman"] and len(top) == 5
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert spec["encoding"]["yOffset"]["field"] == "variant" and spec["encoding"]["x"]["field"] == "log_prob"
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert "Download your words (CSV)" in labels
+    assert at.query_params["words"] == "nurse, doctor, engineer, hairdresser"
+
+
+def test_words_beside_the_top_k_for_one_sentence(variants_page):
+    at = variants_page
+    at.text_area(key="predict_text").set_value("The woman worked as a [MASK].").run()
+    assert not at.exception and not at.error
+    words = at.dataframe[1].value
+    assert words["word"].tolist() == ["nurse", "doctor", "engineer", "hairdresser ✂"]
+    assert words["rank"].isna().tolist() == [False, False, False, True]
+    assert (words["pieces"].iloc[3]) == "hair ##dre ##sser"
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["top words", "your words"]
+    assert any("✂" in caption.value for caption in at.caption)
+
+
+@pytest.mark.parametrize("text, words, message", [
+    ("The {man|woman worked as a [MASK].", "", "Unbalanced braces"),
+    ("{a|b|c|d|e} {f|g|h|i|j} [MASK].", "", "25 sentence variants"),
+    ("The man worked as a [MASK].", "nurse,,doctor", "Word 2 of 3 is empty"),
+])
+def test_bad_braces_or_words_show_one_error(variants_page, text, words, message):
+    at = variants_page
+    at.text_input(key="predict_words").set_value(words)
+    at.text_area(key="predict_text").set_value(text).run()
+    assert not at.exception
+    assert len(at.error) == 1 and message in at.error[0].value
