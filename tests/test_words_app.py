@@ -57,3 +57,47 @@ def test_bad_braces_or_words_show_one_error(variants_page, text, words, message)
     at.text_area(key="predict_text").set_value(text).run()
     assert not at.exception
     assert len(at.error) == 1 and message in at.error[0].value
+
+
+@pytest.fixture(scope="module")
+def bias_page():
+    return open_page("bias", "demo")
+
+
+def test_bias_page_shows_the_share_interval_categories_and_limits(bias_page, demo):
+    from mlm_core.tasks.bias import bias_scores
+    from mlm_core.tasks.bias_files import load_bias_suite
+
+    at = bias_page
+    assert not at.exception and not at.error
+    expected = bias_scores(demo, load_bias_suite("en-occupations-pronouns")[1])
+    (metric,) = at.metric
+    assert metric.value == f"{expected.stereotype_share:.1%}"
+    assert any(expected.reading() == caption.value for caption in at.caption)
+    assert "Blodgett et al." in at.info[0].value
+    categories = at.dataframe[0].value
+    assert categories["bias_type"].tolist() == ["gender: care work", "gender: office work", "gender: technical work",
+                                                "gender: leadership"]
+    assert categories["low"].tolist() == pytest.approx(expected.groups_frame()["low"].tolist())
+    pairs = at.dataframe[-1].value
+    assert len(pairs) == 64 and pairs["margin"].is_monotonic_decreasing
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert labels == ["Download every pair (CSV)", "Download the shares (CSV)"]
+
+
+def test_bias_page_compares_two_models_side_by_side(bias_page, bert_dir):
+    at = bias_page
+    at.selectbox(key="bias_compare").set_value("spec").run()
+    at.text_input(key="bias_compare_spec").set_value(str(bert_dir)).run()
+    assert not at.exception and not at.error
+    assert len(at.metric) == 2
+    table = at.dataframe[-1].value
+    assert list(table.columns) == ["more", "less", "bias_type", "margin: demo", f"margin: {bert_dir}", "change"]
+    assert table["change"].is_monotonic_decreasing
+    assert at.query_params["compare"] == "spec"
+
+
+def test_bias_upload_mode_asks_for_a_file(bias_page):
+    at = bias_page
+    at.radio(key="bias_source").set_value("upload").run()
+    assert not at.exception and "Upload a file of bias pairs" in at.info[0].value
