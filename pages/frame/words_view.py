@@ -73,8 +73,9 @@ def show_variants(result, mask: int) -> None:
         ratios = result.ratios_frame()
         ratios = ratios[ratios["mask"] == mask]
         first = result.variants[0].fill
+        note = SPLIT_NOTE if words["split"].any() else ""
         st.caption(f"Ratio: the word's probability in this variant divided by its probability in the first "
-                   f"variant ({' / '.join(first)}). {SPLIT_NOTE}")
+                   f"variant ({' / '.join(first)}). {note}")
         st.dataframe(marked_words(ratios)[["word", "variant", "probability", "ratio"]], hide_index=True, width="stretch",
                      column_config={"probability": st.column_config.NumberColumn(format="%.3e"),
                                     "ratio": st.column_config.NumberColumn(format="%.3g×")})
