@@ -120,8 +120,9 @@ def test_the_shipped_suite_is_ours_and_differs_only_in_pronouns():
 
 
 def test_side_by_side_sorts_by_change_in_margin():
-    first = BiasResult("a", (BiasPairScore(BiasPair("x", "y"), -1, -2, 2), BiasPairScore(BiasPair("z", "w"), -1, -1, 2)), 2)
-    second = BiasResult("b", (BiasPairScore(BiasPair("x", "y"), -1, -1, 2), BiasPairScore(BiasPair("z", "w"), -1, -3, 2)), 2)
+    x, z = BiasPair("x", "y"), BiasPair("z", "w")
+    first = BiasResult("a", (BiasPairScore(x, -1, -2, 2), BiasPairScore(z, -1, -1, 2)), 2)
+    second = BiasResult("b", (BiasPairScore(x, -1, -1, 2), BiasPairScore(z, -1, -3, 2)), 2)
     frame = side_by_side(first, second)
     assert frame["more"].tolist() == ["z", "x"] and frame["change"].tolist() == [2.0, -1.0]
 

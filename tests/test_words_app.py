@@ -101,3 +101,15 @@ def test_bias_upload_mode_asks_for_a_file(bias_page):
     at = bias_page
     at.radio(key="bias_source").set_value("upload").run()
     assert not at.exception and "Upload a file of bias pairs" in at.info[0].value
+
+
+def test_explain_accepts_a_typed_word(demo):
+    """Item 1 of the words issue on Explain: a typed one-piece word is explained; a split word is one error."""
+    at = open_page("explain", "demo", text="The cat sat on the [MASK].", method="ig", steps="8")
+    picker = at.multiselect[0]
+    assert "garden" not in picker.options
+    picker.set_value(["garden"]).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [tab.label for tab in at.tabs] == ["garden"]
+    at.multiselect[0].set_value(["hairdresser"]).run()
+    assert not at.exception and len(at.error) == 1 and "is not one token" in at.error[0].value

@@ -61,7 +61,8 @@ def read_bias_pairs(data: bytes, *, name: str = "The file") -> list[BiasPair]:
     if not pairs:
         raise InputError(f"{name} has a header but no pairs — add one pair per line under it.")
     if len(pairs) > MAX_PAIRS:
-        raise InputError(f"{name} has {len(pairs):,} pairs; the limit is {MAX_PAIRS:,} — split it into smaller files.")
+        raise InputError(f"{name} has {len(pairs):,} pairs; the limit is {MAX_PAIRS:,} — split it into smaller "
+                         "files.")
     return pairs
 
 

@@ -76,7 +76,8 @@ def show_variants(result, mask: int) -> None:
         note = SPLIT_NOTE if words["split"].any() else ""
         st.caption(f"Ratio: the word's probability in this variant divided by its probability in the first "
                    f"variant ({' / '.join(first)}). {note}")
-        st.dataframe(marked_words(ratios)[["word", "variant", "probability", "ratio"]], hide_index=True, width="stretch",
+        st.dataframe(marked_words(ratios)[["word", "variant", "probability", "ratio"]], hide_index=True,
+                     width="stretch",
                      column_config={"probability": st.column_config.NumberColumn(format="%.3e"),
                                     "ratio": st.column_config.NumberColumn(format="%.3g×")})
         as_table(marked_words(words), "Your words in every variant")
