@@ -25,7 +25,7 @@ import pandas as pd
 from ..analysis import Encoding
 from ..model import MaskedLM
 from .bias_files import BiasPair
-from .score import encode_sentences
+from .score import encode_sentences, scored_groups
 
 CHUNK_PAIRS = 32  # pairs per batch of forward calls: progress and stopping happen between chunks
 Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile
@@ -36,15 +36,16 @@ LIMITS = ("What this number cannot show: it is a preference between sentences of
 
 
 def shared_positions(input_ids_a: Sequence[int], input_ids_b: Sequence[int],
-                     special: set[int]) -> tuple[list[int], list[int]]:
+                     scored: set[int]) -> tuple[list[int], list[int]]:
     """Positions of the tokens two sentences share, in each: difflib's "equal" blocks over the token ids (as
-    CrowS-Pairs' ``get_span``), special tokens left out."""
+    CrowS-Pairs' ``get_span``), kept where ``scored`` holds the position in the first sentence (special tokens
+    left out)."""
     matcher = difflib.SequenceMatcher(None, list(input_ids_a), list(input_ids_b), autojunk=False)
     in_a, in_b = [], []
     for operation, a_start, a_end, b_start, b_end in matcher.get_opcodes():
         if operation == "equal":
             for a, b in zip(range(a_start, a_end), range(b_start, b_end)):
-                if input_ids_a[a] not in special:
+                if a in scored:
                     in_a.append(a)
                     in_b.append(b)
     return in_a, in_b
@@ -53,12 +54,13 @@ def shared_positions(input_ids_a: Sequence[int], input_ids_b: Sequence[int],
 def crows_copies(mlm: MaskedLM, encodings: Sequence[Encoding]):
     """(rows, positions, targets, owner int[N]): for sentences given as (more, less) pairs in turn, one copy per
     shared token with it masked; ``owner`` is the sentence's index in ``encodings``."""
-    special = set(mlm.tokenizer.all_special_ids) - {mlm.tokenizer.unk_token_id}
     mask_id = mlm.tokenizer.mask_token_id
     rows, positions, targets, owner = [], [], [], []
     for index in range(0, len(encodings), 2):
         more, less = encodings[index].input_ids, encodings[index + 1].input_ids
-        for offset, (ids, shared) in enumerate(zip((more, less), shared_positions(more, less, special))):
+        # the positions PLL scores (special tokens left out, as score.scored_groups defines them)
+        scored = {position for group in scored_groups(mlm, encodings[index]) for position in group}
+        for offset, (ids, shared) in enumerate(zip((more, less), shared_positions(more, less, scored))):
             for position in shared:
                 rows.append(ids[:position] + (mask_id,) + ids[position + 1:])
                 positions.append(position)
