@@ -1,6 +1,6 @@
 """Command line: ``python -m mlm_core predict "TEXT" [--model SPEC] [--top-k K] [--json]``, ``attention``, ``layers``,
 ``ablate``, ``heads``, ``embed``,
-``explain``, ``score``, ``pairs``, ``probe``, ``finetune``, ``build-demo`` and ``bench``.
+``explain``, ``score``, ``pairs``, ``bias``, ``probe``, ``finetune``, ``build-demo`` and ``bench``.
 
 User errors exit with code 2 and one line on stderr; results go to stdout. What each command does is in
 ``commands.py``.
@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_argument(predict)
     predict.add_argument("--top-k", type=int, default=5, help="candidates per mask (default 5)")
     predict.add_argument("--joint-k", type=int, default=5, help="joint fillings for 2+ masks (default 5; 0 = none)")
+    predict.add_argument("--words", default=None, metavar="W1,W2",
+                         help="comma-separated words to score at every mask (any word; one of several pieces is "
+                              "filled left to right). Braces in TEXT, e.g. 'The {man|woman} worked as a [MASK].', "
+                              "give one result per variant")
     predict.add_argument("--json", action="store_true", help="print one JSON object")
     predict.set_defaults(run=commands.run_predict)
 
@@ -83,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.add_argument("--json", action="store_true", help="print one JSON object")
     pairs.set_defaults(run=commands.run_pairs)
     probe_command.add_parser(subcommands, _add_model_argument)
+
+    bias = subcommands.add_parser("bias", help="social bias with the CrowS-Pairs metric: how often the model "
+                                               "prefers the more stereotypical sentence")
+    bias.add_argument("file", help="CSV/TSV with CrowS-Pairs' columns 'sent_more,sent_less,stereo_antistereo,"
+                                   "bias_type' (the dataset's own file works), '-' for standard input, or a shipped "
+                                   "bias suite (e.g. en-occupations-pronouns)")
+    _add_model_argument(bias)
+    bias.add_argument("--compare", default=None, metavar="MODEL", help="a second model scored on the same pairs")
+    bias.add_argument("--json", action="store_true", help="print one JSON object")
+    bias.set_defaults(run=commands.run_bias)
 
     finetune = subcommands.add_parser("finetune", help="fine-tune a copy of the model on a corpus and save it; "
                                                        "on one device, a machine's GPUs or a cluster; resumable")

@@ -28,7 +28,13 @@ def load(spec: str | None):
 
 def run_predict(args: argparse.Namespace) -> int:
     from .tasks.predict import predict
+    from .tasks.variants import has_braces, expand_variants
+    from .tasks.words import parse_words
 
+    if args.words is not None or has_braces(args.text):
+        words = parse_words(args.words.split(",")) if args.words is not None else ()
+        expand_variants(args.text)  # bad braces are reported before the model loads
+        return _print_words(load(args.model), args, words)
     mlm = load(args.model)
     result = predict(mlm, args.text, top_k=args.top_k, joint_k=args.joint_k)
     if args.json:
@@ -45,6 +51,27 @@ def run_predict(args: argparse.Namespace) -> int:
             print(f"{filling.probability:.2e}  {filling.sentence}")
     if result.joint_skipped_reason:
         print(result.joint_skipped_reason)
+    return 0
+
+
+def _print_words(mlm, args: argparse.Namespace, words: tuple[str, ...]) -> int:
+    from .tasks.words import predict_words
+
+    result = predict_words(mlm, args.text, words, top_k=args.top_k, joint_k=args.joint_k)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    for variant in result.variants:
+        if result.has_variants:
+            print(f"== {variant.prediction.text}")
+        for mask, scores in zip(variant.prediction.masks, variant.words):
+            if len(variant.prediction.masks) > 1:
+                print(f"Mask {mask.index + 1}:")
+            for candidate in mask.candidates:
+                print(f"{candidate.probability:9.4f}  {candidate.sentence}")
+            for score in scores:
+                rank = f"rank {score.rank}" if score.rank else f"{len(score.pieces)} pieces: {' '.join(score.pieces)}"
+                print(f"{score.probability:9.2e}  {score.word}  (log-prob {score.log_prob:.3f}, {rank})")
     return 0
 
 
@@ -165,6 +192,52 @@ def run_pairs(args: argparse.Namespace) -> int:
               f"({result.ties} ties, counted as failures)")
         for row in result.categories_frame().itertuples():
             print(f"  {row.category or '(no category)'}: {row.accuracy:.1%} of {row.pairs}")
+    return 0
+
+
+def _read_bias_argument(name: str):
+    from pathlib import Path
+
+    from .errors import InputError
+    from .files import read_input_file
+    from .tasks.bias_files import BIAS_SUITES_DIR, load_bias_suite, read_bias_pairs
+
+    if name == "-":
+        return read_bias_pairs(sys.stdin.buffer.read(), name="Standard input")
+    path = Path(name)
+    if path.is_file():
+        data = read_input_file(path, fix="give a CSV or TSV file of bias pairs that you can read")
+        return read_bias_pairs(data, name=f"'{path}'")
+    if path.suffix or "/" in name or not (BIAS_SUITES_DIR / f"{name}.csv").is_file():
+        raise InputError(f"No file '{name}' — give a CSV or TSV file with the columns sent_more,sent_less,"
+                         "stereo_antistereo,bias_type, '-' for standard input, or a shipped bias suite's name "
+                         "(see mlm_core/suites/bias).")
+    return load_bias_suite(name)[1]
+
+
+def run_bias(args: argparse.Namespace) -> int:
+    from .tasks.bias import LIMITS, bias_scores
+
+    pairs = _read_bias_argument(args.file)
+    models = [load(args.model)] + ([load(args.compare)] if args.compare else [])
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{done:,} of {total:,} pairs", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    results = [bias_scores(mlm, pairs, on_progress=progress) for mlm in models]
+    if args.json:
+        summary = results[0].to_dict()
+        if len(results) > 1:
+            summary["compare"] = results[1].to_dict()
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    for result in results:
+        print(result.reading())
+        for row in result.groups_frame().itertuples():
+            print(f"  {row.bias_type or '(no bias type)'}: {row.stereotype_share:.1%} of {row.pairs} "
+                  f"(95 % interval {row.low:.0%}–{row.high:.0%})")
+    print(LIMITS)
     return 0
 
 

@@ -147,9 +147,11 @@ mask_index = settings[0].selectbox("Mask", list(range(n_masks)), format_func=lam
 candidates = [c.token for c in mask_prediction(mlm, analysis, mask_index, top_k=10).candidates]
 # The choices depend on model, text and mask; a key per combination starts each new one at the top 2 instead of
 # carrying over (and silently dropping) words that are no longer offered.
-targets = settings[1].multiselect("Words to explain (from the model's top 10)", candidates,
-                                  default=candidates[:2], max_selections=4,
-                                  key=f"explain_targets::{mlm.name}::{mask_index}::{text}")
+targets = settings[1].multiselect("Words to explain (the model's top 10, or type a word)", candidates,
+                                  default=candidates[:2], max_selections=4, accept_new_options=True,
+                                  key=f"explain_targets::{mlm.name}::{mask_index}::{text}",
+                                  help="Any word the model can put in one mask; the Predict page gives the "
+                                       "probability of words it splits into pieces.")
 output = settings[2].radio("Explain", ["probability", "log-odds"], key="explain_output")
 method = st.segmented_control("Method", list(METHODS), format_func=METHODS.get, key="explain_method") or "shap"
 options = st.columns([1, 2, 2])

@@ -31,6 +31,8 @@ TOUR = [
      "which words made the model say its word"),
     ("English", "demo", "score", "The keys to the cabinet are on the table.\nThe keys to the cabinet is on the table.",
      {}, "which of two sentences the model finds more natural"),
+    ("English", "demo", "predict", "The {man|woman} worked as a [MASK].", {"words": "nurse, doctor, engineer"},
+     "your own words, and how they change between two versions of a sentence"),
     ("English", "en", "predict", "Paris is the [MASK] of France.", {}, "BERT base (downloads once)"),
     ("French", "fr", "predict", "Paris est la [MASK] de la France.", {}, "CamemBERT (downloads once)"),
     ("German", "de", "predict", "Berlin ist die [MASK] von Deutschland.", {}, "German BERT (downloads once)"),

@@ -20,7 +20,7 @@ SERVER_PID: dict[str, int] = {}
 WORDS = ["cat", "dog", "man", "girl", "boat", "house", "tree", "bird"]
 PAGE_TITLES = {"home": "MLM Explorer", "predict": "Predict the masked word", "attention": "Attention",
                "layers": "Layers", "embeddings": "Embeddings", "explain": "Explain a prediction", "score": "Score sentences",
-               "finetune": "Fine-tune the model on your text"}
+               "bias": "Social bias", "finetune": "Fine-tune the model on your text"}
 
 
 @pytest.fixture(scope="module")

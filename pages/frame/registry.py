@@ -24,6 +24,7 @@ PAGES = (
     PageEntry("embeddings", "pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
     PageEntry("explain", "pages/explain.py", "Explain", ":material/lightbulb:"),
     PageEntry("score", "pages/score.py", "Score", ":material/balance:"),
+    PageEntry("bias", "pages/bias.py", "Bias", ":material/diversity_3:"),
     PageEntry("finetune", "pages/finetune.py", "Fine-tune", ":material/model_training:"),
 )
 PAGES_BY_KEY = {page.key: page for page in PAGES}
