@@ -2,7 +2,6 @@
 
     python bench/classroom.py --users 30 --url http://127.0.0.1:8501 --pid SERVER_PID --json
     python bench/classroom.py --users 30 --start          # starts `streamlit run streamlit_app.py` as the README
-    python bench/classroom.py --users 20 --url ... --long-job 1000   # one more user scores 1,000 pairs meanwhile
 
 Each user speaks Streamlit's own protocol, as the browser does on opening a link: GET the page (the first visit
 also fetches the frontend files index.html names, as a browser with an empty cache; later visits are cached),
@@ -72,6 +71,9 @@ class Step:
     tables: list = field(default_factory=list)  # each dataframe's first column values (the results shown)
     static_files: int = 0
     static_bytes: int = 0
+    session_id: str = ""  # the server's session for this page load (new_session message)
+    metrics: list = field(default_factory=list)  # st.metric values as shown
+    images: list = field(default_factory=list)  # media URLs of the page's images (held by the session's server)
 
 
 class Http:
@@ -129,8 +131,9 @@ def _first_column(element) -> list:
 
 
 async def open_link(http: Http, base: str, user: int, page: str, text: str, model: str, cookies: dict, *,
-                    first: bool, timeout: float) -> Step:
-    """One page load of a deep link, timed from the GET of the page to its run's script_finished."""
+                    first: bool, timeout: float, session_id: str = "") -> Step:
+    """One page load of a deep link, timed from the GET of the page to its run's script_finished. With
+    ``session_id``, the websocket asks to resume that session, as the frontend does when it reconnects."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ClientState_pb2 import ContextInfo
@@ -144,7 +147,8 @@ async def open_link(http: Http, base: str, user: int, page: str, text: str, mode
             step.static_files, step.static_bytes = await first_visit_files(http, base, index, cookies)
         ws_url = base.replace("http", "ws", 1) + "/_stcore/stream"
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
-        async with websockets.connect(ws_url, subprotocols=["streamlit"], additional_headers=headers,
+        protocols = ["streamlit", "none", session_id] if session_id else ["streamlit"]
+        async with websockets.connect(ws_url, subprotocols=protocols, additional_headers=headers,
                                       max_size=None, open_timeout=timeout, ping_interval=None) as ws:
             request = BackMsg()
             request.rerun_script.query_string = query
@@ -175,12 +179,17 @@ async def _read_run(ws, step: Step, ForwardMsg) -> None:
                 step.headings.append(element.heading.body)
             elif name == "dataframe":
                 step.tables.append(_first_column(element))
+            elif name == "metric":
+                step.metrics.append(element.metric.body)
+            elif name == "imgs":
+                step.images.extend(image.url for image in element.imgs.imgs)
             elif name == "exception":
                 step.outcome, step.detail = "error", f"exception: {element.exception.message[:200]}"
             elif name == "alert" and element.alert.format == element.alert.ERROR:
                 step.outcome, step.detail = "error", f"st.error: {element.alert.body[:200]}"
         elif kind == "new_session":  # a new run begins: what an early-ended run sent does not count
-            step.elements, step.headings, step.tables = {}, [], []
+            step.elements, step.headings, step.tables, step.images, step.metrics = {}, [], [], [], []
+            step.session_id = message.new_session.initialize.session_id
         elif kind == "script_finished":
             if message.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
                 return
@@ -225,15 +234,11 @@ async def run(args, base: str, sampler: ProcessSampler | None) -> dict:
     http = Http(workers=max(8, 6 * args.users))
     try:
         for k in range(args.warmup):  # compile the shapes the users' sentences need, off the clock
-            await one_user(http, base, 10_000 + k, 0.0, args.model, args.step_timeout * 4, [])
+            for url in args.warm or [base]:  # each replica (sticky routing would send a warm-up user to one)
+                await one_user(http, url.rstrip("/"), 10_000 + k, 0.0, args.model, args.step_timeout * 4, [])
         if args.warmup:
             await asyncio.sleep(3.0)  # background compilation starts after 1 s of idle model
         steps: list[Step] = []
-        long_job = None
-        if args.long_job:
-            from classroom_long_job import run_long_job
-            long_job = asyncio.create_task(run_long_job(http, base, args.model, args.long_job, args.max_seconds))
-            await asyncio.sleep(args.long_job_head_start)
         load_before = load_average()
         if sampler:
             sampler.start()
@@ -246,16 +251,10 @@ async def run(args, base: str, sampler: ProcessSampler | None) -> dict:
             pass  # unfinished steps count as not reached
         wall = time.perf_counter() - started
         server = sampler.stop() if sampler else None
-        job = None
-        if long_job is not None:
-            job = await long_job if long_job.done() else None
-            if job is None:
-                long_job.cancel()
-                job = {"finished": False}
         return {"users": args.users, "ramp_seconds": args.ramp, "wall_seconds": round(wall, 2), "url": base,
-                "steps": summarise(steps, args.users), "server": server, "long_job": job,
+                "steps": summarise(steps, args.users), "server": server,
                 "load_average_before": load_before, "load_average_after": load_average(),
-                "failures": [asdict(s) | {"elements": None, "tables": None} for s in steps if s.outcome != "ok"][:20],
+                "failures": [asdict(s) | {"elements": None, "tables": None, "images": None, "metrics": None} for s in steps if s.outcome != "ok"][:20],
                 "static_first_visit": {"files": max((s.static_files for s in steps), default=0),
                                        "bytes": max((s.static_bytes for s in steps), default=0)}}
     finally:
@@ -274,8 +273,6 @@ def print_table(result: dict) -> None:
     if server:
         print(f"  server: RSS peak {server['rss_peak_gb']:.2f} GB (start {server['rss_start_gb']:.2f} GB), "
               f"cores used {server['cores_mean']:.2f} mean / {server['cores_peak']:.2f} peak (1 s windows)")
-    if result.get("long_job"):
-        print(f"  long job: {result['long_job']}")
     for failure in result["failures"][:5]:
         print(f"  failure: user {failure['user']} {failure['step']}: {failure['outcome']} {failure['detail']}")
 
@@ -293,11 +290,10 @@ def main() -> int:
     parser.add_argument("--model", default="demo")
     parser.add_argument("--ramp", type=float, default=3.0, help="users start spread over this many seconds")
     parser.add_argument("--warmup", type=int, default=2, help="users run off the clock first (compilation)")
+    parser.add_argument("--warm", action="append", default=[], metavar="URL",
+                        help="warm up this address instead of --url (repeatable: each replica's own port)")
     parser.add_argument("--step-timeout", type=float, default=120.0)
     parser.add_argument("--max-seconds", type=float, default=600.0, help="the whole run stops after this")
-    parser.add_argument("--long-job", type=int, default=0, metavar="PAIRS",
-                        help="one more user uploads and scores this many minimal pairs (Score page) meanwhile")
-    parser.add_argument("--long-job-head-start", type=float, default=5.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.start and not args.url:
