@@ -2,6 +2,7 @@
 
     python bench/classroom.py --users 30 --url http://127.0.0.1:8501 --pid SERVER_PID --json
     python bench/classroom.py --users 30 --start          # starts `streamlit run streamlit_app.py` as the README
+    python bench/classroom.py --users 20 --start --long-job 1000   # one more user scores 1,000 pairs meanwhile
 
 Each user speaks Streamlit's own protocol, as the browser does on opening a link: GET the page (the first visit
 also fetches the frontend files index.html names, as a browser with an empty cache; later visits are cached),
@@ -12,6 +13,11 @@ page has been sent by then (a run ended early for ``st.rerun`` does not count). 
 GET of the page to that message. A step **fails** on an exception element, an ``st.error`` alert, a compile
 error, a websocket closed by the server (disconnect) or no finish within ``--step-timeout`` (timeout). Each
 link opened is a new page load, so a new websocket and session, as when a student clicks a link.
+
+With ``--long-job N`` one more user opens, ``--long-job-head-start`` seconds before the others, a Score page link
+whose text is the good and bad sentences of N minimal pairs (the shipped English suites, repeated), one per line:
+the same pseudo-log-likelihood work as a suite of N pairs, started by a link; its time to script_finished is
+reported apart (it waits for nothing else).
 
 Users start spread evenly over ``--ramp`` seconds, each with its own sentence. Server CPU (cores used) and RSS are
 sampled from /proc for the server's process tree (``--pid``, repeatable; the replica script's PID covers its
@@ -198,6 +204,46 @@ async def _read_run(ws, step: Step, ForwardMsg) -> None:
                 return
 
 
+def long_job_text(pairs: int) -> str:
+    """The good and bad sentences of ``pairs`` minimal pairs from the shipped English suites, one per line."""
+    found = []
+    for path in sorted((ROOT / "mlm_core" / "suites").glob("en-*.tsv")):
+        rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()
+                if line and not line.startswith("#")]
+        found += [(row[0], row[1]) for row in rows[1:] if len(row) >= 2]  # after the header
+    chosen = [found[k % len(found)] for k in range(pairs)]
+    return "\n".join(sentence for pair in chosen for sentence in pair)
+
+
+async def long_job(http: "Http", base: str, pairs: int, model: str, timeout: float) -> dict:
+    """The Score page scoring ``pairs`` pairs' sentences, opened like a link (the GET is of the bare address: a
+    100 KB query does not fit an HTTP request line)."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    step, query = Step(-1, "long_job"), urllib.parse.urlencode(
+        {"page": "score", "model": model, "mode": "sentences", "text": long_job_text(pairs)})
+    started = time.perf_counter()
+    try:
+        cookies: dict = {}
+        await http.get(f"{base}/", cookies)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+        async with websockets.connect(base.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
+                                      additional_headers=headers, max_size=None, ping_interval=None) as ws:
+            request = BackMsg()
+            request.rerun_script.query_string = query
+            await ws.send(request.SerializeToString())
+            await asyncio.wait_for(_read_run(ws, step, ForwardMsg), timeout=timeout)
+        step.seconds = time.perf_counter() - started
+    except asyncio.TimeoutError:
+        step.outcome = "timeout"
+    except (websockets.exceptions.ConnectionClosed, OSError) as error:
+        step.outcome, step.detail = "disconnect", str(error)
+    return {"pairs": pairs, "outcome": step.outcome, "detail": step.detail,
+            "seconds": None if step.seconds is None else round(step.seconds, 2)}
+
+
 async def one_user(http: Http, base: str, user: int, delay: float, model: str, timeout: float,
                    results: list) -> None:
     await asyncio.sleep(delay)
@@ -239,6 +285,10 @@ async def run(args, base: str, sampler: ProcessSampler | None) -> dict:
         if args.warmup:
             await asyncio.sleep(3.0)  # background compilation starts after 1 s of idle model
         steps: list[Step] = []
+        job = None
+        if args.long_job:
+            job = asyncio.create_task(long_job(http, base, args.long_job, args.model, args.max_seconds))
+            await asyncio.sleep(args.long_job_head_start)
         load_before = load_average()
         if sampler:
             sampler.start()
@@ -251,8 +301,13 @@ async def run(args, base: str, sampler: ProcessSampler | None) -> dict:
             pass  # unfinished steps count as not reached
         wall = time.perf_counter() - started
         server = sampler.stop() if sampler else None
+        if job is not None:
+            try:
+                job = await asyncio.wait_for(job, timeout=max(1.0, args.max_seconds - wall))
+            except asyncio.TimeoutError:
+                job = {"pairs": args.long_job, "outcome": "timeout"}
         return {"users": args.users, "ramp_seconds": args.ramp, "wall_seconds": round(wall, 2), "url": base,
-                "steps": summarise(steps, args.users), "server": server,
+                "steps": summarise(steps, args.users), "server": server, "long_job": job,
                 "load_average_before": load_before, "load_average_after": load_average(),
                 "failures": [asdict(s) | {"elements": None, "tables": None, "images": None, "metrics": None} for s in steps if s.outcome != "ok"][:20],
                 "static_first_visit": {"files": max((s.static_files for s in steps), default=0),
@@ -273,6 +328,8 @@ def print_table(result: dict) -> None:
     if server:
         print(f"  server: RSS peak {server['rss_peak_gb']:.2f} GB (start {server['rss_start_gb']:.2f} GB), "
               f"cores used {server['cores_mean']:.2f} mean / {server['cores_peak']:.2f} peak (1 s windows)")
+    if result.get("long_job"):
+        print(f"  long job: {result['long_job']}")
     for failure in result["failures"][:5]:
         print(f"  failure: user {failure['user']} {failure['step']}: {failure['outcome']} {failure['detail']}")
 
@@ -294,6 +351,9 @@ def main() -> int:
                         help="warm up this address instead of --url (repeatable: each replica's own port)")
     parser.add_argument("--step-timeout", type=float, default=120.0)
     parser.add_argument("--max-seconds", type=float, default=600.0, help="the whole run stops after this")
+    parser.add_argument("--long-job", type=int, default=0, metavar="PAIRS",
+                        help="one more user scores this many minimal pairs' sentences on the Score page meanwhile")
+    parser.add_argument("--long-job-head-start", type=float, default=5.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.start and not args.url:
