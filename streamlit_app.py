@@ -6,8 +6,10 @@ with the shared sidebar.
 
 import streamlit as st
 
+from mlm_core.turns import queued_notice
 from pages.frame.models import sidebar_model_picker
 from pages.frame.registry import HOME, PAGES, PAGES_BY_KEY
+from pages.frame.ui import queued
 
 st.set_page_config(page_title="MLM Explorer", page_icon=":mag:", layout="wide")
 
@@ -22,4 +24,5 @@ navigation = st.navigation(
 sidebar_model_picker()
 if unknown_page:
     st.warning(f"The link's page {st.query_params.get('page')!r} does not exist — here is the home page.")
-navigation.run()
+with queued_notice(queued):  # a model call of this page that waits > 2 s for its turn says so
+    navigation.run()

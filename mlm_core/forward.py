@@ -26,6 +26,7 @@ from .architecture import (SPLIT_HEADS, apply_head, can_ablate_heads, head_maske
                            masked_logits, run_layers, split_head)
 from .shapes import (BATCH_BUCKETS, BULK_ROWS, HEAD_ROW_BUCKETS, LENGTH_BUCKETS, SLOT_BUCKETS,  # noqa: F401
                      batch_chunks, bucket as _bucket, call_chunks)
+from .turns import FairTurn
 
 IDLE_BEFORE_COMPILING = 1.0  # seconds without a model call before a background compilation starts
 class _RetracingNoteFilter(logging.Filter):
@@ -68,7 +69,7 @@ class CompiledForward:
         self._pad_id = int(pad_id)
         self._max_length = int(max_length)
         self._jit = xla_enabled() if jit_compile is None else jit_compile
-        self._lock = threading.Lock()
+        self._lock = FairTurn()  # calls take turns in arrival order: quick calls get in between a long job's chunks
         # One tf.function per (kind of output, padded shape), so each compiles exactly once.
         self._graphs: dict[tuple, tf.types.experimental.GenericFunction] = {}
         # A dashboard answers the first request of each shape at once: the same step runs eagerly (same maths,

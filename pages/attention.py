@@ -26,11 +26,6 @@ require_router()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def cached_zip(model_name: str, text: str, hide_special: bool, stretch: bool, _result) -> bytes:
-    return zip_all_diagrams(_result, stretch=stretch)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
 def cached_overview(model_name: str, text: str, hide_special: bool, stretch: bool, _result, labels: tuple) -> bytes:
     return overview_png(_result.weights, labels, stretch=stretch)
 
@@ -106,7 +101,7 @@ with heatmap_tab:
     frame = matrix_frame(shown, layer, head)
     st.altair_chart(heatmap(frame, f"Layer {layer}, head {head}"), width="stretch")
     as_table(matrix_table(frame), "This head's attention")
-    st.download_button("Download this head's matrix (CSV)", frame.to_csv(index=False).encode("utf-8"),
+    st.download_button("Download this head's matrix (CSV)", lambda: frame.to_csv(index=False).encode("utf-8"),
                        file_name=download_name(f"attention-L{layer}-H{head}", mlm.name, text, "csv"),
                        mime="text/csv", key="attention_download_csv")
 
@@ -132,15 +127,16 @@ with table_tab:
     counts = table["label"].value_counts()
     st.write("Heads per pattern: " + ", ".join(f"{label} {count}" for label, count in counts.items()))
 
-with st.spinner("Drawing every head…"):
-    archive = cached_zip(mlm.name, text, hide_special, stretch, shown)
+# Downloads are made when clicked (a callable runs in its own thread then), not on every view: the zip of every
+# diagram alone was ~8 % of the server's GIL time with 20 users viewing pages.
 downloads = st.columns(3)
-downloads[0].download_button(f"All {full.num_layers * full.num_heads} diagrams (zip)", archive,
+downloads[0].download_button(f"All {full.num_layers * full.num_heads} diagrams (zip)",
+                             lambda: zip_all_diagrams(shown, stretch=stretch),
                              file_name=download_name("attention", mlm.name, text, "zip"),
                              mime="application/zip", key="attention_download_zip")
-downloads[1].download_button("All matrices (NPZ)", npz_bytes(shown),
+downloads[1].download_button("All matrices (NPZ)", lambda: npz_bytes(shown),
                              file_name=download_name("attention", mlm.name, text, "npz"),
                              mime="application/octet-stream", key="attention_download_npz")
-downloads[2].download_button("Head patterns (CSV)", table.to_csv(index=False).encode("utf-8"),
+downloads[2].download_button("Head patterns (CSV)", lambda: table.to_csv(index=False).encode("utf-8"),
                              file_name=download_name("attention-heads", mlm.name, text, "csv"),
                              mime="text/csv", key="attention_download_heads")

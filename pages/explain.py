@@ -232,10 +232,10 @@ what = {"shap": "SHAP Partition explainer (Owen values over neighbouring words)"
 st.caption(f"{result.evaluations} model evaluations. Hidden words are replaced by the unknown-word token (never "
            f"by the mask); other masks in the text count as unknown words. {what[0].upper() + what[1:]}.")
 downloads = st.columns(2)
-downloads[0].download_button("Download the values (CSV)", frame.to_csv(index=False).encode("utf-8"),
+downloads[0].download_button("Download the values (CSV)", lambda: frame.to_csv(index=False).encode("utf-8"),
                              file_name=download_name("explanation", mlm.name, text, "csv"),
                              mime="text/csv", key="explain_download_csv")
 downloads[1].download_button("Download the explanation (JSON)",
-                             json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
+                             lambda: json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
                              file_name=download_name("explanation", mlm.name, text, "json"),
                              mime="application/json", key="explain_download_json")

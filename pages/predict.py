@@ -138,15 +138,16 @@ elif result.joint_skipped_reason:
     st.info(result.joint_skipped_reason)
 
 csv_column, json_column = st.columns(2)
-csv_column.download_button("Download predictions (CSV)", candidates.to_csv(index=False).encode("utf-8"),
+# Made when clicked (see the Attention page), not on every view.
+csv_column.download_button("Download predictions (CSV)", lambda: candidates.to_csv(index=False).encode("utf-8"),
                            file_name=download_name("predictions", mlm.name, text, "csv"),
                            mime="text/csv", key="predict_download_csv")
 if with_words and answer.words:
-    words_csv = (answer.ratios_frame() if variants else answer.words_frame()).to_csv(index=False).encode("utf-8")
-    csv_column.download_button("Download your words (CSV)", words_csv,
+    words_frame = answer.ratios_frame() if variants else answer.words_frame()
+    csv_column.download_button("Download your words (CSV)", lambda: words_frame.to_csv(index=False).encode("utf-8"),
                                file_name=download_name("words", mlm.name, text, "csv"), mime="text/csv",
                                key="predict_download_words")
 json_column.download_button("Download everything, joint fillings included (JSON)",
-                            json.dumps(answer.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
+                            lambda: json.dumps(answer.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
                             file_name=download_name("predictions", mlm.name, text, "json"),
                             mime="application/json", key="predict_download_json")

@@ -3,6 +3,7 @@ session's fine-tuned copy and the switch between the two, and results shared acr
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 from typing import Any, Callable
@@ -24,11 +25,29 @@ FINETUNED_KEY = "finetuned"  # this session's FinetuneResult
 USE_FINETUNED_KEY = "use_finetuned"
 
 
-@st.cache_resource(max_entries=MAX_MODELS_IN_MEMORY, show_spinner=False)
+def freeze_long_lived() -> None:
+    """Move every object alive now (TensorFlow, the loaded models, the imported modules) out of the garbage
+    collector's reach. Streamlit runs a full ``gc.collect()`` after every script run (``runner.postScriptGC``);
+    with TensorFlow and a model loaded it walks ~550,000 objects holding the GIL (hundreds of ms), which
+    serialises every user's page; frozen objects are skipped, so it only walks what pages made since."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+def _released(_mlm: MaskedLM) -> None:
+    """An evicted model is frozen with the rest: unfreeze, and freeze again a moment later, when the cache no
+    longer holds it, so that its reference cycles are collected first."""
+    gc.unfreeze()
+    threading.Timer(2.0, freeze_long_lived).start()
+
+
+@st.cache_resource(max_entries=MAX_MODELS_IN_MEMORY, show_spinner=False, on_release=_released)
 def _load_shared(spec: str) -> MaskedLM:
     mlm = mlm_core.load_model(spec, allowed_roots=model_roots())
     # Answer a shape's first request eagerly while it compiles (first prediction after a start ≈ 4 s sooner).
     mlm.forward.compile_in_background = BACKGROUND_COMPILE
+    freeze_long_lived()
     return mlm
 
 
