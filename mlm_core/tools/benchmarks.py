@@ -9,13 +9,14 @@ from .bench_explain import explain_rows, gradient_rows
 from .bench_finetune import stream_rows
 from .bench_layers import layers_rows
 from .bench_score import score_rows
+from .bench_trace import trace_rows
 
 
 def run_benchmarks(*, repeats: int = 20, only: str | None = None,
                    progress: Callable[[str], None] = lambda line: None) -> list[BenchResult]:
     """Every benchmark row (optionally only names starting with ``only``), measured in this process."""
     ctx = BenchContext(repeats, only, progress)
-    return (predict_rows(ctx) + attention_rows(ctx) + layers_rows(ctx) + explain_rows(ctx) + gradient_rows(ctx)
+    return (predict_rows(ctx) + attention_rows(ctx) + layers_rows(ctx) + trace_rows(ctx) + explain_rows(ctx) + gradient_rows(ctx)
             + score_rows(ctx) + finetune_rows(ctx) + stream_rows(ctx) + load_rows(ctx))
 
 
