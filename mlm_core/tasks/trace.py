@@ -188,6 +188,13 @@ def _word(mlm: MaskedLM, word: str | None, run: Analysis, role: str) -> tuple[in
         raise InputError(str(error).replace("Target", role, 1)) from None
 
 
+def candidate_words(mlm: MaskedLM, text: str, k: int = 5) -> list[str]:
+    """The ``k`` top words at the first mask of ``text`` (the target and contrast a page offers), no model call
+    beyond the text's one memoised pass."""
+    log_probs = analyze(mlm, text, require_mask=True).mask_log_probs[0]
+    return [display_token(mlm, token_id) for token_id in top_ids(log_probs, k, special_ids(mlm))]
+
+
 def layer_effects(mlm: MaskedLM, inputs: TraceInputs, on_layer=lambda done, total: None) -> np.ndarray:
     """float[L+1, T]: one compiled call per layer, one row per position whose clean and corrupted states differ
     (copying an identical state changes nothing: its effect is 0 without a run)."""
