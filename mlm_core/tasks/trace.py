@@ -58,9 +58,10 @@ class TraceInputs:
 
 @dataclass(frozen=True)
 class Trace:
-    """Effects of copying clean states into the corrupted run. ``tokens``: the corrupted text's T tokens;
-    ``layer_effects`` float[L+1, T] (row 0 = embeddings, row l = layer l's output); ``head_effects`` float[L, H]
-    (row = layer 1…L, column = head 1…H) or None; ``clean_value``/``corrupt_value`` are m of the two runs."""
+    """Effects of copying clean states into the corrupted run. ``tokens``: the corrupted text's T tokens
+    (``clean_tokens`` the clean text's); ``layer_effects`` float[L+1, T] (row 0 = embeddings, row l = layer l's
+    output); ``head_effects`` float[L, H] (row = layer 1…L, column = head 1…H) or None; ``clean_value`` and
+    ``corrupt_value`` are m of the two runs."""
 
     model_name: str
     clean: str
@@ -73,6 +74,7 @@ class Trace:
     corrupt_value: float
     layer_effects: np.ndarray
     head_effects: np.ndarray | None = None
+    clean_tokens: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """The JSON of ``python -m mlm_core trace --json`` (layer 0 = embeddings; heads 1-based)."""
@@ -103,6 +105,12 @@ class Trace:
         return pd.DataFrame([{"layer": layer + 1, "head": head + 1, "effect": float(effect)}
                              for (layer, head), effect in np.ndenumerate(self.head_effects)])
 
+    def _token(self, position: int) -> str:
+        clean = self.clean_tokens[position] if self.clean_tokens else self.tokens[position]
+        if clean == self.tokens[position]:
+            return f"'{clean}' (position {position})"
+        return f"'{clean}' / '{self.tokens[position]}' (clean / corrupted, position {position})"
+
     def reading(self) -> str:
         """Plain sentences: which token's state carries the difference at which layers, and the strongest heads."""
         best = self.layer_effects.argmax(axis=1)
@@ -117,7 +125,7 @@ class Trace:
         if not runs:
             return ("No single hidden state restores even a fifth of the difference: the information is spread "
                     "over several positions (copy several states together to find it).")
-        parts = [f"on '{self.tokens[position]}' (position {position}) in "
+        parts = [f"on {self._token(position)} in "
                  f"{_span(first, last)} (effect up to {self.layer_effects[first:last + 1, position].max():.2f})"
                  for position, first, last in runs]
         text = f"The difference in {self.metric_label()} sits " + "; then ".join(parts) + "."
@@ -231,4 +239,4 @@ def trace(mlm: MaskedLM, clean: str, corrupt: str, *, target: str | None = None,
     grid = layer_effects(mlm, inputs, on_layer)
     values = [float(inputs.metric(run.mask_log_probs[0])) for run in (inputs.clean, inputs.corrupt)]
     return Trace(mlm.name, clean, corrupt, inputs.corrupt.tokens, inputs.position, inputs.target, inputs.contrast,
-                 values[0], values[1], grid, head_effects(mlm, inputs) if heads else None)
+                 values[0], values[1], grid, head_effects(mlm, inputs) if heads else None, inputs.clean.tokens)
