@@ -1,5 +1,6 @@
 """``python -m mlm_core layers``, ``ablate``, ``heads`` and ``trace``: how the prediction forms layer by layer, which
-heads it needs, and where the difference between two texts is decided. Layers and heads are numbered from 1 (layer 0 = the embeddings), masks from 1 on the command line."""
+heads it needs, and where the difference between two texts is decided. Layers and heads are numbered from 1
+(layer 0 = the embeddings), masks from 1 on the command line."""
 
 from __future__ import annotations
 

@@ -115,6 +115,13 @@ def test_layer_with_no_head_replaced_is_the_layers_own_call(mlm):
     np.testing.assert_allclose(ours.numpy(), _layer_call(layer, hidden).numpy(), atol=1e-5)
 
 
+def heads_outputs(layer, hidden):
+    """The layer's own self-attention call: its heads' outputs side by side, before the output projection."""
+    return layer.attention.self_attention(hidden_states=hidden, attention_mask=tf.zeros((1, 1, 1, hidden.shape[1])),
+                                          head_mask=None, encoder_hidden_states=None, encoder_attention_mask=None,
+                                          past_key_value=None, output_attentions=False, training=False)[0]
+
+
 def test_heads_all_patched_equal_the_layers_attention_output_patched_and_one_head_its_slice(mlm):
     """Reference, eager: layer l of the corrupted run computed with its attention output (the output projection
     of the heads' outputs, before the residual and LayerNorm) taken from the clean run, or with one head's slice
@@ -126,12 +133,8 @@ def test_heads_all_patched_equal_the_layers_attention_output_patched_and_one_hea
     for index, layer in enumerate(layers):
         corrupt = tf.constant(inputs.corrupt.hidden_states[index][np.newaxis])
         clean = tf.constant(inputs.clean.hidden_states[index][np.newaxis])
-        own = layer.attention.self_attention(hidden_states=corrupt, attention_mask=tf.zeros((1, 1, 1, corrupt.shape[1])),
-                                             head_mask=None, encoder_hidden_states=None, encoder_attention_mask=None,
-                                             past_key_value=None, output_attentions=False, training=False)[0].numpy()
-        theirs = layer.attention.self_attention(hidden_states=clean, attention_mask=tf.zeros((1, 1, 1, clean.shape[1])),
-                                                head_mask=None, encoder_hidden_states=None, encoder_attention_mask=None,
-                                                past_key_value=None, output_attentions=False, training=False)[0]
+        own, theirs = (heads_outputs(layer, hidden) for hidden in (corrupt, clean))
+        own = own.numpy()
         output = layer.attention.dense_output
 
         def finish(attended):
