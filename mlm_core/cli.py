@@ -1,5 +1,5 @@
 """Command line: ``python -m mlm_core predict "TEXT" [--model SPEC] [--top-k K] [--json]``, ``attention``, ``layers``,
-``ablate``, ``heads``, ``embed``,
+``ablate``, ``heads``, ``trace``, ``embed``,
 ``explain``, ``score``, ``pairs``, ``bias``, ``probe``, ``finetune``, ``build-demo`` and ``bench``.
 
 User errors exit with code 2 and one line on stderr; results go to stdout. What each command does is in

@@ -1,5 +1,6 @@
-"""``python -m mlm_core layers``, ``ablate`` and ``heads``: how the prediction forms layer by layer, and which heads
-it needs. Layers and heads are numbered from 1 (layer 0 = the embeddings), masks from 1 on the command line."""
+"""``python -m mlm_core layers``, ``ablate``, ``heads`` and ``trace``: how the prediction forms layer by layer, which
+heads it needs, and where the difference between two texts is decided. Layers and heads are numbered from 1
+(layer 0 = the embeddings), masks from 1 on the command line."""
 
 from __future__ import annotations
 
@@ -33,6 +34,20 @@ def add_parsers(subcommands, add_model_argument: Callable[[argparse.ArgumentPars
     heads.add_argument("--target", default=None, help="word whose probability to follow (default: the top word)")
     heads.add_argument("--json", action="store_true", help="print one JSON object")
     heads.set_defaults(run=run_heads)
+
+    trace = subcommands.add_parser("trace", help="where the difference between two texts is decided: copy each "
+                                                 "hidden state of CLEAN into CORRUPT (activation patching)")
+    trace.add_argument("clean", help="text with one [MASK], e.g. 'The keys to the cabinet [MASK] on the table.'")
+    trace.add_argument("corrupt", help="the same text with one word changed, as many tokens, [MASK] at the same place")
+    add_model_argument(trace)
+    trace.add_argument("--target", default=None, help="word whose log-probability to follow (default: the clean "
+                                                      "text's top word)")
+    trace.add_argument("--contrast", default=None, help="word subtracted: log P(target) − log P(contrast) (default: "
+                                                        "the corrupted text's top word, none if it is the target)")
+    trace.add_argument("--no-contrast", action="store_true", help="follow log P(target) alone")
+    trace.add_argument("--heads", action="store_true", help="also copy each attention head's output")
+    trace.add_argument("--json", action="store_true", help="print one JSON object")
+    trace.set_defaults(run=run_trace)
 
 
 def run_layers(args: argparse.Namespace) -> int:
@@ -83,4 +98,23 @@ def run_heads(args: argparse.Namespace) -> int:
     for row in result.layers_frame().itertuples():
         print(f"  layer {row.layer:>2}: {row.delta_log_prob:+.4f}")
     print(SCAN_CAVEAT)
+    return 0
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    from .tasks.trace import AUTO, GRID_CAVEAT, trace
+
+    contrast = None if args.no_contrast else args.contrast or AUTO
+    result = trace(load(args.model), args.clean, args.corrupt, target=args.target, contrast=contrast,
+                   heads=args.heads)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    print(f"{result.metric_label()}: clean {result.clean_value:.4f}, corrupted {result.corrupt_value:.4f}")
+    print("Effect of copying one clean state (rows: layer, 0 = embeddings; columns: tokens of the corrupted text)")
+    print("      " + " ".join(f"{token[:7]:>7}" for token in result.tokens))
+    for layer, row in enumerate(result.layer_effects):
+        print(f"  {layer:>3} " + " ".join(f"{value:>7.2f}" for value in row))
+    print(result.reading())
+    print(GRID_CAVEAT)
     return 0

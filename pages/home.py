@@ -64,9 +64,10 @@ publish_view(HOME)
 st.title("MLM Explorer")
 st.write("Look inside masked language models — BERT, CamemBERT, multilingual BERT and kin. Hide a word with "
          "**[MASK]** and see what the model would put there, where each of its attention heads looks, at which layer "
-         "it settles on its word and which heads it needs, what each layer encodes about a word (part of speech, "
-         "number, sense), how it represents words in context, which words drive a prediction, and how it changes "
-         "when you teach it your own text. No programming needed; choose a model in the sidebar.")
+         "it settles on its word and which heads it needs, where the difference between two sentences is decided, "
+         "what each layer encodes about a word (part of speech, number, sense), how it represents words in context, "
+         "which words drive a prediction, and how it changes when you teach it your own text. No programming "
+         "needed; choose a model in the sidebar.")
 
 tools = [page for page in PAGES if page.key != HOME]
 for column, page in zip(st.columns(len(tools)), tools):

@@ -10,6 +10,7 @@ from .bench_finetune import stream_rows
 from .bench_layers import layers_rows
 from .bench_probe import probe_rows
 from .bench_score import score_rows
+from .bench_trace import trace_rows
 from .bench_words import words_rows
 
 
@@ -17,9 +18,9 @@ def run_benchmarks(*, repeats: int = 20, only: str | None = None,
                    progress: Callable[[str], None] = lambda line: None) -> list[BenchResult]:
     """Every benchmark row (optionally only names starting with ``only``), measured in this process."""
     ctx = BenchContext(repeats, only, progress)
-    return (predict_rows(ctx) + attention_rows(ctx) + layers_rows(ctx) + explain_rows(ctx) + gradient_rows(ctx)
-            + score_rows(ctx) + words_rows(ctx) + probe_rows(ctx) + finetune_rows(ctx) + stream_rows(ctx)
-            + load_rows(ctx))
+    return (predict_rows(ctx) + attention_rows(ctx) + layers_rows(ctx) + trace_rows(ctx) + explain_rows(ctx)
+            + gradient_rows(ctx) + score_rows(ctx) + words_rows(ctx) + probe_rows(ctx) + finetune_rows(ctx)
+            + stream_rows(ctx) + load_rows(ctx))
 
 
 def format_table(results: list[BenchResult]) -> str:

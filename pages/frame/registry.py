@@ -20,6 +20,7 @@ PAGES = (
     PageEntry("predict", "pages/predict.py", "Predict", ":material/edit_note:"),
     PageEntry("attention", "pages/attention.py", "Attention", ":material/grid_on:"),
     PageEntry("layers", "pages/layers.py", "Layers", ":material/layers:"),
+    PageEntry("trace", "pages/trace.py", "Trace", ":material/route:"),
     PageEntry("probe", "pages/probe.py", "Probe", ":material/troubleshoot:"),
     PageEntry("embeddings", "pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
     PageEntry("explain", "pages/explain.py", "Explain", ":material/lightbulb:"),
