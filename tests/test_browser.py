@@ -19,7 +19,7 @@ SERVER_LOG: dict[str, Path] = {}  # server address → its log file
 SERVER_PID: dict[str, int] = {}
 WORDS = ["cat", "dog", "man", "girl", "boat", "house", "tree", "bird"]
 PAGE_TITLES = {"home": "MLM Explorer", "predict": "Predict the masked word", "attention": "Attention",
-               "layers": "Layers", "embeddings": "Embeddings", "explain": "Explain a prediction", "score": "Score sentences",
+               "layers": "Layers", "trace": "Trace", "probe": "Probe the layers", "embeddings": "Embeddings", "explain": "Explain a prediction", "score": "Score sentences",
                "bias": "Social bias", "finetune": "Fine-tune the model on your text"}
 
 
