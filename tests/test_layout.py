@@ -18,7 +18,8 @@ MAX_LINES = 300
 # Lower layers never import higher ones; a module may import its own layer and any lower one.
 LAYERS = [
     ("leaves", ["mlm_core.errors", "mlm_core.params", "mlm_core.cache", "mlm_core.files"]),
-    ("specs and the compiled pass", ["mlm_core.catalog", "mlm_core.shapes", "mlm_core.architecture",
+    ("specs and the compiled pass", ["mlm_core.catalog", "mlm_core.shapes", "mlm_core.families",
+                                     "mlm_core.architecture",
                                      "mlm_core.forward"]),
     ("models", ["mlm_core.model", "mlm_core.loading"]),
     ("one pass per text", ["mlm_core.analysis"]),

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import analyze
+from ..architecture import require_view
 from ..files import check_output_folder, staged_output, zip_bytes
 from ..model import MaskedLM
 
@@ -53,6 +54,7 @@ class AttentionResult:
 
 def attention(mlm: MaskedLM, text: str) -> AttentionResult:
     """The attention tensor of ``text`` from its (memoised) single forward pass; a mask is not required."""
+    require_view(mlm.model, "attention", "Attention", mlm.name)
     analysis = analyze(mlm, text)
     tokenizer = mlm.tokenizer
     special_ids = set(tokenizer.all_special_ids) - {tokenizer.mask_token_id, tokenizer.unk_token_id}

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import analyze
-from ..architecture import can_ablate_heads
-from ..errors import InputError, UnsupportedModelError
+from ..architecture import require_view
+from ..errors import InputError
 from ..model import MaskedLM
 from ..params import Interval, check_params
 from .lens import Word
@@ -62,10 +62,7 @@ def head_mask(heads: Sequence[Head], *, num_layers: int, num_heads: int) -> np.n
 
 
 def check_ablatable(mlm: MaskedLM) -> None:
-    if not can_ablate_heads(mlm.model):
-        raise UnsupportedModelError(
-            f"Switching heads off works with BERT, RoBERTa, CamemBERT and XLM-RoBERTa models; model '{mlm.name}' "
-            f"is of type '{mlm.model.config.model_type}', whose layers cannot be given head masks here.")
+    require_view(mlm.model, "heads", "Switching heads off", mlm.name)
 
 
 @dataclass(frozen=True)
