@@ -73,14 +73,16 @@ def head_masked_logits(model, input_ids, attention_mask, positions, head_mask=No
     """Vocabulary logits float[N, P, V] at ``positions`` with heads switched off by ``head_mask`` float[N, L, H]
     (1 keeps a head, 0 removes its attention weights), from ids or word embeddings ``inputs_embeds``. None, or an
     all-ones mask, computes the model's usual function layer by layer."""
-    hidden = embed(model, input_ids, inputs_embeds, attention_mask)
-    return adapter_for(model).head(run_layers(model, hidden, attention_mask, head_mask, positions=positions))
+    adapter = adapter_for(model)
+    hidden = run_layers(model, embed(model, input_ids, inputs_embeds, attention_mask), attention_mask, head_mask,
+                        positions=positions)
+    return adapter.head(adapter.final_norm(hidden))
 
 
 def apply_head(model, hidden):
     """The model's own masked-LM head on hidden states float[..., D] → logits float[..., V] (the "logit lens")."""
-    shape = tf.shape(hidden)
-    logits = adapter_for(model).head(tf.reshape(hidden, [1, -1, hidden.shape[-1]]))
+    adapter, shape = adapter_for(model), tf.shape(hidden)
+    logits = adapter.head(adapter.final_norm(tf.reshape(hidden, [1, -1, hidden.shape[-1]])))
     return tf.reshape(logits, tf.concat([shape[:-1], [-1]], axis=0))
 
 

@@ -94,8 +94,14 @@ class Adapter:
         """Layer ``index``'s output float[N, P, D] at ``positions`` int[N, P]; here the whole layer, then gathered."""
         return tf.gather(self.layer(index, hidden, context, head_mask), positions, batch_dims=1)
 
+    def final_norm(self, hidden):
+        """What the encoder applies after its last layer outside its per-layer hidden states (usually nothing);
+        applied before the head whenever a layer's states are read (the lens, the layer-by-layer pass)."""
+        return hidden
+
     def head(self, hidden):
-        """The masked-LM head on hidden states float[N, P, D] → vocabulary logits float[N, P, V]."""
+        """The masked-LM head on hidden states float[N, P, D] → vocabulary logits float[N, P, V] (the encoder's last
+        hidden state, or ``final_norm`` of a layer's states)."""
         for name in self.head_names:
             hidden = getattr(self.model, name)(hidden, training=False)
         return hidden

@@ -20,14 +20,14 @@ class RobertaAdapter(BertLayout):
 
 
 class RobertaPreLayerNormAdapter(BertLayout):
-    """Layers normalise their inputs; one LayerNorm after the last layer belongs to the readout (transformers'
-    hidden states stop before it), so the head here is that norm, then ``lm_head``. The fast last layer is off:
-    its cross-attention path would normalise only the queries."""
+    """Layers normalise their inputs; one LayerNorm after the last layer is in transformers' last hidden state but
+    not in its per-layer hidden states, so it is the ``final_norm`` every read-out of a layer's states applies. The
+    fast last layer is off: its cross-attention path would normalise only the queries."""
 
     main, head_names, fast_last_layer = "roberta_prelayernorm", ("lm_head",), False
 
-    def head(self, hidden):
-        return self.model.lm_head(self.encoder.LayerNorm(hidden), training=False)
+    def final_norm(self, hidden):
+        return self.encoder.LayerNorm(hidden)
 
 
 class ProjectedAdapter(BertLayout):

@@ -20,22 +20,10 @@ from ..analysis import Analysis, analyze
 from ..architecture import require_view
 from ..model import MaskedLM
 from ..params import Interval, check_params
-from .predict import display_token, special_ids, top_ids
+from .vocabulary import Word, display_token, special_ids, top_ids
 from .rollout import mask_rollout
 
 LAYERS_PARAMS = {"top_k": Interval(int, 1, 100, widget=(1, 20))}
-
-
-@dataclass(frozen=True)
-class Word:
-    """A vocabulary entry and its probability at one mask after one layer."""
-
-    token: str
-    token_id: int
-    probability: float
-
-    def to_dict(self) -> dict:
-        return {"token": self.token, "token_id": self.token_id, "probability": self.probability}
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,13 @@ AMINO_ACIDS = tuple("LAGVSERTIDPKQNFYMHWCXBUZO")
 
 
 def family_config(family: str, *, vocab_size: int, size: str = "tiny", pad_token_id: int = 0,
-                  mask_token_id: int | None = None):
-    """The config of a random ``family`` model of ``size`` ('tiny': hidden 32, 2 layers, 2 heads; 'base')."""
+                  mask_token_id: int | None = None, layers: int | None = None):
+    """The config of a random ``family`` model of ``size`` ('tiny': hidden 32, 2 layers, 2 heads; 'base'), with
+    ``layers`` layers instead of the size's (e.g. 6 for DistilBERT-base)."""
     from transformers import AutoConfig
 
-    hidden, layers, heads, intermediate, positions = SIZES[size]
+    hidden, size_layers, heads, intermediate, positions = SIZES[size]
+    layers = layers or size_layers
     small = hidden // 2
     common = {"vocab_size": vocab_size, "pad_token_id": pad_token_id}
     bert_like = {**common, "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
@@ -61,7 +63,8 @@ def family_config(family: str, *, vocab_size: int, size: str = "tiny", pad_token
     return AutoConfig.for_model(family, **settings[family])
 
 
-def build_family(folder: str | Path, family: str, *, size: str = "tiny", seed: int = 0) -> Path:
+def build_family(folder: str | Path, family: str, *, size: str = "tiny", layers: int | None = None,
+                 seed: int = 0) -> Path:
     """Write a random ``family`` masked LM of ``size`` and a tokenizer it can read to ``folder``."""
     import tensorflow as tf
     from transformers import TFAutoModelForMaskedLM
@@ -70,13 +73,15 @@ def build_family(folder: str | Path, family: str, *, size: str = "tiny", seed: i
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = _esm_tokenizer(folder) if family == "esm" else _wordpiece_tokenizer(folder, size)
     tokenizer.model_max_length = SIZES[size][4]
-    tokenizer.model_input_names = ["input_ids", "attention_mask"]  # not every family takes token type ids
     tokenizer.save_pretrained(folder)
     config = family_config(family, vocab_size=len(tokenizer), size=size, pad_token_id=tokenizer.pad_token_id,
-                           mask_token_id=tokenizer.mask_token_id)
+                           mask_token_id=tokenizer.mask_token_id, layers=layers)
     tf.keras.utils.set_random_seed(seed)
     model = TFAutoModelForMaskedLM.from_config(config)
     model(model.dummy_inputs)
+    for variable in model.variables:  # zero-initialised weights (MobileBERT's) would make every word tie
+        if not tf.reduce_any(variable != 0):
+            variable.assign(tf.random.normal(variable.shape, stddev=0.02, dtype=variable.dtype))
     model.save_pretrained(folder, safe_serialization=True)
     return folder
 
@@ -86,7 +91,9 @@ def _wordpiece_tokenizer(folder: Path, size: str):
 
     vocab = wordpiece_vocab(30522 if size == "base" else None)
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    # no token type ids: not every family takes them (DistilBERT's call refuses them)
+    return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True,
+                             model_input_names=["input_ids", "attention_mask"])
 
 
 def _esm_tokenizer(folder: Path):
