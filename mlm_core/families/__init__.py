@@ -38,10 +38,15 @@ class _Unknown(Adapter):
 
 def adapter_for(model) -> Adapter:
     """The adapter of ``model``'s family (made once per model)."""
+    kind = ADAPTERS.get(model.config.model_type, _Unknown)
+    try:
+        weakref.ref(model)
+    except TypeError:  # an object that cannot be weakly referenced (a test's stand-in): not cached
+        return kind(model)
     with _LOCK:
         adapter = _CACHE.get(model)
         if adapter is None:
-            adapter = _CACHE[model] = ADAPTERS.get(model.config.model_type, _Unknown)(model)
+            adapter = _CACHE[model] = kind(model)
         return adapter
 
 
