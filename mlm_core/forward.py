@@ -22,8 +22,8 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from .architecture import (SPLIT_HEADS, apply_head, can_ablate_heads, head_masked_logits,  # noqa: F401
-                           masked_logits, run_layers, split_head)
+from .architecture import (apply_head, dense_attentions, fast_last_layer, head_masked_logits, masked_logits,
+                           refusal, run_layers)
 from .shapes import (BATCH_BUCKETS, BULK_ROWS, HEAD_ROW_BUCKETS, LENGTH_BUCKETS, SLOT_BUCKETS,  # noqa: F401
                      batch_chunks, bucket as _bucket, call_chunks)
 from .turns import FairTurn
@@ -66,7 +66,7 @@ class CompiledForward:
 
     def __init__(self, model: tf.keras.Model, *, pad_id: int, max_length: int, jit_compile: bool | None = None):
         self._model = model
-        self._pad_id = int(pad_id)
+        self.pad_id = int(pad_id)
         self._max_length = int(max_length)
         self._jit = xla_enabled() if jit_compile is None else jit_compile
         self._lock = FairTurn()  # calls take turns in arrival order: quick calls get in between a long job's chunks
@@ -83,21 +83,30 @@ class CompiledForward:
     def _make_step(self, kind: str):
         model = self._model
         internals = kind == "internals"
-        # Only the gathered positions are read: families whose layers we can call compute the last one there only.
-        layered = kind == "ablated" or (not internals and can_ablate_heads(model))
+        # Only the gathered positions are read: families whose last layer can run there alone do so.
+        layered = kind == "ablated" or (not internals and fast_last_layer(model))
+        # Families whose layers change the sequence length (Funnel) have no per-token internals to return.
+        internals_refused = internals and refusal(model, "layers") is not None
 
         def step(input_ids, attention_mask, positions, targets, head_mask=None):
             if layered:
                 logits, out = head_masked_logits(model, input_ids, attention_mask, positions, head_mask), None
             else:
+                asked = internals and not internals_refused
                 logits, out = masked_logits(model, input_ids, attention_mask, positions, training=False,
-                                            output_attentions=internals, output_hidden_states=internals)
+                                            output_attentions=asked, output_hidden_states=asked)
             log_probs = tf.nn.log_softmax(logits, axis=-1)
             if kind == "targets":  # only the asked-for token's log-prob leaves the graph: [N, P], not [N, P, V]
                 return (tf.gather(log_probs, targets, batch_dims=2),)
             if not internals:
                 return (log_probs,)
-            return log_probs, tf.stack(out.attentions, axis=1), tf.stack(out.hidden_states, axis=1)
+            if internals_refused:  # no layers to show: empty stacks, each view refuses with the family's reason
+                rows, length = tf.shape(input_ids)[0], tf.shape(input_ids)[1]
+                return (log_probs, tf.zeros([rows, 0, 1, length, length]),
+                        tf.zeros([rows, 0, length, out.last_hidden_state.shape[-1]]))
+            length = tf.shape(input_ids)[1]
+            return (log_probs, dense_attentions(model, out.attentions, length),
+                    tf.stack(out.hidden_states, axis=1))
 
         return step
 
@@ -116,7 +125,7 @@ class CompiledForward:
             padded_rows = _bucket(n_rows, BATCH_BUCKETS)
             padded_slots = _bucket(max(n_slots, 1), SLOT_BUCKETS + (padded_length,))
 
-        ids = np.full((padded_rows, padded_length), self._pad_id, dtype=np.int32)
+        ids = np.full((padded_rows, padded_length), self.pad_id, dtype=np.int32)
         mask = np.zeros((padded_rows, padded_length), dtype=np.int32)
         for index, row in enumerate(rows):
             ids[index, :len(row)] = row

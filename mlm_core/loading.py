@@ -36,7 +36,9 @@ POSITIVE_INT_SETTINGS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_
 PROBE_TEXT = "qzx ✓ 123"  # a made-up word and a rare character: a tokenizer that cannot cope fails here, not later
 HUB_PROBE_TIMEOUT_S = 6.0
 # Roberta-family position ids start after the padding index, so two positions are unusable.
-_POSITION_OFFSET_MODELS = {"roberta": 2, "camembert": 2, "xlm-roberta": 2, "longformer": 2}
+_POSITION_OFFSET_MODELS = {"roberta": 2, "camembert": 2, "xlm-roberta": 2, "longformer": 2, "roberta-prelayernorm": 2,
+                           "mpnet": 2, "esm": 2}
+NO_POSITION_LIMIT = 512  # families with relative positions only (Funnel): the tokenizer's limit, else this
 
 
 def load_model(spec: str, *, jit_compile: bool | None = None, allow_new_head: bool = False,
@@ -272,7 +274,8 @@ def wrap_model(name: str, tokenizer, model, *, max_tokens: int | None = None,
 
 def max_model_tokens(tokenizer, config) -> int:
     """How many tokens (special ones included) the model reads at once."""
-    limit = config.max_position_embeddings - _POSITION_OFFSET_MODELS.get(config.model_type, 0)
+    positions = getattr(config, "max_position_embeddings", NO_POSITION_LIMIT)
+    limit = positions - _POSITION_OFFSET_MODELS.get(config.model_type, 0)
     declared = getattr(tokenizer, "model_max_length", None)
     if isinstance(declared, int) and 0 < declared < limit:
         limit = declared

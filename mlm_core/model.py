@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .architecture import num_heads, num_layers
 from .forward import CompiledForward
 
 
@@ -27,8 +28,8 @@ class MaskedLM:
 
     @property
     def num_layers(self) -> int:
-        return int(self.model.config.num_hidden_layers)
+        return num_layers(self.model)
 
     @property
     def num_heads(self) -> int:
-        return int(self.model.config.num_attention_heads)
+        return num_heads(self.model)

@@ -77,13 +77,14 @@ def test_too_long_text_names_both_lengths(bert):
         encode(bert, "cat " * 200)
 
 
-def test_models_without_a_split_head_use_the_full_logits_path():
+def test_a_distilbert_pass_equals_its_own_call():
+    """Reference: the model's own call. DistilBERT's head (vocab_transform, norm, projector) runs through its
+    family adapter at the gathered positions."""
     from transformers import DistilBertConfig, TFDistilBertForMaskedLM
 
-    from mlm_core.forward import SPLIT_HEADS, CompiledForward
+    from mlm_core.forward import CompiledForward
 
     config = DistilBertConfig(vocab_size=50, dim=16, n_layers=1, n_heads=2, hidden_dim=20, max_position_embeddings=40)
-    assert config.model_type not in SPLIT_HEADS
     tf.keras.utils.set_random_seed(1)
     model = TFDistilBertForMaskedLM(config)
     ids = [2, 7, 9, 4, 11, 3]

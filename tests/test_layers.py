@@ -187,21 +187,26 @@ def test_bad_inputs_are_typed_errors(bert):
 
 
 def test_models_without_layer_access_get_a_message_not_a_traceback(bert):
-    """ALBERT shares its layers (no per-layer head masks here); DistilBERT has no separate head: clear errors."""
-    from transformers import (AlbertConfig, DistilBertConfig, TFAlbertForMaskedLM, TFDistilBertForMaskedLM)
+    """Funnel pools its sequence between blocks: the lens, ablation and the scan refuse it with that reason, in one
+    line; ALBERT (shared layers) is served through its adapter."""
+    from transformers import AlbertConfig, FunnelConfig, TFAlbertForMaskedLM, TFFunnelForMaskedLM
 
     from mlm_core.loading import wrap_model
 
     vocab = len(bert.tokenizer)
     albert = TFAlbertForMaskedLM(AlbertConfig(vocab_size=vocab, embedding_size=16, hidden_size=32, num_hidden_layers=2,
                                               num_attention_heads=2, intermediate_size=37))
-    distil = TFDistilBertForMaskedLM(DistilBertConfig(vocab_size=vocab, dim=32, n_layers=2, n_heads=2, hidden_dim=37))
-    for model in (albert, distil):
+    funnel = TFFunnelForMaskedLM(FunnelConfig(vocab_size=vocab, d_model=32, n_head=2, d_head=16, d_inner=37,
+                                              block_sizes=[1, 1], num_decoder_layers=1))
+    for model in (albert, funnel):
         model(model.dummy_inputs)
-    albert_mlm, distil_mlm = (wrap_model(name, bert.tokenizer, model) for name, model in
-                              (("tiny-albert", albert), ("tiny-distil", distil)))
+    albert_mlm, funnel_mlm = (wrap_model(name, bert.tokenizer, model) for name, model in
+                              (("tiny-albert", albert), ("tiny-funnel", funnel)))
     assert len(layer_lens(albert_mlm, TEXT).masks[0].layers) == 3  # ALBERT's head applies to any layer
-    with pytest.raises(UnsupportedModelError, match="is of type 'albert', whose layers cannot be given head masks"):
-        head_importance(albert_mlm, TEXT)
-    with pytest.raises(UnsupportedModelError, match="Layer-by-layer views need a masked-LM head"):
-        layer_lens(distil_mlm, TEXT)
+    assert head_importance(albert_mlm, TEXT).head_deltas.shape == (2, 2)
+    for call in (lambda: layer_lens(funnel_mlm, TEXT), lambda: head_importance(funnel_mlm, TEXT),
+                 lambda: ablate(funnel_mlm, TEXT, [(1, 1)])):
+        with pytest.raises(UnsupportedModelError, match="Funnel pools the sequence between its blocks") as error:
+            call()
+        assert "\n" not in str(error.value)
+    assert len(mlm_core.predict(funnel_mlm, TEXT).masks) == 2  # Predict still works

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import analyze
+from ..architecture import require_view
 from ..files import check_output_folder, staged_output, zip_bytes
 from ..model import MaskedLM
+from .vocabulary import special_token_ids
 
 # Pattern labels in the order they are tried, after Clark et al. 2019, "What does BERT look at?".
 PATTERNS = ("previous token", "next token", "self", "[CLS]", "[SEP]", "punctuation")
@@ -53,9 +55,10 @@ class AttentionResult:
 
 def attention(mlm: MaskedLM, text: str) -> AttentionResult:
     """The attention tensor of ``text`` from its (memoised) single forward pass; a mask is not required."""
+    require_view(mlm.model, "attention", "Attention", mlm.name)
     analysis = analyze(mlm, text)
     tokenizer = mlm.tokenizer
-    special_ids = set(tokenizer.all_special_ids) - {tokenizer.mask_token_id, tokenizer.unk_token_id}
+    special_ids = special_token_ids(tokenizer, keep=(tokenizer.mask_token_id, tokenizer.unk_token_id))
     special = np.asarray([token_id in special_ids for token_id in analysis.encoding.input_ids])
     return AttentionResult(mlm.name, text, analysis.tokens, analysis.attentions, special)
 

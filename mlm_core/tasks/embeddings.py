@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import analyze, word_groups
+from ..architecture import require_view
 from ..errors import InputError, ParameterError
 from ..model import MaskedLM
 from ..params import Interval, OneOf, check_params
@@ -65,6 +66,7 @@ def token_vectors(mlm: MaskedLM, sentences: Sequence[str], *, layer: int, hide_s
                                    "all_tokens": all_tokens},
                  {"layer": Interval(int, 0, mlm.num_layers), "hide_special": OneOf((None, False, True)),
                   "merge_pieces": FLAG, "all_tokens": FLAG})
+    require_view(mlm.model, "embeddings", "The embeddings view", mlm.name)
     show_special = all_tokens if hide_special is None else not hide_special
     rows, vectors = [], []
     for sentence_index, sentence in enumerate(_check_sentences(sentences)):

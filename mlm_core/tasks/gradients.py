@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from ..architecture import masked_logits
+from ..architecture import adapter_for, head_masked_logits, layered, masked_logits
 from ..errors import UnsupportedModelError
 from ..model import MaskedLM
 from ..params import Interval, OneOf, check_params
@@ -40,14 +40,21 @@ GRADIENT_PARAMS = {
 DEFAULT_STEPS = 32
 
 def _make_program(model, n_targets: int, output: str):
-    def step(start, delta, alphas, weights, attention_mask, position, target_ids):
-        """start, delta float[T, D]; alphas, weights float[N]; → scores float[N, K], attributions float[K, T]."""
+    by_layers = layered(model)  # the family's adapter: embeddings that may also read the ids (ESM's mask scaling)
+
+    def step(start, delta, alphas, weights, attention_mask, position, target_ids, input_ids):
+        """start, delta float[T, D]; alphas, weights float[N]; input_ids int[T] (the text's, for families whose
+        embeddings read them besides the word vectors) → scores float[N, K], attributions float[K, T]."""
         n_rows = tf.shape(alphas)[0]
         embeds = start[tf.newaxis] + alphas[:, tf.newaxis, tf.newaxis] * delta[tf.newaxis]
+        masks, positions = tf.tile(attention_mask[tf.newaxis], [n_rows, 1]), tf.fill([n_rows, 1], position)
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(embeds)
-            logits, _ = masked_logits(model, None, tf.tile(attention_mask[tf.newaxis], [n_rows, 1]),
-                                      tf.fill([n_rows, 1], position), training=False, inputs_embeds=embeds)
+            if by_layers:
+                logits = head_masked_logits(model, tf.tile(input_ids[tf.newaxis], [n_rows, 1]), masks, positions,
+                                            inputs_embeds=embeds)
+            else:
+                logits, _ = masked_logits(model, None, masks, positions, training=False, inputs_embeds=embeds)
             log_probs = tf.nn.log_softmax(logits[:, 0], axis=-1)
             scores = output_scale(tf.gather(log_probs, target_ids, axis=1), output, math=tf.math)
             # ∂(Σ_n w_n f(e_n))/∂e_n = w_n ∇f(e_n): the quadrature weights ride along the backward pass
@@ -61,8 +68,10 @@ def _make_program(model, n_targets: int, output: str):
 
 def word_embeddings(mlm: MaskedLM):
     """The model's word-embedding matrix float[V, D], or an error saying to use SHAP for this model."""
-    getter = getattr(mlm.model, "get_input_embeddings", None)
-    table = getattr(getter(), "weight", None) if callable(getter) else None
+    try:
+        table = adapter_for(mlm.model).word_embeddings()
+    except AttributeError:
+        table = None
     if table is None:
         raise UnsupportedModelError(f"Model '{mlm.name}' does not expose its word embeddings, which integrated "
                                     "gradients and gradient × input follow — use SHAP for this model.")
@@ -97,6 +106,8 @@ def token_attributions(mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarra
     padded_start[:length], padded_delta[:length] = start, x - start
     mask = np.zeros(padded_length, np.int32)
     mask[:length] = 1
+    ids = np.full(padded_length, mlm.forward.pad_id, np.int32)
+    ids[:length] = features.input_ids
     targets = np.asarray(request.target_ids, np.int32)
     scores, attributions = [], np.zeros((len(targets), padded_length))
     for begin, end in batch_chunks(len(alphas)):
@@ -106,7 +117,7 @@ def token_attributions(mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarra
         chunk_alphas[:end - begin], chunk_weights[:end - begin] = alphas[begin:end], weights[begin:end]
         inputs = (tf.constant(padded_start), tf.constant(padded_delta), tf.constant(chunk_alphas),
                   tf.constant(chunk_weights), tf.constant(mask), tf.constant(features.target_position, tf.int32),
-                  tf.constant(targets))
+                  tf.constant(targets), tf.constant(ids))
         key = ("gradients", rows, padded_length, len(targets), request.output)
         chunk_scores, chunk_attributions = mlm.forward.run_program(
             key, lambda: _make_program(mlm.model, len(targets), request.output), inputs)

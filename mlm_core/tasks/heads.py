@@ -19,12 +19,11 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import analyze
-from ..architecture import can_ablate_heads
-from ..errors import InputError, UnsupportedModelError
+from ..architecture import require_view
+from ..errors import InputError
 from ..model import MaskedLM
 from ..params import Interval, check_params
-from .lens import Word
-from .predict import display_token, special_ids, top_ids
+from .vocabulary import Word, special_ids, top_words
 
 ABLATE_PARAMS = {"top_k": Interval(int, 1, 100, widget=(1, 20))}
 Head = tuple[int, int]  # (layer, head), both 1-based
@@ -62,10 +61,7 @@ def head_mask(heads: Sequence[Head], *, num_layers: int, num_heads: int) -> np.n
 
 
 def check_ablatable(mlm: MaskedLM) -> None:
-    if not can_ablate_heads(mlm.model):
-        raise UnsupportedModelError(
-            f"Switching heads off works with BERT, RoBERTa, CamemBERT and XLM-RoBERTa models; model '{mlm.name}' "
-            f"is of type '{mlm.model.config.model_type}', whose layers cannot be given head masks here.")
+    require_view(mlm.model, "heads", "Switching heads off", mlm.name)
 
 
 @dataclass(frozen=True)
@@ -124,14 +120,9 @@ def ablate(mlm: MaskedLM, text: str, heads: Sequence[Sequence[int]] = (), *, top
     masks = []
     for index, position in enumerate(analysis.mask_positions):
         before, after = analysis.mask_log_probs[index], ablated[index]
-        intact_words, ablated_words = (_top_words(mlm, values, top_k, banned) for values in (before, after))
+        intact_words, ablated_words = (top_words(mlm, values, top_k, banned) for values in (before, after))
         shown = {word.token_id for word in intact_words + ablated_words}
         masks.append(MaskAblation(index, position, intact_words, ablated_words,
                                   {i: float(np.exp(before[i])) for i in shown},
                                   {i: float(np.exp(after[i])) for i in shown}))
     return Ablation(mlm.name, text, chosen, tuple(masks))
-
-
-def _top_words(mlm: MaskedLM, log_probs: np.ndarray, k: int, banned: np.ndarray) -> tuple[Word, ...]:
-    return tuple(Word(display_token(mlm, token_id), int(token_id), float(np.exp(log_probs[token_id])))
-                 for token_id in top_ids(log_probs, k, banned))

@@ -17,26 +17,13 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import Analysis, analyze
-from ..architecture import split_head
-from ..errors import UnsupportedModelError
+from ..architecture import require_view
 from ..model import MaskedLM
 from ..params import Interval, check_params
-from .predict import display_token, special_ids, top_ids
+from .vocabulary import Word, display_token, special_ids, top_ids
 from .rollout import mask_rollout
 
 LAYERS_PARAMS = {"top_k": Interval(int, 1, 100, widget=(1, 20))}
-
-
-@dataclass(frozen=True)
-class Word:
-    """A vocabulary entry and its probability at one mask after one layer."""
-
-    token: str
-    token_id: int
-    probability: float
-
-    def to_dict(self) -> dict:
-        return {"token": self.token, "token_id": self.token_id, "probability": self.probability}
 
 
 @dataclass(frozen=True)
@@ -112,11 +99,7 @@ class LayerLens:
 
 def check_head_per_layer(mlm: MaskedLM) -> None:
     """Refuse, with a message, a model whose masked-LM head cannot be applied to one position's hidden state."""
-    if split_head(mlm.model) is None:
-        raise UnsupportedModelError(
-            f"Layer-by-layer views need a masked-LM head that can be applied to any layer's hidden states; model "
-            f"'{mlm.name}' ({mlm.model.config.model_type}) does not expose one. They work with BERT, RoBERTa, "
-            f"CamemBERT, XLM-RoBERTa and ALBERT models.")
+    require_view(mlm.model, "layers", "The layer-by-layer view", mlm.name)
 
 
 def lens_log_probs(mlm: MaskedLM, analysis: Analysis) -> np.ndarray:

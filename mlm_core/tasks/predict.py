@@ -18,6 +18,7 @@ from ..analysis import Analysis, Encoding, analyze, fill_text
 from ..errors import InputError
 from ..model import MaskedLM
 from ..params import Interval, check_params
+from .vocabulary import Word, display_token, special_ids, top_ids  # noqa: F401  (their home; kept importable here)
 
 PREDICT_PARAMS = {
     "top_k": Interval(int, 1, 100, widget=(1, 20)),
@@ -27,13 +28,14 @@ PREDICT_PARAMS = {
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """One word for one mask. ``sentence`` is the user's text with this mask filled, others left as typed."""
+class Candidate(Word):
+    """One word for one mask (token, token_id, probability). ``sentence`` is the user's text with this mask filled,
+    others left as typed."""
 
-    token: str
-    token_id: int
-    probability: float
     sentence: str
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "sentence": self.sentence}
 
 
 @dataclass(frozen=True)
@@ -133,11 +135,6 @@ def predict(mlm: MaskedLM, text: str, *, top_k: int = 5, joint_k: int = 5, max_j
     return Prediction(mlm.name, text, analysis.tokens, masks, joint, skipped)
 
 
-def display_token(mlm: MaskedLM, token_id: int) -> str:
-    """The word a token id stands for, without sub-word markers (like the fill-mask pipeline's ``token_str``)."""
-    return mlm.tokenizer.decode([int(token_id)]).strip()
-
-
 def word_token(mlm: MaskedLM, word: str) -> tuple[int, str]:
     """(token id, display name) of a word the model can put in one mask: a vocabulary entry as Predict lists it
     (word pieces like '##s' included) or a word the tokenizer keeps as one token; otherwise an ``InputError``."""
@@ -150,20 +147,6 @@ def word_token(mlm: MaskedLM, word: str) -> tuple[int, str]:
         raise InputError(f"Target '{word}' is not one token for this model (it becomes: {split}) — pick a word "
                          "from the Predict list, which the model can put in one mask.")
     return int(pieces[0]), display_token(mlm, pieces[0])
-
-
-def special_ids(mlm: MaskedLM) -> np.ndarray:
-    """Token ids never offered as a word to fill in: the special tokens ([CLS], [PAD], [MASK]...)."""
-    return np.asarray(sorted(set(mlm.tokenizer.all_special_ids)), dtype=np.int64)
-
-
-def top_ids(log_probs: np.ndarray, k: int, banned: np.ndarray) -> np.ndarray:
-    """The ``k`` token ids of highest log-probability in ``log_probs`` float[V], best first, ``banned`` left out."""
-    scores = log_probs.astype(np.float64, copy=True)
-    scores[banned[banned < scores.shape[-1]]] = -np.inf
-    k = min(k, scores.shape[-1] - len(banned))
-    best = np.argpartition(-scores, k - 1)[:k]
-    return best[np.argsort(-scores[best], kind="stable")]
 
 
 def mask_prediction(mlm: MaskedLM, analysis: Analysis, k: int, *, top_k: int) -> MaskPrediction:

@@ -25,6 +25,7 @@ from ..analysis import Encoding, encode, word_groups
 from ..errors import InputError
 from ..model import MaskedLM
 from ..params import OneOf, check_params
+from .vocabulary import special_token_ids
 
 METHODS = ("pll-word-l2r", "pll")
 METHOD_HELP = {
@@ -115,7 +116,7 @@ def scored_groups(mlm: MaskedLM, encoding: Encoding) -> tuple[tuple[int, ...], .
     """The sentence's words as token positions, special tokens left out (an unknown-word token stays: it stands
     for a word of the text)."""
     tokenizer = mlm.tokenizer
-    special = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
+    special = special_token_ids(tokenizer, keep=(tokenizer.unk_token_id,))
     skip = {position for position, token_id in enumerate(encoding.input_ids) if token_id in special}
     return word_groups(encoding.word_ids, skip=skip)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..architecture import refusal
 from ..model import MaskedLM
 from .attribution import METHOD_LABELS, Explanation, TargetExplanation, prepare
 from .explain import DEFAULT_MAX_EVALS, explain
@@ -100,6 +101,7 @@ def side_by_side(mlm: MaskedLM, text: str, *, mask_index: int = 0, target: str |
     shap_result = explain(mlm, text, mask_index=mask_index, targets=[target_id], output=output, max_evals=max_evals)
     ig_result = integrated_gradients(mlm, text, mask_index=mask_index, targets=[target_id], output=output,
                                      steps=steps)
+    rollout = rollout and refusal(mlm.model, "attention") is None  # no per-token attention (Funnel): no rollout
     explanations = [shap_result, ig_result] + ([rollout_explanation(mlm, shap_result)] if rollout else [])
     curves = tuple(per_target[0] for per_target in faithfulness(mlm, explanations))
     scores = [e.targets[0].values for e in explanations]

@@ -235,6 +235,7 @@ def trace(mlm: MaskedLM, clean: str, corrupt: str, *, target: str | None = None,
           heads: bool = False, on_layer=lambda done, total: None) -> Trace:
     """The layer × position grid of patching effects (and with ``heads`` the layer × head grid) for ``clean``
     against ``corrupt`` (same token count, one [MASK] at the same place); ``on_layer`` hears progress."""
+    check_traceable(mlm, heads=heads)
     inputs = trace_inputs(mlm, clean, corrupt, target=target, contrast=contrast)
     grid = layer_effects(mlm, inputs, on_layer)
     values = [float(inputs.metric(run.mask_log_probs[0])) for run in (inputs.clean, inputs.corrupt)]

@@ -1,9 +1,9 @@
 """Activation patching's compiled programs, and the only place the Trace task reaches inside a model.
 
-Everything here is written against today's layer access in ``mlm_core.architecture`` (the BERT layout shared by
-BERT, RoBERTa, CamemBERT and XLM-RoBERTa: ``run_layers``, ``apply_head``, each layer's ``attention.self_attention``,
-``attention.dense_output``, ``intermediate`` and ``bert_output``), so moving Trace onto per-family adapters means
-rewriting this module alone.
+The layer grid runs on every family whose layers its adapter can run one by one (``architecture.run_layers`` from
+an injected state, ``apply_head``). Head patching also needs each head's output before the output projection,
+which is reached through the BERT layout's sublayers (``attention.self_attention``, ``attention.dense_output``,
+``intermediate``, ``bert_output``): BERT, RoBERTa, CamemBERT and XLM-RoBERTa.
 
 Programs (one per resume layer, rows = patched variants, any shape: traced once, no padding):
 - ``patched_log_probs``: the corrupted run with chosen positions of its hidden state at layer l (0 = embeddings)
@@ -17,21 +17,27 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ..architecture import apply_head, can_ablate_heads, extended_attention_mask, run_layers, split_head
+from ..architecture import adapter_for, apply_head, require_view, run_layers
 from ..errors import UnsupportedModelError
+from ..families.base import additive_mask as extended_attention_mask
 from ..model import MaskedLM
 
+HEAD_PATCHING_FAMILIES = ("bert", "roberta", "camembert", "xlm-roberta")
 
-def check_traceable(mlm: MaskedLM) -> None:
-    """Patching needs the encoder's layers one by one; an ``UnsupportedModelError`` with one line otherwise."""
-    if not can_ablate_heads(mlm.model):
+
+def check_traceable(mlm: MaskedLM, *, heads: bool = False) -> None:
+    """Patching needs the encoder's layers one by one (the family's Layers view), and head patching the BERT
+    layout's sublayers; an ``UnsupportedModelError`` with one line otherwise."""
+    require_view(mlm.model, "layers", "Trace", mlm.name)
+    family = mlm.model.config.model_type
+    if heads and family not in HEAD_PATCHING_FAMILIES:
         raise UnsupportedModelError(
-            f"Trace works with BERT, RoBERTa, CamemBERT and XLM-RoBERTa models; model '{mlm.name}' is of type "
-            f"'{mlm.model.config.model_type}', whose layers cannot be run one by one here.")
+            f"Head patching is offered for BERT, RoBERTa, CamemBERT and XLM-RoBERTa models; model '{mlm.name}' is "
+            f"of type '{family}', whose heads' outputs are not reached one by one here — trace without heads.")
 
 
 def _layers(model):
-    return split_head(model)[0].encoder.layer
+    return adapter_for(model).layers
 
 
 def _scores(model, states, ids):

@@ -1,5 +1,7 @@
 """Benchmark rows for the Layers page, and the eager reference they (and the tests) compare against.
 
+heads/distilbert-scan: the same scan on a DistilBERT-base-shaped model (6 layers × 12 heads, its family adapter)
+against one eager call of DistilBERT's own layers per variant.
 heads/base-scan: the whole head importance scan (L×H single heads + L layers, batched with head masks through the
 compiled pass) against one eager reference call per variant. layers/base: the logit lens at one mask on every
 layer against Predict on the same text (the lens reads the same single pass, plus one head call).
@@ -34,6 +36,55 @@ def eager_head_masked_log_probs(model, ids, positions, head_mask: np.ndarray) ->
     return tf.nn.log_softmax(logits[list(positions)], axis=-1).numpy()
 
 
+def eager_distilbert_log_probs(model, ids, positions, head_mask: np.ndarray) -> np.ndarray:
+    """Reference for DistilBERT: its embeddings, each ``transformer.layer[i]`` given that layer's head mask
+    [1, heads, 1, 1], then vocab_transform, activation, vocab_layer_norm and vocab_projector, eagerly, one row."""
+    input_ids = tf.constant([ids], dtype=tf.int32)
+    hidden = model.distilbert.embeddings(input_ids)
+    for index, block in enumerate(model.distilbert.transformer.layer):
+        hidden = block(hidden, tf.ones((1, len(ids))), tf.constant(head_mask[index][None, :, None, None]), False,
+                       training=False)[-1]
+    logits = model.vocab_projector(model.vocab_layer_norm(model.act(model.vocab_transform(hidden))))[0].numpy()
+    return tf.nn.log_softmax(logits[list(positions)], axis=-1).numpy()
+
+
+def _distilbert(ctx: BenchContext):
+    """A DistilBERT-base-shaped model (768 wide, 6 layers, 12 heads, random weights) and its MaskedLM."""
+    from pathlib import Path
+
+    from ..analysis import set_memo_size
+    from ..loading import load_model
+    from .families import build_family
+
+    ctx.progress("building a DistilBERT-base-shaped model with random weights...")
+    folder = build_family(Path(ctx._folder.name) / "distilbert", "distilbert", size="base", layers=6)
+    mlm = load_model(str(folder))
+    set_memo_size(mlm, 0)
+    return mlm
+
+
+def scan_row(name: str, mlm, eager, text: str, repeats: int, progress) -> BenchResult:
+    """The head importance scan, batched, against one eager reference call per variant."""
+    from ..analysis import analyze
+    from ..tasks.head_scan import head_importance, scan_masks
+
+    masks = scan_masks(mlm.num_layers, mlm.num_heads)
+    progress(f"{name}: ours ({len(masks)} variants, batched)...")
+    ours = time_calls(lambda: head_importance(mlm, text), max(3, repeats // 4), warmup=1)
+    analysis = analyze(mlm, text)
+    ids, position = analysis.encoding.input_ids, [analysis.mask_positions[0]]
+
+    def eager_scan():
+        for mask in masks:
+            eager(mlm.model, ids, position, mask)
+
+    progress(f"{name}: eager reference, {len(masks)} separate calls...")
+    theirs = time_calls(eager_scan, 1, warmup=0)
+    return BenchResult(name, float(np.median(ours)), float(np.percentile(ours, 95)),
+                       f"{len(masks)} eager calls of the family's own layers with head masks",
+                       float(np.median(theirs)), float(np.median(theirs) / np.median(ours)))
+
+
 def layers_rows(ctx: BenchContext) -> list[BenchResult]:
     from ..analysis import analyze
     from ..tasks.head_scan import head_importance, scan_masks
@@ -42,6 +93,9 @@ def layers_rows(ctx: BenchContext) -> list[BenchResult]:
 
     results = []
     text = text_of_length(20)
+    if ctx.wants("heads/distilbert-scan"):
+        results.append(scan_row("heads/distilbert-scan", _distilbert(ctx), eager_distilbert_log_probs, text,
+                                ctx.repeats, ctx.progress))
     if ctx.wants("heads/base-scan"):
         mlm, _ = ctx.base
         ctx.progress("heads/base-scan: ours (144 heads + 12 layers, batched)...")

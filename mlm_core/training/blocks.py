@@ -54,7 +54,9 @@ class BlockCutter:
         encodings = self.tokenizer(list(documents), add_special_tokens=False)
         for row, input_ids in enumerate(encodings["input_ids"]):
             self.ids.extend(input_ids)
-            self.starts.extend(word_starts(encodings.word_ids(row)))
+            # slow tokenizers (e.g. ESM's) have no word ids: every token is its own word
+            words = encodings.word_ids(row) if encodings.is_fast else list(range(len(input_ids)))
+            self.starts.extend(word_starts(words))
             self.n_tokens += len(input_ids)
         n_blocks = len(self.ids) // self.content
         cut = n_blocks * self.content
@@ -66,10 +68,15 @@ class BlockCutter:
     def _frame(self, body: np.ndarray, body_starts: np.ndarray) -> TextBlocks:
         n_blocks = len(body)
         input_ids = np.concatenate([np.full((n_blocks, 1), self.tokenizer.cls_token_id, np.int32), body,
-                                    np.full((n_blocks, 1), self.tokenizer.sep_token_id, np.int32)], axis=1)
+                                    np.full((n_blocks, 1), self._end_id(), np.int32)], axis=1)
         starts_by_block = np.pad(body_starts, ((0, 0), (1, 1)))
         starts_by_block[:, 1] = True  # a block never begins inside a word as far as masking is concerned
         return TextBlocks(input_ids, starts_by_block)
+
+    def _end_id(self) -> int:
+        """The token that closes a sequence: [SEP] or </s>, or <eos> for tokenizers without one (ESM)."""
+        tokenizer = self.tokenizer
+        return tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
 
     def too_short(self, what: str = "The text") -> InputError:
         return InputError(f"{what} has {self.n_tokens} tokens, fewer than one training block of {self.content} — "

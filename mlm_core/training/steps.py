@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import tensorflow as tf
 import tf_keras
 
-from ..forward import masked_logits, split_head
+from ..architecture import head_variables as unshared_head_variables
+from ..forward import masked_logits
 from .metrics import masked_lm_loss
 
 
@@ -56,10 +57,8 @@ def make_optimisers(model, strategy: tf.distribute.Strategy, *, learning_rate: f
                     total_steps: int, head_learning_rate: float | None = None) -> Optimisers:
     """Optimisers created and built under ``strategy`` (their slots exist before a checkpoint is restored)."""
     encoder_variables, head_variables = list(model.trainable_variables), []
-    split = split_head(model)
-    if head_learning_rate is not None and split is not None:
-        encoder_refs = {v.ref() for v in split[0].trainable_variables}
-        head_variables = [v for v in split[1].trainable_variables if v.ref() not in encoder_refs]
+    if head_learning_rate is not None:
+        head_variables = unshared_head_variables(model)
         head_refs = {v.ref() for v in head_variables}
         encoder_variables = [v for v in model.trainable_variables if v.ref() not in head_refs]
     with strategy.scope():

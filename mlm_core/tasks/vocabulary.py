@@ -1,0 +1,54 @@
+"""The vocabulary as every task sees it: one definition of the special tokens, one top-k, one way to show a token,
+and one ``Word`` type (a vocabulary entry with its probability)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Collection
+
+import numpy as np
+
+from ..model import MaskedLM
+
+
+@dataclass(frozen=True)
+class Word:
+    """A vocabulary entry and its probability at one position (Predict's candidates add their filled sentence)."""
+
+    token: str
+    token_id: int
+    probability: float
+
+    def to_dict(self) -> dict:
+        return {"token": self.token, "token_id": self.token_id, "probability": self.probability}
+
+
+def special_token_ids(tokenizer, *, keep: Collection[int | None] = ()) -> set[int]:
+    """The tokenizer's special tokens ([CLS], [SEP], [PAD], [MASK], [UNK], <s>…), less those in ``keep`` (e.g. the
+    mask and unknown-word tokens, which stand for words where a text is drawn or scored)."""
+    return set(tokenizer.all_special_ids) - set(keep)
+
+
+def special_ids(mlm: MaskedLM) -> np.ndarray:
+    """Token ids never offered as a word to fill in: every special token."""
+    return np.asarray(sorted(special_token_ids(mlm.tokenizer)), dtype=np.int64)
+
+
+def display_token(mlm: MaskedLM, token_id: int) -> str:
+    """The word a token id stands for, without sub-word markers (like the fill-mask pipeline's ``token_str``)."""
+    return mlm.tokenizer.decode([int(token_id)]).strip()
+
+
+def top_ids(log_probs: np.ndarray, k: int, banned: np.ndarray) -> np.ndarray:
+    """The ``k`` token ids of highest log-probability in ``log_probs`` float[V], best first, ``banned`` left out."""
+    scores = log_probs.astype(np.float64, copy=True)
+    scores[banned[banned < scores.shape[-1]]] = -np.inf
+    k = min(k, scores.shape[-1] - len(banned))
+    best = np.argpartition(-scores, k - 1)[:k]
+    return best[np.argsort(-scores[best], kind="stable")]
+
+
+def top_words(mlm: MaskedLM, log_probs: np.ndarray, k: int, banned: np.ndarray) -> tuple[Word, ...]:
+    """The ``k`` most probable words of ``log_probs`` float[V] (``banned`` left out), best first."""
+    return tuple(Word(display_token(mlm, token_id), int(token_id), float(np.exp(log_probs[token_id])))
+                 for token_id in top_ids(log_probs, k, banned))

@@ -1,0 +1,43 @@
+"""A tiny random model of each of the 20 masked-LM families, built locally once per test session and loaded once
+(``mlm_core.tools.families``), for the family matrix and the per-family acceptance tests."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import mlm_core
+from mlm_core.tools.families import FAMILIES, build_family
+
+_LOCK = threading.Lock()
+_MODELS: dict[str, mlm_core.MaskedLM] = {}
+_FOLDERS: dict[str, Path] = {}
+
+
+def family_folder(root: Path, family: str) -> Path:
+    with _LOCK:
+        if family not in _FOLDERS:
+            _FOLDERS[family] = build_family(root / f"tiny-{family}", family)
+        return _FOLDERS[family]
+
+
+def family_model(root: Path, family: str) -> mlm_core.MaskedLM:
+    """The loaded tiny ``family`` model (XLA off: these tests check results, and 20 families' compilations would
+    dominate their time)."""
+    folder = family_folder(root, family)
+    with _LOCK:
+        if family not in _MODELS:
+            _MODELS[family] = mlm_core.load_model(str(folder), jit_compile=False)
+        return _MODELS[family]
+
+
+def loaded(root: Path):
+    """``load_model`` for the CLI run in-process: a family folder gives its already loaded model."""
+    folders = {str(family_folder(root, family)): family for family in FAMILIES}
+    original = mlm_core.loading.load_model
+
+    def load(spec, **kwargs):
+        family = folders.get(str(spec))
+        return family_model(root, family) if family else original(spec, **kwargs)
+
+    return load
