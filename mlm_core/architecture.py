@@ -27,6 +27,8 @@ def masked_logits(model, input_ids, attention_mask, positions, *, training: bool
     largest matrix). Shared by inference and training so both compute exactly the same function."""
     adapter = adapter_for(model)
     out = adapter.encode(input_ids, attention_mask, training=training, **outputs)
+    if getattr(out, "logits", None) is not None:  # a family without an adapter: the model's own call, head included
+        return tf.gather(out.logits, positions, batch_dims=1), out
     return adapter.head(tf.gather(out.last_hidden_state, positions, batch_dims=1)), out
 
 

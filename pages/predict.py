@@ -138,16 +138,17 @@ elif result.joint_skipped_reason:
     st.info(result.joint_skipped_reason)
 
 csv_column, json_column = st.columns(2)
-# Made when clicked (see the Attention page), not on every view.
-csv_column.download_button("Download predictions (CSV)", lambda: candidates.to_csv(index=False).encode("utf-8"),
+# A few rows: made on every view. (A download made on click was cancelled in the browser test of eight sessions
+# beside a fine-tune; the Attention page's zip, which is worth deferring, stays made on click.)
+csv_column.download_button("Download predictions (CSV)", candidates.to_csv(index=False).encode("utf-8"),
                            file_name=download_name("predictions", mlm.name, text, "csv"),
                            mime="text/csv", key="predict_download_csv")
 if with_words and answer.words:
     words_frame = answer.ratios_frame() if variants else answer.words_frame()
-    csv_column.download_button("Download your words (CSV)", lambda: words_frame.to_csv(index=False).encode("utf-8"),
+    csv_column.download_button("Download your words (CSV)", words_frame.to_csv(index=False).encode("utf-8"),
                                file_name=download_name("words", mlm.name, text, "csv"), mime="text/csv",
                                key="predict_download_words")
 json_column.download_button("Download everything, joint fillings included (JSON)",
-                            lambda: json.dumps(answer.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
+                            json.dumps(answer.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
                             file_name=download_name("predictions", mlm.name, text, "json"),
                             mime="application/json", key="predict_download_json")

@@ -35,6 +35,14 @@ class _Unknown(Adapter):
         reason = UNKNOWN_REASON.format(family=model.config.model_type)
         self.refusals = {view: reason for view in ("layers", "heads", "embeddings", "attention")}
 
+    def encode(self, input_ids, attention_mask, *, training: bool, **outputs):
+        """The whole model's own call: its output object carries the vocabulary logits at every position."""
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, training=training, **outputs)
+
+    def head(self, hidden):
+        """Unknown families have no separate head: ``encode``'s output already holds the logits (``logits_of``)."""
+        raise NotImplementedError("a family without an adapter has no separate masked-LM head")
+
 
 def adapter_for(model) -> Adapter:
     """The adapter of ``model``'s family (made once per model)."""
