@@ -86,7 +86,7 @@ class CompiledForward:
         # Only the gathered positions are read: families whose last layer can run there alone do so.
         layered = kind == "ablated" or (not internals and fast_last_layer(model))
         # Families whose layers change the sequence length (Funnel) have no per-token internals to return.
-        internals_refused = internals and refusal(model, "layers") is not None
+        internals_refused = internals and refusal(model, "embeddings") is not None
 
         def step(input_ids, attention_mask, positions, targets, head_mask=None):
             if layered:

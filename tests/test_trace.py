@@ -207,12 +207,17 @@ def test_every_bad_input_is_a_typed_error(wide_bert):
 
 
 def test_a_model_without_layer_access_gets_one_line(bert):
+    """A family without an adapter gets its family's one-line reason; ALBERT (adapter, but not the BERT layout's
+    sublayers) gets the layer grid and a one-line refusal of head patching."""
+    from explain_support import planted_model
     from transformers import AlbertConfig, TFAlbertForMaskedLM
 
     from mlm_core.loading import wrap_model
 
+    with pytest.raises(UnsupportedModelError, match="Trace is not offered for model 'planted': .*no adapter"):
+        trace(planted_model(bert.tokenizer), CLEAN, CORRUPT)
     albert = TFAlbertForMaskedLM(AlbertConfig(vocab_size=len(bert.tokenizer), embedding_size=16, hidden_size=32,
                                               num_hidden_layers=2, num_attention_heads=2, intermediate_size=37))
     albert(albert.dummy_inputs)
-    with pytest.raises(UnsupportedModelError, match="is of type 'albert', whose layers cannot be run one by one"):
-        trace(wrap_model("tiny-albert", bert.tokenizer, albert), CLEAN, CORRUPT)
+    with pytest.raises(UnsupportedModelError, match="Head patching is offered for BERT.*of type 'albert'"):
+        trace(wrap_model("tiny-albert", bert.tokenizer, albert), CLEAN, CORRUPT, heads=True)

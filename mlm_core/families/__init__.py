@@ -22,7 +22,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
 }
 FAMILIES = tuple(ADAPTERS)
 UNKNOWN_REASON = ("its family ('{family}') has no adapter in MLM Explorer, so its layers cannot be reached one by one "
-                  "— Predict, Explain, Score and Fine-tune still work")
+                  "— Predict, Attention, Embeddings, Explain, Score and Fine-tune still work")
 _CACHE: "weakref.WeakKeyDictionary[object, Adapter]" = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
@@ -33,7 +33,8 @@ class _Unknown(Adapter):
     def __init__(self, model):
         super().__init__(model)
         reason = UNKNOWN_REASON.format(family=model.config.model_type)
-        self.refusals = {view: reason for view in ("layers", "heads", "embeddings", "attention")}
+        # Its own call still returns attentions and per-token hidden states; only layer-by-layer views are refused.
+        self.refusals = {view: reason for view in ("layers", "heads")}
 
     def encode(self, input_ids, attention_mask, *, training: bool, **outputs):
         """The whole model's own call: its output object carries the vocabulary logits at every position."""
