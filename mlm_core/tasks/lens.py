@@ -107,7 +107,10 @@ def lens_log_probs(mlm: MaskedLM, analysis: Analysis) -> np.ndarray:
     check_head_per_layer(mlm)
     states = np.swapaxes(analysis.hidden_states[:, list(analysis.mask_positions)], 0, 1)  # [M, L+1, D]
     n_masks, n_states, width = states.shape
-    return mlm.forward.head_log_probs(states.reshape(-1, width)).reshape(n_masks, n_states, -1)
+    log_probs = mlm.forward.head_log_probs(states[:, :-1].reshape(-1, width)).reshape(n_masks, n_states - 1, -1)
+    # The last layer's reading is the prediction itself (the same pass), not the head run again: recomputed, float
+    # noise could reorder near-ties between this view and Predict.
+    return np.concatenate([log_probs, np.asarray(analysis.mask_log_probs)[:, np.newaxis]], axis=1)
 
 
 def layer_lens(mlm: MaskedLM, text: str, *, top_k: int = 5) -> LayerLens:
