@@ -17,7 +17,7 @@ _FOLDERS: dict[str, Path] = {}
 def family_folder(root: Path, family: str) -> Path:
     with _LOCK:
         if family not in _FOLDERS:
-            _FOLDERS[family] = build_family(root / f"tiny-{family}", family)
+            _FOLDERS[family] = build_family(root / "families" / family, family)  # not tiny-bert: conftest owns that
         return _FOLDERS[family]
 
 

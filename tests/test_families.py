@@ -17,7 +17,7 @@ from mlm_core import cli
 from mlm_core.families import refusal
 from mlm_core.tools.families import FAMILIES
 
-from family_support import family_model, loaded
+from family_support import family_folder, family_model, loaded
 
 TEXT = "the cat sat on the [MASK] and looked around ."
 CORPUS = "the cat sat on the mat . the dog ran in the garden . " * 12
@@ -96,7 +96,7 @@ def test_every_command_gives_a_result_or_the_declared_refusal(family, model_root
     files), or exit 2 with the family's one-line reason for that view. Any traceback fails the test."""
     mlm = family_model(model_root, family)
     monkeypatch.setattr(mlm_core.loading, "load_model", loaded(model_root))
-    folder = str(model_root / f"tiny-{family}")
+    folder = str(family_folder(model_root, family))
     outcomes = {}
     for name, argv in commands(folder, tmp_path).items():
         code, stdout, stderr = run(argv)
