@@ -11,7 +11,9 @@ from typing import Sequence
 # Powers of two and the half-steps between them: a 17-token text pads to 24, not 32 (a third less work on every
 # pass), at the price of more shapes to compile, which the dashboard does in the background.
 LENGTH_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
-BATCH_BUCKETS = (1, 8, 64)  # few buckets: each is one more XLA compilation per length
+# Few buckets (each is one more XLA compilation per length); 4 because a few chosen words' pieces or sentence
+# variants are 2–4 rows, which an 8-row call would run twice over.
+BATCH_BUCKETS = (1, 4, 8, 64)
 BULK_ROWS = BATCH_BUCKETS[-2]  # calls of more rows than this run at their exact shape (see forward's note)
 SLOT_BUCKETS = (1, 4, 16, 64)
 HEAD_ROW_BUCKETS = (16, 64, 256, 1024)
