@@ -88,7 +88,8 @@ def preload(spec: str | None) -> None:
     thread.start()
 
 
-_SHARED_RESULTS: LruCache = LruCache(128)
+SHARED_RESULTS_KEPT = 128  # results of any sessions; the least recently used leave first
+_SHARED_RESULTS: LruCache = LruCache(SHARED_RESULTS_KEPT)
 
 
 def shared_result(key: tuple, compute: Callable[[], Any]) -> Any:
