@@ -75,9 +75,8 @@ def word_pieces(mlm: MaskedLM, encoding: Encoding, mask_index: int, word: str) -
     return tuple(int(piece) for piece in pieces)
 
 
-ONE_TOKEN_FIX = ("a view that follows one word through layers, heads or patches needs one token: pick a word from "
-                 "the list or one the vocabulary keeps whole (the Predict page's 'Your words' and predict --words "
-                 "give a split word's probability, its pieces chained)")
+ONE_TOKEN_FIX = ("this view follows one token: pick a word from the list or one the vocabulary keeps whole; "
+                 "Predict's 'Your words' (predict --words) gives a split word's probability, its pieces chained")
 
 
 def one_token_word(mlm: MaskedLM, encoding: Encoding, mask_index: int, word: str | int, *,
