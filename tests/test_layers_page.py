@@ -75,7 +75,8 @@ def test_a_typed_word_is_followed_and_its_link_restores_it(bert_dir, bert):
     expected, scan = follow_word(bert, TEXT, word), head_importance(bert, TEXT, target=word)
     for opened in (at, open_layers(str(bert_dir), text=TEXT, target=word)):
         assert not opened.exception and not opened.error, [e.value for e in opened.error]
-        assert opened.selectbox(key="layers_target").value == word and word in opened.selectbox(key="layers_target").options
+        picker = opened.selectbox(key="layers_target")
+        assert picker.value == word and word in picker.options
         shown = frame_with(opened, "layer", "word", "rank", "probability", "log_prob")
         assert set(shown["word"]) == {word} and shown["rank"].tolist() == expected.ranks.tolist()
         np.testing.assert_allclose(shown["log_prob"], expected.log_probs, atol=1e-6)
