@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Callable
 
 from .commands import load
@@ -16,6 +17,8 @@ def add_parsers(subcommands, add_model_argument: Callable[[argparse.ArgumentPars
     layers.add_argument("text", help="text with one or more [MASK]")
     add_model_argument(layers)
     layers.add_argument("--top-k", type=int, default=5, help="words per layer (default 5)")
+    layers.add_argument("--word", default=None, help="a word to follow at every mask instead of the last layer's "
+                                                     "top word: its rank and probability per layer (one token)")
     layers.add_argument("--json", action="store_true", help="print one JSON object")
     layers.set_defaults(run=run_layers)
 
@@ -31,7 +34,8 @@ def add_parsers(subcommands, add_model_argument: Callable[[argparse.ArgumentPars
     heads.add_argument("text", help="text with one or more [MASK]")
     add_model_argument(heads)
     heads.add_argument("--mask", type=int, default=1, help="which mask, 1-based (default 1)")
-    heads.add_argument("--target", default=None, help="word whose probability to follow (default: the top word)")
+    heads.add_argument("--target", default=None, help="word whose probability to follow, any word of one token "
+                                                      "(default: the top word)")
     heads.add_argument("--json", action="store_true", help="print one JSON object")
     heads.set_defaults(run=run_heads)
 
@@ -51,18 +55,27 @@ def add_parsers(subcommands, add_model_argument: Callable[[argparse.ArgumentPars
 
 
 def run_layers(args: argparse.Namespace) -> int:
-    from .tasks.lens import layer_lens
+    from .tasks.lens import follow_word, layer_lens
 
-    result = layer_lens(load(args.model), args.text, top_k=args.top_k)
+    mlm = load(args.model)
+    result = layer_lens(mlm, args.text, top_k=args.top_k)
+    followed = [follow_word(mlm, args.text, args.word, mask_index=mask.index) if args.word is not None else None
+                for mask in result.masks]
     if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        data = result.to_dict()
+        for mask, word in zip(data["masks"], followed):
+            if word is not None:
+                mask["followed"] = word.to_dict()
+        print(json.dumps(data, ensure_ascii=False))
         return 0
-    for mask in result.masks:
-        print(f"Mask {mask.index + 1} — rank and probability of '{mask.final_token}' (the last layer's top word):")
+    for mask, word in zip(result.masks, followed):
+        name = f"'{word.word}' (your word)" if word else f"'{mask.final_token}' (the last layer's top word)"
+        print(f"Mask {mask.index + 1} — rank and probability of {name}:")
         for reading in mask.layers:
-            words = ", ".join(f"{word.token} {word.probability:.3f}" for word in reading.words)
-            print(f"  layer {reading.layer:>2}: rank {reading.final_token_rank:>6}  "
-                  f"p {reading.final_token_probability:.4f}   top: {words}")
+            rank, probability = ((int(word.ranks[reading.layer]), float(math.exp(word.log_probs[reading.layer])))
+                                 if word else (reading.final_token_rank, reading.final_token_probability))
+            words = ", ".join(f"{w.token} {w.probability:.3f}" for w in reading.words)
+            print(f"  layer {reading.layer:>2}: rank {rank:>6}  p {probability:.4f}   top: {words}")
     return 0
 
 

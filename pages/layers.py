@@ -2,24 +2,22 @@
 
 import math
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from mlm_core.tasks.head_scan import SCAN_CAVEAT, head_importance
 from mlm_core.tasks.heads import ablate, parse_heads
-from mlm_core.tasks.lens import LAYERS_PARAMS, layer_lens
+from mlm_core.tasks.lens import LAYERS_PARAMS, follow_word, layer_lens
+from pages.frame.layers_view import DELTA_COLUMNS, final_word_charts, lens_chart, rollout_chart, scan_chart
 from pages.frame.links import Linked, link_widgets, linked_int, linked_interval, linked_text, publish_view
 from pages.frame.models import current_model
-from pages.frame.ui import DEFAULT_TEXT, OKABE_ITO, as_table, download_name, run_or_notice, run_or_stop
+from pages.frame.ui import DEFAULT_TEXT, as_table, download_name, run_or_error, run_or_notice, run_or_stop
+from pages.frame.words_view import word_picker
 from pages.frame.routing import require_router
 
 require_router()
 
 TOP_K = LAYERS_PARAMS["top_k"]
 MAX_MASKS = 64
-DELTA_COLUMNS = {"delta_log_prob": st.column_config.NumberColumn("change in log P", format="%+.4f"),
-                 "probability_without": st.column_config.NumberColumn("P without it", format="%.4f")}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -28,7 +26,12 @@ def cached_lens(model_name: str, text: str, top_k: int, _mlm):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_scan(model_name: str, text: str, mask_index: int, target: str, _mlm):
+def cached_follow(model_name: str, text: str, mask_index: int, word: str | int, _mlm):
+    return follow_word(_mlm, text, word, mask_index=mask_index)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_scan(model_name: str, text: str, mask_index: int, target: str | int, _mlm):
     return head_importance(_mlm, text, mask_index=mask_index, target=target)
 
 
@@ -50,58 +53,6 @@ def linked_heads(key: str, param: str, num_layers: int, num_heads: int) -> Linke
         return isinstance(value, list) and all(parse(item) == [item] for item in value)
 
     return Linked(key, param, [], parse, valid, ",".join)
-
-
-def lens_chart(frame: pd.DataFrame):
-    base = alt.Chart(frame).encode(
-        x=alt.X("rank:O", title="rank at that layer", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("layer:O", title="layer (0 = embeddings)", sort="descending"))
-    cells = base.mark_rect().encode(
-        color=alt.Color("probability:Q", scale=alt.Scale(scheme="blues"), title="probability"),
-        tooltip=["layer:O", "rank:O", "token:N", alt.Tooltip("probability:Q", format=".3f")])
-    labels = base.mark_text(fontSize=12).encode(
-        text="token:N", color=alt.condition("datum.probability > 0.3", alt.value("white"), alt.value("black")))
-    return (cells + labels).properties(height=alt.Step(30))
-
-
-def final_word_charts(frame: pd.DataFrame, word: str):
-    base = alt.Chart(frame).encode(x=alt.X("layer:O", title="layer (0 = embeddings)", axis=alt.Axis(labelAngle=0)),
-                                   tooltip=["layer:O", "rank:Q", alt.Tooltip("probability:Q", format=".4f")])
-    probability = base.mark_line(point=True, color=OKABE_ITO[0]).encode(
-        y=alt.Y("probability:Q", title=f"P({word})", axis=alt.Axis(format="%")))
-    rank = base.mark_line(point=True, color=OKABE_ITO[1]).encode(
-        y=alt.Y("rank:Q", title=f"rank of '{word}' (1 = top)", scale=alt.Scale(type="log", reverse=True)))
-    return alt.hconcat(probability.properties(width=280, height=220), rank.properties(width=280, height=220))
-
-
-def scan_chart(frame: pd.DataFrame):
-    pick = alt.selection_point(name="pick", fields=["layer", "head"], on="click", empty=False)
-    limit = max(1e-6, float(frame["delta_log_prob"].abs().max()))
-    return (
-        alt.Chart(frame)
-        .mark_rect(stroke="black")
-        .encode(x=alt.X("head:O", title="head", axis=alt.Axis(labelAngle=0)), y=alt.Y("layer:O", title="layer"),
-                color=alt.Color("delta_log_prob:Q", title="change in log P",
-                                scale=alt.Scale(scheme="redblue", domain=[-limit, limit])),
-                strokeWidth=alt.condition(pick, alt.value(2), alt.value(0)),
-                tooltip=["layer:O", "head:O", alt.Tooltip("delta_log_prob:Q", format="+.4f"),
-                         alt.Tooltip("probability_without:Q", format=".4f")])
-        .add_params(pick)
-        .properties(height=alt.Step(24))
-    )
-
-
-def rollout_chart(frame: pd.DataFrame):
-    order = list(dict.fromkeys(frame["token"]))
-    return (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(y=alt.Y("token:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
-                yOffset="measure:N", x=alt.X("value:Q", title="share flowing into the mask"),
-                color=alt.Color("measure:N", title=None, scale=alt.Scale(range=OKABE_ITO[:2])),
-                tooltip=["token:N", "measure:N", alt.Tooltip("value:Q", format=".3f")])
-        .properties(height=alt.Step(12))
-    )
 
 
 def add_clicked_heads(event) -> None:
@@ -134,12 +85,13 @@ mask_number = controls[0].selectbox("Mask", list(range(1, len(lens.masks) + 1)),
                                     help="Which [MASK] of the text to look at, counted from the left.")
 controls[1].slider("Words per layer", *TOP_K.widget_range, key="layers_top_k")
 mask = lens.masks[mask_number - 1]
-top_words = [word.token for word in mask.layers[-1].words]
-if st.session_state["layers_target"] not in top_words:
-    st.session_state["layers_target"] = top_words[0]
-target = controls[2].selectbox("Word to follow", top_words, key="layers_target",
-                               help="The head scan measures how much each head matters for this word.")
+listed = {word.token: word.token_id for word in reversed(mask.layers[-1].words)}  # a listed word by its own id
+top_words = list(dict.fromkeys(word.token for word in mask.layers[-1].words))
+target = word_picker(controls[2], "Word to follow (or type any word)", top_words, "layers_target", top_words[0],
+                     help="Its probability and rank after every layer, and how much each head matters for it. "
+                          "Type any word the vocabulary keeps whole.")
 publish_view("layers", LINKED)
+followed = run_or_error(cached_follow, mlm.name, text, mask_number - 1, listed.get(target, target), mlm)
 
 st.subheader("1 · Layer by layer")
 st.write(f"The model's own prediction head applied after every layer (the *logit lens*): what it would guess if it "
@@ -148,16 +100,21 @@ st.caption("Caveat: the head was trained on the last layer only, so early layers
            "made for another layer; a low rank early on means 'not readable yet', not 'unknown'.")
 words = lens.words_frame().query("mask == @mask_number")
 st.altair_chart(lens_chart(words), width="stretch")
-trajectory = lens.final_word_frame().query("mask == @mask_number")
-st.altair_chart(final_word_charts(trajectory, mask.final_token), width="content")
-as_table(trajectory.drop(columns="mask"), f"'{mask.final_token}' layer by layer")
+if followed is not None:
+    trajectory = followed.frame().drop(columns="mask")
+    st.altair_chart(final_word_charts(trajectory, followed.word), width="content")
+    as_table(trajectory, f"'{followed.word}' layer by layer")
 st.download_button("Layer-by-layer words (CSV)", lens.words_frame().to_csv(index=False).encode("utf-8"),
                    file_name=download_name("layers", mlm.name, text, "csv"), mime="text/csv", key="layers_csv")
 
 st.subheader("2 · Which heads it needs")
 n_variants = mlm.num_layers * (mlm.num_heads + 1)
-with st.spinner(f"Switching off each of the {mlm.num_layers * mlm.num_heads} heads, then each layer…"):
-    scan = run_or_notice(cached_scan, mlm.name, text, mask_number - 1, target, mlm)
+scan = None
+if followed is None:
+    st.caption("The head scan follows one word of one token — pick one from the list or type another above.")
+else:
+    with st.spinner(f"Switching off each of the {mlm.num_layers * mlm.num_heads} heads, then each layer…"):
+        scan = run_or_notice(cached_scan, mlm.name, text, mask_number - 1, followed.token_id, mlm)
 if scan is not None:
     st.write(f"Each cell: how much log P('{scan.target}') changes when that one head is switched off (its attention "
              f"weights set to 0). Red = the word becomes less likely. Click heads to switch them off below. "

@@ -9,6 +9,7 @@ from pages.frame.links import link_widgets, linked_flag, linked_text, publish_vi
 from pages.frame.models import current_model
 from pages.frame.routing import require_router
 from pages.frame.ui import as_table, download_name, run_or_stop
+from pages.frame.words_view import word_picker
 
 require_router()
 
@@ -54,16 +55,15 @@ corrupt = right.text_area("Corrupted text", key="trace_corrupt", height=80,
                           help="The same text with one word changed: as many tokens, [MASK] at the same place.")
 targets = run_or_stop(candidate_words, mlm, clean)
 contrasts = [NONE] + [word for word in run_or_stop(candidate_words, mlm, corrupt)]
-if st.session_state["trace_target"] not in targets:
-    st.session_state["trace_target"] = targets[0]
 controls = st.columns([2, 2, 2])
-target = controls[0].selectbox("Target word", targets, key="trace_target",
-                               help="Top words of the clean text: the metric is log P(target) − log P(contrast).")
+target = word_picker(controls[0], "Target word (or type any word)", targets, "trace_target", targets[0],
+                     help="Top words of the clean text, or any word the vocabulary keeps whole: the metric is "
+                          "log P(target) − log P(contrast).")
 contrasts = [word for word in contrasts if word != target]
-if st.session_state["trace_contrast"] not in contrasts:
-    st.session_state["trace_contrast"] = contrasts[1] if len(contrasts) > 1 else NONE
-contrast = controls[1].selectbox("Contrast word", contrasts, key="trace_contrast",
-                                 help="Top words of the corrupted text; (none) follows log P(target) alone.")
+contrast = word_picker(controls[1], "Contrast word (or type any word)", contrasts, "trace_contrast",
+                       contrasts[1] if len(contrasts) > 1 else NONE,
+                       help="Top words of the corrupted text, or any one-token word; (none) follows log P(target) "
+                            "alone.")
 controls[2].toggle("Also copy each head's output", key="trace_heads",
                    help="One more grid: each attention head's output, at every position, copied alone.")
 publish_view("trace", LINKED)

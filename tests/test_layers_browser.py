@@ -28,3 +28,16 @@ def test_deep_link_restores_switched_off_heads_and_follows_changes(page, server)
     query = parse_qs(urlparse(page.url).query)
     assert query["heads"] == ["2.9"] and query["mask"] == ["2"] and query["text"] == [TEXT]
     assert page.get_by_text("The top words with every head, and with 1 head off:").count() == 1
+
+
+def test_a_typed_word_is_followed_and_kept_in_the_address(page, server):  # noqa: F811
+    """Typing 'nurse' (not among the top words) into the picker: its lines and head scan, and ?target=nurse."""
+    open_view(page, server, page="layers", model="demo", text="The woman worked as a [MASK] .")
+    picker = page.locator("[data-testid='stSelectbox']").filter(has_text="Word to follow")
+    picker.locator("input").click()
+    page.keyboard.type("nurse")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('target') === 'nurse'")
+    page.get_by_text("'nurse' layer by layer as a table").wait_for()
+    page.get_by_text("how much log P('nurse') changes").wait_for()
+    assert page.locator("[data-testid='stAlertContentError']").count() == 0

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from mlm_core.tasks.head_scan import head_importance
 from mlm_core.tasks.heads import ablate
-from mlm_core.tasks.lens import layer_lens
+from mlm_core.tasks.lens import follow_word, layer_lens
 
 TEXT = "The [MASK] sat on the mat and looked at the [MASK] outside."
 
@@ -61,3 +61,33 @@ def test_a_bad_link_and_bad_text_give_messages(bert_dir):
     assert at.multiselect(key="layers_heads").value == []
     at.text_area(key="layers_text").set_value("No mask in this one.").run()
     assert not at.exception and "No [MASK] in the text" in at.error[0].value
+
+
+def test_a_typed_word_is_followed_and_its_link_restores_it(bert_dir, bert):
+    """A word below the top 5 typed into the picker: the layer-by-layer table and the head scan follow it, and the
+    address carries it; a new session opened from that address shows the same."""
+    word = layer_lens(bert, TEXT, top_k=9).masks[0].layers[-1].words[-1].token
+    at = open_layers(str(bert_dir), text=TEXT)
+    assert word not in at.selectbox(key="layers_target").options
+    picker = at.selectbox(key="layers_target")
+    picker.options.append(word)  # AppTest cannot type a new option; the browser sends the typed word as this does
+    picker.set_value(word).run()
+    expected, scan = follow_word(bert, TEXT, word), head_importance(bert, TEXT, target=word)
+    for opened in (at, open_layers(str(bert_dir), text=TEXT, target=word)):
+        assert not opened.exception and not opened.error, [e.value for e in opened.error]
+        picker = opened.selectbox(key="layers_target")
+        assert picker.value == word and word in picker.options
+        shown = frame_with(opened, "layer", "word", "rank", "probability", "log_prob")
+        assert set(shown["word"]) == {word} and shown["rank"].tolist() == expected.ranks.tolist()
+        np.testing.assert_allclose(shown["log_prob"], expected.log_probs, atol=1e-6)
+        layers = frame_with(opened, "layer", "delta_log_prob")
+        np.testing.assert_allclose(layers["delta_log_prob"], scan.layer_deltas, atol=1e-6)
+        assert opened.query_params["target"] == word
+
+
+def test_a_split_word_is_refused_with_its_pieces_and_the_page_goes_on(bert_dir, bert):
+    at = open_layers(str(bert_dir), text=TEXT, target="hippopotamus")
+    assert not at.exception
+    assert "Word to follow 'hippopotamus' is not one token for this model (it becomes:" in at.error[0].value
+    assert any("The head scan follows one word of one token" in c.value for c in at.caption)
+    assert len(at.get("vega_lite_chart")) == 2  # the lens heatmap and rollout still shown

@@ -33,3 +33,16 @@ def test_texts_of_different_lengths_give_one_message(demo):
     at = open_page("trace", "demo", clean=CLEAN, corrupt="The keys to the big cabinet [MASK] on the table.")
     assert not at.exception
     assert "same number of tokens" in at.error[0].value
+
+
+def test_a_typed_target_is_traced_and_a_split_one_refused_with_its_pieces(demo):
+    at = open_page("trace", "demo", clean=CLEAN, corrupt=CORRUPT, target="were", contrast="(none)")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="trace_target").value == "were" and at.query_params["target"] == "were"
+    expected = trace(demo, CLEAN, CORRUPT, target="were", contrast=None)
+    assert [info.value for info in at.info][0] == expected.reading()
+    np.testing.assert_allclose(at.dataframe[0].value.drop(columns="layer").to_numpy(), expected.layer_effects[::-1],
+                               atol=1e-6)
+    at = open_page("trace", "demo", clean=CLEAN, corrupt=CORRUPT, target="hairdresser")
+    assert not at.exception
+    assert "Target 'hairdresser' is not one token for this model (it becomes: hair ##dre ##sser)" in at.error[0].value

@@ -17,7 +17,8 @@ import pandas as pd
 from ..analysis import analyze
 from ..model import MaskedLM
 from .heads import check_ablatable
-from .predict import mask_prediction, word_token
+from .predict import mask_prediction
+from .words import one_token_word
 
 SCAN_CAVEAT = ("Each head is switched off on its own. Heads that back each other up look unimportant one at a "
                "time, so a small drop does not prove a head is not needed — switch several off together to check.")
@@ -69,9 +70,10 @@ def scan_masks(num_layers: int, num_heads: int) -> np.ndarray:
     return np.concatenate([singles, layers])
 
 
-def head_importance(mlm: MaskedLM, text: str, *, mask_index: int = 0, target: str | None = None) -> HeadScan:
+def head_importance(mlm: MaskedLM, text: str, *, mask_index: int = 0, target: str | int | None = None) -> HeadScan:
     """Switch off each head, then each layer, alone; the change in log P(``target``) at mask ``mask_index``
-    (0-based; ``target`` defaults to the model's top word there)."""
+    (0-based; ``target`` defaults to the model's top word there; a typed word or a token id is read as
+    ``one_token_word`` reads it — a word of several pieces is refused)."""
     check_ablatable(mlm)
     analysis = analyze(mlm, text, require_mask=True)
     position = analysis.mask_position(mask_index)
@@ -79,7 +81,7 @@ def head_importance(mlm: MaskedLM, text: str, *, mask_index: int = 0, target: st
         top = mask_prediction(mlm, analysis, mask_index, top_k=1).candidates[0]
         target_id, name = top.token_id, top.token
     else:
-        target_id, name = word_token(mlm, target)
+        target_id, name = one_token_word(mlm, analysis.encoding, mask_index, target)
     masks = scan_masks(mlm.num_layers, mlm.num_heads)
     first_off = np.argmax((masks == 0).any(axis=2), axis=1)  # the first layer each variant changes
     changed = np.empty(len(masks), dtype=np.float32)

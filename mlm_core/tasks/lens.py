@@ -12,6 +12,7 @@ preprocess (``analyze``) → forward (``lens_log_probs``: one head call on L+1 �
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,8 @@ from ..analysis import Analysis, analyze
 from ..architecture import require_view
 from ..model import MaskedLM
 from ..params import Interval, check_params
-from .vocabulary import Word, display_token, special_ids, top_ids
+from .vocabulary import Word, display_token, special_ids, top_ids, vocabulary_rank
+from .words import one_token_word
 from .rollout import mask_rollout
 
 LAYERS_PARAMS = {"top_k": Interval(int, 1, 100, widget=(1, 20))}
@@ -102,15 +104,19 @@ def check_head_per_layer(mlm: MaskedLM) -> None:
     require_view(mlm.model, "layers", "The layer-by-layer view", mlm.name)
 
 
-def lens_log_probs(mlm: MaskedLM, analysis: Analysis) -> np.ndarray:
-    """log-softmax of the head applied to every layer's hidden state at each mask: float32[M, L+1, V]."""
+def lens_log_probs(mlm: MaskedLM, analysis: Analysis, masks: Sequence[int] | None = None) -> np.ndarray:
+    """log-softmax of the head applied to every layer's hidden state at each mask (or at ``masks``, 0-based):
+    float32[M, L+1, V]."""
     check_head_per_layer(mlm)
-    states = np.swapaxes(analysis.hidden_states[:, list(analysis.mask_positions)], 0, 1)  # [M, L+1, D]
+    masks = range(len(analysis.mask_positions)) if masks is None else masks
+    positions = [analysis.mask_positions[k] for k in masks]
+    states = np.swapaxes(analysis.hidden_states[:, positions], 0, 1)  # [M, L+1, D]
     n_masks, n_states, width = states.shape
     log_probs = mlm.forward.head_log_probs(states[:, :-1].reshape(-1, width)).reshape(n_masks, n_states - 1, -1)
     # The last layer's reading is the prediction itself (the same pass), not the head run again: recomputed, float
     # noise could reorder near-ties between this view and Predict.
-    return np.concatenate([log_probs, np.asarray(analysis.mask_log_probs)[:, np.newaxis]], axis=1)
+    final = np.asarray(analysis.mask_log_probs)[list(masks)]
+    return np.concatenate([log_probs, final[:, np.newaxis]], axis=1)
 
 
 def layer_lens(mlm: MaskedLM, text: str, *, top_k: int = 5) -> LayerLens:
@@ -142,3 +148,49 @@ def _mask_lens(mlm: MaskedLM, index: int, position: int, log_probs: np.ndarray, 
         array.setflags(write=False)
     return MaskLens(index, position, display_token(mlm, final_id), final_id, tuple(readings), rollout,
                     last_attention)
+
+
+@dataclass(frozen=True)
+class FollowedWord:
+    """One word at one mask (``mask_index`` 0-based) after every layer 0…L: ``log_probs`` float[L+1] and ``ranks``
+    int[L+1] (1 = top of the vocabulary, special tokens left out). The last layer's value is the prediction's own."""
+
+    model_name: str
+    text: str
+    mask_index: int
+    word: str
+    token_id: int
+    log_probs: np.ndarray
+    ranks: np.ndarray
+
+    def to_dict(self) -> dict:
+        return {"word": self.word, "token_id": self.token_id, "layers": [
+            {"layer": layer, "rank": int(rank), "probability": float(np.exp(value)), "log_prob": float(value)}
+            for layer, (value, rank) in enumerate(zip(self.log_probs, self.ranks))]}
+
+    def frame(self) -> pd.DataFrame:
+        """One row per layer: mask (1-based), layer, word, rank, probability, log_prob."""
+        return pd.DataFrame({"mask": self.mask_index + 1, "layer": np.arange(len(self.ranks)), "word": self.word,
+                             "rank": self.ranks, "probability": np.exp(self.log_probs.astype(np.float64)),
+                             "log_prob": self.log_probs})
+
+
+def follow_word(mlm: MaskedLM, text: str, word: str | int | None = None, *, mask_index: int = 0) -> FollowedWord:
+    """``word`` (typed, as Predict's chosen words; a token id; or None for the last layer's top word) read through
+    the head after every layer at mask ``mask_index``. A word of several pieces is refused (``one_token_word``):
+    the lens reads one position, and one token's probability there."""
+    check_head_per_layer(mlm)
+    analysis = analyze(mlm, text, require_mask=True)
+    analysis.mask_position(mask_index)
+    banned = special_ids(mlm)
+    if word is not None:
+        token_id, name = one_token_word(mlm, analysis.encoding, mask_index, word, role="Word to follow")
+    log_probs = lens_log_probs(mlm, analysis, [mask_index])[0]
+    if word is None:
+        token_id = int(top_ids(log_probs[-1], 1, banned)[0])
+        name = display_token(mlm, token_id)
+    ranks = np.array([vocabulary_rank(layer, token_id, banned) for layer in log_probs])
+    values = log_probs[:, token_id].copy()
+    for array in (values, ranks):
+        array.setflags(write=False)
+    return FollowedWord(mlm.name, text, mask_index, name, token_id, values, ranks)

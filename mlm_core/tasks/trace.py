@@ -21,7 +21,8 @@ import pandas as pd
 from ..analysis import Analysis, analyze
 from ..errors import InputError
 from ..model import MaskedLM
-from .predict import display_token, special_ids, top_ids, word_token
+from .predict import display_token, special_ids, top_ids
+from .words import one_token_word
 from .trace_program import check_traceable, clean_contexts, head_patched_log_probs, patched_log_probs
 
 AUTO = "auto"  # contrast: the corrupted run's top word (none when it is the target)
@@ -190,10 +191,7 @@ def _word(mlm: MaskedLM, word: str | None, run: Analysis, role: str) -> tuple[in
     if word is None:  # the run's top word at its mask, as Predict lists it
         token_id = int(top_ids(run.mask_log_probs[0], 1, special_ids(mlm))[0])
         return token_id, display_token(mlm, token_id)
-    try:
-        return word_token(mlm, word)
-    except InputError as error:
-        raise InputError(str(error).replace("Target", role, 1)) from None
+    return one_token_word(mlm, run.encoding, 0, word, role=role)
 
 
 def candidate_words(mlm: MaskedLM, text: str, k: int = 5) -> list[str]:

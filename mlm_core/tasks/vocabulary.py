@@ -52,3 +52,13 @@ def top_words(mlm: MaskedLM, log_probs: np.ndarray, k: int, banned: np.ndarray) 
     """The ``k`` most probable words of ``log_probs`` float[V] (``banned`` left out), best first."""
     return tuple(Word(display_token(mlm, token_id), int(token_id), float(np.exp(log_probs[token_id])))
                  for token_id in top_ids(log_probs, k, banned))
+
+
+def vocabulary_rank(log_probs: np.ndarray, token_id: int, banned: np.ndarray) -> int:
+    """1 + the number of non-special tokens ranked above ``token_id`` in ``log_probs`` float[V] (ties: lower id
+    first, as a stable sort would list them)."""
+    allowed = np.ones(len(log_probs), dtype=bool)
+    allowed[banned[banned < len(log_probs)]] = False
+    value = log_probs[token_id]
+    above = (log_probs > value) | ((log_probs == value) & (np.arange(len(log_probs)) < token_id))
+    return int(np.count_nonzero(above & allowed)) + 1

@@ -23,6 +23,7 @@ from ..errors import InputError
 from ..model import MaskedLM
 from ..params import check_params
 from .predict import PREDICT_PARAMS, predict, special_ids
+from .vocabulary import display_token, vocabulary_rank
 from .words_result import VariantWords, WordScore, WordsPrediction
 from .variants import encode_variants, expand_variants, has_braces, variant_log_probs, variant_prediction
 
@@ -74,6 +75,36 @@ def word_pieces(mlm: MaskedLM, encoding: Encoding, mask_index: int, word: str) -
     return tuple(int(piece) for piece in pieces)
 
 
+ONE_TOKEN_FIX = ("this view follows one token: pick a word from the list or one the vocabulary keeps whole; "
+                 "Predict's 'Your words' (predict --words) gives a split word's probability, its pieces chained")
+
+
+def one_token_word(mlm: MaskedLM, encoding: Encoding, mask_index: int, word: str | int, *,
+                   role: str = "Target") -> tuple[int, str]:
+    """(token id, display name) of a word to follow at mask ``mask_index``: a token id as it is; a typed word as the
+    one token the tokenizer writes in place of the mask (``word_pieces``, as Predict's chosen words), else a
+    vocabulary entry as the top-k lists show it (e.g. '##s'). A word of several pieces has no single token whose
+    probability a layer, a head or a patch could be read for: ``InputError`` naming its pieces and the fix."""
+    if isinstance(word, (int, np.integer)):
+        if not 0 <= int(word) < len(mlm.tokenizer) or int(word) in mlm.tokenizer.all_special_ids:
+            raise InputError(f"{role} token id {word} is not a word of this model's vocabulary"
+                             f" (0…{len(mlm.tokenizer) - 1}, special tokens left out) — pick a word from the list.")
+        return int(word), display_token(mlm, int(word))
+    try:
+        pieces, problem = word_pieces(mlm, encoding, mask_index, word.strip()), None
+    except InputError as error:
+        pieces, problem = (), error
+    if len(pieces) == 1:
+        return pieces[0], display_token(mlm, pieces[0])
+    entry = mlm.tokenizer.get_vocab().get(word)
+    if entry is not None and entry not in mlm.tokenizer.all_special_ids:
+        return int(entry), word
+    if problem is not None:
+        raise problem
+    written = " ".join(mlm.tokenizer.convert_ids_to_tokens(list(pieces)))
+    raise InputError(f"{role} '{word}' is not one token for this model (it becomes: {written}) — {ONE_TOKEN_FIX}.")
+
+
 @dataclass(frozen=True)
 class WordCopies:
     """The copies of the text the model is asked about, for every piece of every word longer than one piece.
@@ -109,16 +140,6 @@ def word_copies(mlm: MaskedLM, encodings: Sequence[Encoding], words: Sequence[st
         pieces.append(per_mask)
     as_array = lambda values: np.asarray(values, dtype=np.int32)  # noqa: E731
     return pieces, WordCopies(tuple(rows), as_array(positions), as_array(targets), tuple(keys))
-
-
-def vocabulary_rank(log_probs: np.ndarray, token_id: int, banned: np.ndarray) -> int:
-    """1 + the number of non-special tokens ranked above ``token_id`` in ``log_probs`` float[V] (ties: lower id
-    first, as a stable sort would list them)."""
-    allowed = np.ones(len(log_probs), dtype=bool)
-    allowed[banned[banned < len(log_probs)]] = False
-    value = log_probs[token_id]
-    above = (log_probs > value) | ((log_probs == value) & (np.arange(len(log_probs)) < token_id))
-    return int(np.count_nonzero(above & allowed)) + 1
 
 
 def score_words(mlm: MaskedLM, encodings: Sequence[Encoding], mask_log_probs: Sequence[np.ndarray],

@@ -41,6 +41,15 @@ def _unrecorded(draw):
     return contextvars.copy_context().run(run)
 
 
+def run_or_error(function, *args, **kwargs):
+    """For a part of a page that a user input can refuse: show the error as ``st.error``, return None, go on."""
+    try:
+        return function(*args, **kwargs)
+    except MlmExplorerError as error:
+        st.error(str(error))
+        return None
+
+
 def run_or_notice(function, *args, **kwargs):
     """For an optional part of a page: show a user error as ``st.info`` and return None; the page goes on."""
     try:

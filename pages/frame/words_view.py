@@ -88,3 +88,15 @@ def show_variants(result, mask: int) -> None:
     st.caption("The top words of each variant")
     st.dataframe(wide[[" / ".join(v.fill) for v in result.variants]].reset_index(), hide_index=True,
                  width="stretch")
+
+
+def word_picker(container, label: str, offered: list[str], key: str, fallback: str, **options) -> str:
+    """A selectbox of the model's top words that also takes any typed word (the core says when it cannot follow
+    one). A typed word stays on later runs, offered beside the list; a listed word no longer offered (new text,
+    new mask) gives way to ``fallback``. Call after ``link_widgets``: a word from a link counts as typed."""
+    seen, current = f"{key}::offered", st.session_state.get(key)
+    if not current or (current not in offered and current in st.session_state.get(seen, ())):
+        st.session_state[key] = current = fallback
+    st.session_state[seen] = list(offered)
+    choices = list(offered) if current in offered else [*offered, current]
+    return container.selectbox(label, choices, key=key, accept_new_options=True, **options)
