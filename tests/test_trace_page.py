@@ -63,3 +63,5 @@ def test_a_score_pair_opens_trace_with_its_texts(demo):
     assert trace_page.text_area(key="trace_corrupt").value == expected.corrupt
     shown = trace_page.dataframe[0].value
     assert "2 [MASK]" in shown.columns and len(shown) == demo.num_layers + 1
+    again = open_page("trace", **{key: value for key, value in params.items() if key != "page"})  # a later visit
+    assert not again.exception and again.dataframe[0].value.equals(shown)  # reuses the result, no replay error
