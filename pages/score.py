@@ -1,6 +1,5 @@
 """Score: how natural does the model find a sentence, and which of two sentences does it prefer?"""
 
-import difflib
 import math
 import time
 
@@ -13,6 +12,7 @@ from mlm_core.tasks.pairs import PairsResult, disagreements, iter_pair_scores
 from mlm_core.tasks.score import METHOD_HELP, METHODS, score
 from pages.frame.links import link_widgets, linked_choice, linked_text, publish_view
 from pages.frame.models import get_model, model_versions
+from pages.frame.score_views import tokens_chart, trace_a_pair
 from pages.frame.ui import OKABE_ITO, as_table, download_name, run_or_stop
 from pages.frame.routing import require_router
 
@@ -46,33 +46,6 @@ def second_model(base, tuned, active):
             with st.spinner(f"Loading '{spec}'…"):
                 return run_or_stop(get_model, spec)
     return None
-
-
-def differing_words(words: list[str], reference: list[str]) -> set[int]:
-    """Indices of ``words`` that are not matched in ``reference`` (where two sentences differ)."""
-    matcher = difflib.SequenceMatcher(a=[w.lower() for w in reference], b=[w.lower() for w in words], autojunk=False)
-    kept = {j for block in matcher.get_matching_blocks() for j in range(block.b, block.b + block.size)}
-    return set(range(len(words))) - kept
-
-
-def tokens_chart(result, title: str):
-    frame = result.tokens_frame()
-    words = [[t.word for t in sentence.tokens] for sentence in result.sentences]
-    changed = []
-    for k, sentence_words in enumerate(words):
-        others = [w for j, w in enumerate(words) if j != k]
-        different = differing_words(sentence_words, others[0]) if others else set()
-        changed += [index in different for index in range(len(sentence_words))]
-    frame = frame.assign(label=frame["position"].astype(str) + " " + frame["token"],
-                         differs=["differs" if flag else "same" for flag in changed])
-    return (alt.Chart(frame, title=title).mark_bar()
-            .encode(x=alt.X("log_prob:Q", title="log-probability (closer to 0 = more expected)"),
-                    y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
-                    color=alt.Color("differs:N", title="word", scale=alt.Scale(domain=["same", "differs"],
-                                                                              range=[OKABE_ITO[4], OKABE_ITO[5]])),
-                    row=alt.Row("sentence:O", title=None, header=alt.Header(labelExpr="'sentence ' + datum.value")),
-                    tooltip=["sentence:O", "token:N", "word:N", alt.Tooltip("log_prob:Q", format=".3f")])
-            .resolve_scale(y="independent").properties(height=alt.Step(20), width=480))
 
 
 def preference_sentence(result) -> str:
@@ -189,6 +162,7 @@ def show_pairs(models, method: str) -> None:
     st.download_button("Download every pair (CSV)", table.to_csv(index=False).encode("utf-8"),
                        file_name=download_name("pairs", models[0].name, source_name, "csv"), mime="text/csv",
                        key="score_download_pairs")
+    trace_a_pair(models[0], pairs)
 
 
 st.title("Score sentences")

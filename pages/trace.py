@@ -6,7 +6,7 @@ import streamlit as st
 
 from mlm_core.tasks.trace import GRID_CAVEAT, HEADS_CAVEAT, candidate_words, trace
 from pages.frame.links import link_widgets, linked_flag, linked_text, publish_view
-from pages.frame.models import current_model
+from pages.frame.models import current_model, shared_result
 from pages.frame.routing import require_router
 from pages.frame.ui import as_table, download_name, run_or_stop
 from pages.frame.words_view import word_picker
@@ -18,10 +18,18 @@ CORRUPT = "The key to the cabinet [MASK] on the table."
 NONE = "(none)"
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_trace(model_name: str, clean: str, corrupt: str, target: str, contrast: str | None, heads: bool, _mlm,
-                 _on_layer=lambda done, total: None):
-    return trace(_mlm, clean, corrupt, target=target, contrast=contrast, heads=heads, on_layer=_on_layer)
+def traced(mlm, clean: str, corrupt: str, target: str, contrast: str | None, heads: bool):
+    """The trace, shared across sessions, with a progress bar while it runs (not st.cache_data: a later hit would
+    replay the bar's updates into a block that no longer exists — CacheReplayClosureError)."""
+    def compute():
+        bar = st.progress(0.0, text="Copying states layer by layer…")
+        result = run_or_stop(trace, mlm, clean, corrupt, target=target, contrast=contrast, heads=heads,
+                             on_layer=lambda done, total: bar.progress(done / total, text=f"Layer {done} of {total} "
+                                                                                          "done…"))
+        bar.empty()
+        return result
+
+    return shared_result(("trace", mlm.name, clean, corrupt, target, contrast, heads), compute)
 
 
 def effect_heatmap(frame: pd.DataFrame, x: str, x_title: str, order: list | None = None):
@@ -68,11 +76,7 @@ controls[2].toggle("Also copy each head's output", key="trace_heads",
                    help="One more grid: each attention head's output, at every position, copied alone.")
 publish_view("trace", LINKED)
 
-progress = st.progress(0.0, text="Copying states layer by layer…")
-result = run_or_stop(cached_trace, mlm.name, clean, corrupt, target, None if contrast == NONE else contrast,
-                     st.session_state["trace_heads"], mlm,
-                     lambda done, total: progress.progress(done / total, text=f"Layer {done} of {total} done…"))
-progress.empty()
+result = traced(mlm, clean, corrupt, target, None if contrast == NONE else contrast, st.session_state["trace_heads"])
 
 st.info(result.reading())
 st.write(f"{result.metric_label()} at the mask: **{result.clean_value:.3f}** in the clean text, "

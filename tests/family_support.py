@@ -31,6 +31,25 @@ def family_model(root: Path, family: str) -> mlm_core.MaskedLM:
         return _MODELS[family]
 
 
+def wide_copy(tiny: mlm_core.MaskedLM, name: str) -> mlm_core.MaskedLM:
+    """A tiny test model's config and tokenizer with larger random weights (``initializer_range`` 1.0): at the usual
+    initial scale (0.02) the context barely reaches the mask (one changed word moves log-probabilities by ~1e-4),
+    leaving nothing for Trace to explain."""
+    import copy
+
+    import tensorflow as tf
+    from transformers import TFAutoModelForMaskedLM
+
+    from mlm_core.loading import wrap_model
+
+    config = copy.deepcopy(tiny.model.config)
+    config.initializer_range = 1.0
+    tf.keras.utils.set_random_seed(1)
+    model = TFAutoModelForMaskedLM.from_config(config)
+    model(model.dummy_inputs)
+    return wrap_model(f"wide-{name}", tiny.tokenizer, model)
+
+
 def loaded(root: Path):
     """``load_model`` for the CLI run in-process: a family folder gives its already loaded model."""
     folders = {str(family_folder(root, family)): family for family in FAMILIES}

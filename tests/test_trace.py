@@ -4,7 +4,6 @@ definition, and every input error."""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import numpy as np
@@ -20,35 +19,21 @@ from mlm_core.tasks.trace_program import (clean_contexts, head_patched_log_probs
                                           patched_log_probs)
 from mlm_core.tools.bench_trace import eager_patched_log_probs, eager_states, model_parts
 
+from family_support import wide_copy
+
 CLEAN = "the cat sat on the [MASK] in the big red house ."
 CORRUPT = "the cat sat on a [MASK] in the big red house ."
 TARGET = "mat"
 
 
-def _wide(tiny: mlm_core.MaskedLM, name: str) -> mlm_core.MaskedLM:
-    """A tiny test model's shape and tokenizer with larger random weights: at the usual initial scale (0.02) the
-    context barely reaches the mask (one changed word moves log-probabilities by ~1e-4), leaving nothing to
-    trace."""
-    from transformers import TFAutoModelForMaskedLM
-
-    from mlm_core.loading import wrap_model
-
-    config = copy.deepcopy(tiny.model.config)
-    config.initializer_range = 1.0
-    tf.keras.utils.set_random_seed(1)
-    model = TFAutoModelForMaskedLM.from_config(config)
-    model(model.dummy_inputs)
-    return wrap_model(f"wide-{name}", tiny.tokenizer, model)
-
-
 @pytest.fixture(scope="module")
 def wide_bert(bert) -> mlm_core.MaskedLM:
-    return _wide(bert, "bert")
+    return wide_copy(bert, "bert")
 
 
 @pytest.fixture(scope="module")
 def wide_camembert(camembert) -> mlm_core.MaskedLM:
-    return _wide(camembert, "camembert")
+    return wide_copy(camembert, "camembert")
 
 
 @pytest.fixture(params=["wide_bert", "wide_camembert"])

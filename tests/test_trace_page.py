@@ -1,13 +1,16 @@
 """The Trace page through the real router: a deep link opens both texts and the heads grid, the page shows the
-core's reading and grids, and bad texts give one message."""
+core's reading and grids, bad texts give one message, and a Score pair opens here with its texts."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs
 
 import numpy as np
 
+from mlm_core.tasks.pair_files import load_suite
 from mlm_core.tasks.trace import trace
+from mlm_core.tasks.trace_pairs import pair_for_trace
 from tests.app_support import open_page
 
 CLEAN = "The keys to the cabinet [MASK] on the table."
@@ -46,3 +49,32 @@ def test_a_typed_target_is_traced_and_a_split_one_refused_with_its_pieces(demo):
     at = open_page("trace", "demo", clean=CLEAN, corrupt=CORRUPT, target="hairdresser")
     assert not at.exception
     assert "Target 'hairdresser' is not one token for this model (it becomes: hair ##dre ##sser)" in at.error[0].value
+
+
+def test_a_score_pair_opens_trace_with_its_texts(demo):
+    """Score (pairs) → the pair's "Trace this pair" link carries the core's texts; Trace opened with those
+    parameters shows them and their grid. A pair that does not qualify says why in one line."""
+    at = open_page("score", "demo", mode="pairs", suite="en-agreement-simple")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(c.value.startswith("Pair 1 cannot be traced: 'barks' and 'bark' are split into different numbers")
+               for c in at.caption)
+    assert not at.get("page_link") or all("clean" not in link.proto.query_string for link in at.get("page_link"))
+    at.selectbox(key="score_trace_pair").select(1).run()
+    pair = load_suite("en-agreement-simple")[1][1]
+    expected = pair_for_trace(demo, pair.good, pair.bad)
+    links = [link for link in at.get("page_link") if "clean" in link.proto.query_string]
+    assert len(links) == 1 and links[0].proto.label == "Trace this pair"
+    params = {key: values[0] for key, values in parse_qs(links[0].proto.query_string).items()}
+    assert params == {"page": "trace", "model": "demo", "clean": expected.clean, "corrupt": expected.corrupt}
+    at.selectbox(key="score_trace_hide::1").select(5).run()
+    later = [link for link in at.get("page_link") if "clean" in link.proto.query_string][0]
+    assert parse_qs(later.proto.query_string)["clean"] == [pair_for_trace(demo, pair.good, pair.bad, hide=5).clean]
+
+    trace_page = open_page("trace", **{key: value for key, value in params.items() if key != "page"})
+    assert not trace_page.exception and not trace_page.error, [e.value for e in trace_page.error]
+    assert trace_page.text_area(key="trace_clean").value == expected.clean
+    assert trace_page.text_area(key="trace_corrupt").value == expected.corrupt
+    shown = trace_page.dataframe[0].value
+    assert "2 [MASK]" in shown.columns and len(shown) == demo.num_layers + 1
+    again = open_page("trace", **{key: value for key, value in params.items() if key != "page"})  # a later visit
+    assert not again.exception and again.dataframe[0].value.equals(shown)  # reuses the result, no replay error
