@@ -19,7 +19,8 @@ import pandas as pd
 from ..analysis import Analysis, Encoding, analyze, word_groups
 from ..errors import InputError
 from ..model import MaskedLM
-from .predict import display_token, mask_prediction, word_token
+from .predict import display_token, mask_prediction
+from .words import one_token_word
 
 OUTPUTS = ("probability", "log-odds")
 METHOD_LABELS = {"shap": "SHAP", "ig": "integrated gradients", "gradxinput": "gradient × input",
@@ -185,8 +186,8 @@ def target_tokens(mlm: MaskedLM, analysis: Analysis, mask_index: int,
     for target in targets:
         if isinstance(target, (int, np.integer)):
             token_id, name = int(target), display_token(mlm, int(target))
-        else:
-            token_id, name = word_token(mlm, target)
+        else:  # read in place of the mask, as Predict's chosen words (a BPE word gets its leading-space token)
+            token_id, name = one_token_word(mlm, analysis.encoding, mask_index, target)
         ids.append(int(token_id))
         names.append(name)
     return ids, names

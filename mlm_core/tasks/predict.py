@@ -135,20 +135,6 @@ def predict(mlm: MaskedLM, text: str, *, top_k: int = 5, joint_k: int = 5, max_j
     return Prediction(mlm.name, text, analysis.tokens, masks, joint, skipped)
 
 
-def word_token(mlm: MaskedLM, word: str) -> tuple[int, str]:
-    """(token id, display name) of a word the model can put in one mask: a vocabulary entry as Predict lists it
-    (word pieces like '##s' included) or a word the tokenizer keeps as one token; otherwise an ``InputError``."""
-    vocabulary = mlm.tokenizer.get_vocab()
-    if word in vocabulary:
-        return vocabulary[word], word
-    pieces = mlm.tokenizer(word.strip(), add_special_tokens=False)["input_ids"]
-    if len(pieces) != 1:
-        split = " ".join(mlm.tokenizer.convert_ids_to_tokens(pieces)) or "nothing"
-        raise InputError(f"Target '{word}' is not one token for this model (it becomes: {split}) — pick a word "
-                         "from the Predict list, which the model can put in one mask.")
-    return int(pieces[0]), display_token(mlm, pieces[0])
-
-
 def mask_prediction(mlm: MaskedLM, analysis: Analysis, k: int, *, top_k: int) -> MaskPrediction:
     """The ``top_k`` words for mask number ``k`` (0-based) of an analysed text; no model call."""
     log_probs = analysis.mask_log_probs[k]
