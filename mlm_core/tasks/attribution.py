@@ -19,7 +19,8 @@ import pandas as pd
 from ..analysis import Analysis, Encoding, analyze, word_groups
 from ..errors import InputError
 from ..model import MaskedLM
-from .predict import display_token, mask_prediction, word_token
+from .predict import mask_prediction, word_token
+from .vocabulary import display_token
 
 OUTPUTS = ("probability", "log-odds")
 METHOD_LABELS = {"shap": "SHAP", "ig": "integrated gradients", "gradxinput": "gradient × input",
