@@ -3,6 +3,7 @@ import pytest
 import tensorflow as tf
 
 from mlm_core import ParameterError
+from mlm_core.programs import ProgramKey
 from mlm_core.shapes import LENGTH_BUCKETS, bucket
 from mlm_core.tasks.explain import explain
 from mlm_core.tasks.gradients import integrated_gradients, path_points
@@ -105,15 +106,15 @@ def test_in_the_dashboard_a_new_shape_is_answered_eagerly_while_it_compiles(bert
     from mlm_core.loading import wrap_model
 
     dashboard = wrap_model("dashboard", bert.tokenizer, bert.model)
-    dashboard.forward.compile_in_background = True
+    dashboard.forward.programs.compile_in_background = True
     text = " ".join(["the cat sat on the mat"] * 5) + " [MASK] ."
     length = len(bert.tokenizer(text)["input_ids"])
-    key = ("gradients", 8, bucket(length, LENGTH_BUCKETS), 2, "log-odds")
+    key = ProgramKey("gradients", (8, bucket(length, LENGTH_BUCKETS), 2, "log-odds"))
     kwargs = {"targets": ["mat", "bed"], "output": "log-odds", "steps": 8}
     first = integrated_gradients(dashboard, text, **kwargs)
-    assert key not in dashboard.forward._graphs  # the first answer came from the eager step
-    assert dashboard.forward.wait_until_compiled(120)
-    assert key in dashboard.forward._graphs
+    assert key not in dashboard.forward.programs.compiled()  # the first answer came from the eager step
+    assert dashboard.forward.programs.wait_until_compiled(120)
+    assert key in dashboard.forward.programs.compiled()
     again = integrated_gradients(dashboard, text, **kwargs)
     for a, b in zip(first.targets, again.targets):
         np.testing.assert_allclose(a.values, b.values, atol=1e-5)

@@ -127,10 +127,11 @@ def test_scan_layer_groups_cover_every_layer_once(num_layers):
 def test_a_new_choice_of_heads_reuses_the_compiled_program(bert):
     ablate(bert, TEXT, [(1, 1)])
     head_importance(bert, TEXT)
-    programs = set(bert.forward._graphs)
+    programs = bert.forward.programs.compiled()
+    assert {"ablated", "resumed"} <= {key.task for key in programs}  # ablation's and the scan's own programs
     ablate(bert, TEXT, [(2, 2), (1, 2)])
     head_importance(bert, TEXT, mask_index=1, target="the")
-    assert set(bert.forward._graphs) == programs
+    assert bert.forward.programs.compiled() == programs
 
 
 def reference_rollout(attentions: np.ndarray) -> np.ndarray:

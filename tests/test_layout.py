@@ -20,7 +20,7 @@ LAYERS = [
     ("leaves", ["mlm_core.errors", "mlm_core.params", "mlm_core.cache", "mlm_core.files",
                 "mlm_core.turns"]),
     ("specs and the compiled pass", ["mlm_core.catalog", "mlm_core.shapes", "mlm_core.families",
-                                     "mlm_core.architecture",
+                                     "mlm_core.architecture", "mlm_core.programs",
                                      "mlm_core.forward"]),
     ("models", ["mlm_core.model", "mlm_core.loading"]),
     ("one pass per text", ["mlm_core.analysis"]),

@@ -19,7 +19,8 @@ import pandas as pd
 from ..analysis import Analysis, Encoding, analyze, word_groups
 from ..errors import InputError
 from ..model import MaskedLM
-from .predict import display_token, mask_prediction
+from .predict import mask_prediction
+from .vocabulary import display_token
 from .words import one_token_word
 
 OUTPUTS = ("probability", "log-odds")

@@ -11,9 +11,9 @@ pieces. Completeness says Σ attributions = f(x) − f(b); the gap left by the f
 Gradient × input is the one-pass variant: (x − b) · ∂f/∂x at x alone.
 
 All points run through one compiled gradient program per padded shape (rows padded to the batch buckets, length
-to the length buckets of ``shapes``), one backward pass per target, run by the model's ``CompiledForward.run_program``
-like every other program (in the dashboard a new shape's first call runs eagerly and compiles in the background);
-the program returns per-token attributions, never the [N, T, D] gradients.
+to the length buckets of ``shapes``), one backward pass per target, run by the model's program cache
+(``mlm.forward.programs``) like every other program (in the dashboard a new shape's first call runs eagerly and
+compiles in the background); the program returns per-token attributions, never the [N, T, D] gradients.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ..architecture import adapter_for, head_masked_logits, layered, masked_logi
 from ..errors import UnsupportedModelError
 from ..model import MaskedLM
 from ..params import Interval, OneOf, check_params
+from ..programs import ProgramKey
 from ..shapes import BATCH_BUCKETS, LENGTH_BUCKETS, batch_chunks, bucket
 from .attribution import OUTPUTS, Explanation, ExplainRequest, TargetExplanation, output_scale, prepare
 
@@ -118,8 +119,8 @@ def token_attributions(mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarra
         inputs = (tf.constant(padded_start), tf.constant(padded_delta), tf.constant(chunk_alphas),
                   tf.constant(chunk_weights), tf.constant(mask), tf.constant(features.target_position, tf.int32),
                   tf.constant(targets), tf.constant(ids))
-        key = ("gradients", rows, padded_length, len(targets), request.output)
-        chunk_scores, chunk_attributions = mlm.forward.run_program(
+        key = ProgramKey("gradients", (rows, padded_length, len(targets), request.output))
+        chunk_scores, chunk_attributions = mlm.forward.programs.run(
             key, lambda: _make_program(mlm.model, len(targets), request.output), inputs)
         scores.append(chunk_scores.numpy()[:end - begin])
         attributions += chunk_attributions.numpy()

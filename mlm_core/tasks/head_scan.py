@@ -1,7 +1,8 @@
 """Head importance scan: for one mask and one word, the change in log P(word) when each head, and each whole layer,
 is switched off alone (Michel, Levy & Neubig 2019). L×H + L variants of the same text, batched through the
 compiled pass with one head mask per row; a variant that changes layer l onwards starts from the text's cached
-hidden states at layer l, since the layers before it are untouched.
+hidden states at layer l, since the layers before it are untouched (``resumed_target_log_probs``: one compiled
+program per resume layer and padded shape, run by the model's program cache).
 
 Caveat shown with the result: one head at a time misses heads that back each other up — switching off two heads
 that each look unimportant can matter a great deal.
@@ -13,9 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from ..analysis import analyze
+from ..architecture import apply_head, run_layers
 from ..model import MaskedLM
+from ..programs import ProgramKey
+from ..shapes import BATCH_BUCKETS, LENGTH_BUCKETS, batch_chunks, bucket
 from .heads import check_ablatable
 from .predict import mask_prediction
 from .words import one_token_word
@@ -90,14 +95,46 @@ def head_importance(mlm: MaskedLM, text: str, *, mask_index: int = 0, target: st
         # Layers before ``first`` are the same in every member: start from their output in the Analysis. The
         # group's own intact row runs in the same program, so each delta compares like with like.
         rows = np.concatenate([np.ones_like(masks[:1]), masks[members]])
-        values = mlm.forward.resumed_target_log_probs(analysis.hidden_states[first], int(first), position,
-                                                      target_id, rows)
+        values = resumed_target_log_probs(mlm, analysis.hidden_states[first], int(first), position, target_id,
+                                          rows)
         if first == 0:  # the group run from the embeddings: the model exactly as Predict runs it
             baseline = float(values[0])
         changed[members] = values[1:] - values[0]
     n_singles = mlm.num_layers * mlm.num_heads
     return HeadScan(mlm.name, text, mask_index, name, int(target_id), baseline,
                     changed[:n_singles].reshape(mlm.num_layers, mlm.num_heads), changed[n_singles:])
+
+
+def resumed_target_log_probs(mlm: MaskedLM, hidden: np.ndarray, first: int, position: int, target: int,
+                             head_masks: np.ndarray) -> np.ndarray:
+    """log P(``target`` at ``position``) of one text, once per head mask float[N, L, H] → float32[N], running
+    only layers ``first``…L from ``hidden`` float[T, D] (the input of layer ``first``, e.g. from the text's
+    ``Analysis``): switching off heads of layer ``first`` onwards cannot change the layers before it."""
+    length, width = hidden.shape
+    padded = np.zeros((bucket(length, LENGTH_BUCKETS, cap=mlm.max_tokens), width), dtype=np.float32)
+    padded[:length] = hidden
+    mask = (np.arange(len(padded)) < length).astype(np.int32)
+    result = np.empty(len(head_masks), dtype=np.float32)
+    for start, stop in batch_chunks(len(head_masks)):
+        rows = np.ones((bucket(stop - start, BATCH_BUCKETS), *head_masks.shape[1:]), dtype=np.float32)
+        rows[:stop - start] = head_masks[start:stop]
+        inputs = (tf.constant(padded), tf.constant(mask), tf.constant(position), tf.constant(target),
+                  tf.constant(rows))
+        key = ProgramKey("resumed", (first, padded.shape, rows.shape))
+        (values,) = mlm.forward.programs.run(key, lambda: _resumed_step(mlm.model, first), inputs)
+        result[start:stop] = values.numpy()[:stop - start]
+    return result
+
+
+def _resumed_step(model, first: int):
+    def step(hidden, attention_mask, position, target, head_mask):
+        rows = tf.shape(head_mask)[0]
+        states = run_layers(model, tf.tile(hidden[tf.newaxis], [rows, 1, 1]),
+                            tf.tile(attention_mask[tf.newaxis], [rows, 1]), head_mask, first=first,
+                            positions=tf.fill([rows, 1], position))
+        return (tf.nn.log_softmax(apply_head(model, states[:, 0]), axis=-1)[:, target],)
+
+    return step
 
 
 def layer_groups(num_layers: int, groups: int = 4) -> list[tuple[int, int]]:

@@ -21,7 +21,7 @@ from ..analysis import Analysis, analyze
 from ..architecture import require_view
 from ..model import MaskedLM
 from ..params import Interval, check_params
-from .vocabulary import Word, display_token, special_ids, top_ids, vocabulary_rank
+from .vocabulary import Word, display_token, special_ids, top_ids, top_words, vocabulary_rank
 from .words import one_token_word
 from .rollout import mask_rollout
 
@@ -140,8 +140,7 @@ def _mask_lens(mlm: MaskedLM, index: int, position: int, log_probs: np.ndarray, 
     allowed[banned[banned < len(allowed)]] = False
     readings = []
     for layer, layer_log_probs in enumerate(log_probs):
-        words = tuple(Word(display_token(mlm, token_id), int(token_id), float(np.exp(layer_log_probs[token_id])))
-                      for token_id in top_ids(layer_log_probs, top_k, banned))
+        words = top_words(mlm, layer_log_probs, top_k, banned)
         rank = 1 + int(np.count_nonzero(layer_log_probs[allowed] > layer_log_probs[final_id]))
         readings.append(LayerReading(layer, words, rank, float(np.exp(layer_log_probs[final_id]))))
     for array in (rollout, last_attention):

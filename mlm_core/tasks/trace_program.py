@@ -21,6 +21,7 @@ from ..architecture import adapter_for, apply_head, require_view, run_layers
 from ..errors import UnsupportedModelError
 from ..families.base import additive_mask as extended_attention_mask
 from ..model import MaskedLM
+from ..programs import ProgramKey
 
 HEAD_PATCHING_FAMILIES = ("bert", "roberta", "camembert", "xlm-roberta")
 
@@ -52,7 +53,8 @@ def _known_width(model, tensor):
 
 
 def _call(mlm: MaskedLM, key: tuple, make_step, inputs: tuple) -> np.ndarray:
-    return mlm.forward.run_program(key, make_step, tuple(tf.constant(x) for x in inputs), any_shape=True)[0].numpy()
+    program = ProgramKey(key[0], key[1:], any_shape=True)
+    return mlm.forward.programs.run(program, make_step, tuple(tf.constant(x) for x in inputs))[0].numpy()
 
 
 def patched_log_probs(mlm: MaskedLM, layer: int, clean: np.ndarray, corrupt: np.ndarray, patches: np.ndarray,

@@ -22,10 +22,10 @@ from ..analysis import Encoding, analyze, encode, fill_text
 from ..errors import InputError
 from ..model import MaskedLM
 from ..params import check_params
-from .predict import PREDICT_PARAMS, predict, special_ids
-from .vocabulary import display_token, vocabulary_rank
-from .words_result import VariantWords, WordScore, WordsPrediction
+from .predict import PREDICT_PARAMS, predict
 from .variants import encode_variants, expand_variants, has_braces, variant_log_probs, variant_prediction
+from .vocabulary import display_token, special_ids, special_token_ids, vocabulary_rank
+from .words_result import VariantWords, WordScore, WordsPrediction
 
 MAX_WORDS = 20
 EXAMPLE_WORDS = "nurse, doctor, engineer"
@@ -67,7 +67,7 @@ def word_pieces(mlm: MaskedLM, encoding: Encoding, mask_index: int, word: str) -
     if not pieces:
         raise InputError(f"The word '{word}' is empty for this model's tokenizer — type letters, e.g. "
                          f"'{EXAMPLE_WORDS}'.")
-    special = set(mlm.tokenizer.all_special_ids)
+    special = special_token_ids(mlm.tokenizer)
     if any(piece in special for piece in pieces):
         written = " ".join(mlm.tokenizer.convert_ids_to_tokens(list(pieces)))
         raise InputError(f"The word '{word}' becomes {written} for model '{mlm.name}': a special or unknown token "

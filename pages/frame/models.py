@@ -46,7 +46,7 @@ def _released(_mlm: MaskedLM) -> None:
 def _load_shared(spec: str) -> MaskedLM:
     mlm = mlm_core.load_model(spec, allowed_roots=model_roots())
     # Answer a shape's first request eagerly while it compiles (first prediction after a start ≈ 4 s sooner).
-    mlm.forward.compile_in_background = BACKGROUND_COMPILE
+    mlm.forward.programs.compile_in_background = BACKGROUND_COMPILE
     freeze_long_lived()
     return mlm
 
