@@ -60,3 +60,25 @@ def loaded(root: Path):
         return family_model(root, family) if family else original(spec, **kwargs)
 
     return load
+
+
+def check_trace_fixed_points(mlm: mlm_core.MaskedLM, clean: str, corrupt: str):
+    """The trace definition's two fixed points, asserted: after the last layer only the mask's state is read by the
+    head (effect 1 there, 0 elsewhere); copying every embedding makes the corrupted run the clean run. Returns
+    (the trace, its inputs) for further checks."""
+    import numpy as np
+    import pytest
+
+    from mlm_core.tasks.trace import trace, trace_inputs
+    from mlm_core.tasks.trace_program import patched_log_probs
+
+    result = trace(mlm, clean, corrupt)
+    expected = np.zeros(len(result.tokens))
+    expected[result.mask_position] = 1.0
+    np.testing.assert_allclose(result.layer_effects[-1], expected, atol=1e-4)
+    inputs = trace_inputs(mlm, clean, corrupt)
+    everything = np.ones((1, len(result.tokens)), dtype=bool)
+    values = patched_log_probs(mlm, 0, inputs.clean.hidden_states[0], inputs.corrupt.hidden_states[0], everything,
+                               inputs.position, inputs.ids())
+    assert float(inputs.metric(values)[0]) == pytest.approx(result.clean_value, abs=1e-4)
+    return result, inputs

@@ -15,11 +15,10 @@ from mlm_core.analysis import analyze
 from mlm_core.cli import main
 from mlm_core.errors import InputError, UnsupportedModelError
 from mlm_core.tasks.trace import AUTO, trace, trace_inputs
-from mlm_core.tasks.trace_program import (clean_contexts, head_patched_log_probs, layer_with_contexts,
-                                          patched_log_probs)
+from mlm_core.tasks.trace_program import clean_contexts, head_patched_log_probs, layer_with_contexts
 from mlm_core.tools.bench_trace import eager_patched_log_probs, eager_states, model_parts
 
-from family_support import wide_copy
+from family_support import check_trace_fixed_points, wide_copy
 
 CLEAN = "the cat sat on the [MASK] in the big red house ."
 CORRUPT = "the cat sat on a [MASK] in the big red house ."
@@ -67,17 +66,9 @@ def test_grid_equals_one_eager_patched_call_per_cell(mlm):
 
 
 def test_last_layer_restores_only_at_the_mask_and_layer_0_everywhere_restores_the_clean_run(mlm):
-    """The definition's two fixed points: after the last layer only the mask's state is read by the head (effect 1
-    there, 0 elsewhere); copying every embedding makes the corrupted run the clean run."""
-    result = trace(mlm, CLEAN, CORRUPT)
-    expected = np.zeros(len(result.tokens))
-    expected[result.mask_position] = 1.0
-    np.testing.assert_allclose(result.layer_effects[-1], expected, atol=1e-4)
-    inputs = trace_inputs(mlm, CLEAN, CORRUPT)
-    everything = np.ones((1, len(result.tokens)), dtype=bool)
-    values = patched_log_probs(mlm, 0, inputs.clean.hidden_states[0], inputs.corrupt.hidden_states[0], everything,
-                               inputs.position, inputs.ids())
-    assert float(inputs.metric(values)[0]) == pytest.approx(result.clean_value, abs=1e-4)
+    """The definition's two fixed points (``check_trace_fixed_points``), and at layer 0 only the changed word
+    matters."""
+    result, inputs = check_trace_fixed_points(mlm, CLEAN, CORRUPT)
     # the changed word's embedding alone is the whole difference at layer 0; the other embeddings are identical
     changed = [i for i, (a, b) in enumerate(zip(inputs.clean.tokens, inputs.corrupt.tokens)) if a != b]
     assert result.layer_effects[0, changed].sum() == pytest.approx(1.0, abs=1e-4)

@@ -16,9 +16,8 @@ import tensorflow as tf
 
 import mlm_core
 from mlm_core.tasks.trace import trace, trace_inputs
-from mlm_core.tasks.trace_program import patched_log_probs
 
-from family_support import family_model, wide_copy
+from family_support import check_trace_fixed_points, family_model, wide_copy
 
 CLEAN = "the cat sat on the [MASK] in the big red house ."
 CORRUPT = "the cat sat on a [MASK] in the big red house ."
@@ -124,12 +123,4 @@ def test_grid_equals_the_familys_own_layers_patched_one_cell_at_a_time(mlm):
 def test_fixed_points_hold_for_the_family(mlm):
     """The last layer's state at the mask restores everything and elsewhere nothing; copying every embedding
     makes the corrupted run the clean one."""
-    result = trace(mlm, CLEAN, CORRUPT)
-    expected = np.zeros(len(result.tokens))
-    expected[result.mask_position] = 1.0
-    np.testing.assert_allclose(result.layer_effects[-1], expected, atol=1e-4)
-    inputs = trace_inputs(mlm, CLEAN, CORRUPT)
-    everything = np.ones((1, len(result.tokens)), dtype=bool)
-    values = patched_log_probs(mlm, 0, inputs.clean.hidden_states[0], inputs.corrupt.hidden_states[0], everything,
-                               inputs.position, inputs.ids())
-    assert float(inputs.metric(values)[0]) == pytest.approx(result.clean_value, abs=1e-4)
+    check_trace_fixed_points(mlm, CLEAN, CORRUPT)

@@ -43,19 +43,19 @@ def _unrecorded(draw):
 
 def run_or_error(function, *args, **kwargs):
     """For a part of a page that a user input can refuse: show the error as ``st.error``, return None, go on."""
-    try:
-        return function(*args, **kwargs)
-    except MlmExplorerError as error:
-        st.error(str(error))
-        return None
+    return _run_or_show(st.error, function, *args, **kwargs)
 
 
 def run_or_notice(function, *args, **kwargs):
     """For an optional part of a page: show a user error as ``st.info`` and return None; the page goes on."""
+    return _run_or_show(st.info, function, *args, **kwargs)
+
+
+def _run_or_show(show, function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except MlmExplorerError as error:
-        st.info(str(error))
+        show(str(error))
         return None
 
 
