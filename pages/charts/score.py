@@ -18,7 +18,7 @@ def differing_words(words: list[str], reference: list[str]) -> set[int]:
     return set(range(len(words))) - kept
 
 
-def tokens_chart(result: ScoreResult, title: str) -> alt.FacetChart:
+def tokens_chart(result: ScoreResult, title: str) -> alt.Chart:
     """One bar per scored word piece, a row per sentence; pieces of words that differ from the first other
     sentence are coloured apart."""
     frame = result.tokens_frame()
