@@ -38,7 +38,6 @@ def trace_a_pair(mlm: MaskedLM, pairs: list[Pair]) -> None:
     except InputError as error:
         st.caption(f"Pair {number + 1} cannot be traced: {error}")
         return
-    st.markdown(f"Clean: `{traced.clean}` · corrupted: `{traced.corrupt}` (changed: '{traced.changed[0]}' → "
-                f"'{traced.changed[1]}')")
+    st.markdown(traced.summary())
     st.page_link(PAGES_BY_KEY["trace"].path, label="Trace this pair", icon=":material/route:",
                  query_params=trace_params(traced))
