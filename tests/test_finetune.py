@@ -255,14 +255,14 @@ def test_a_jobs_status_goes_from_waiting_to_preparing_to_its_step_and_pace(bert)
 
 
 def test_the_plan_and_result_lines_state_steps_time_and_the_smaller_batch(bert):
-    settings = FinetuneSettings(block_length=32, batch_size=32)
-    plan = plan_finetune(bert, weather_diary(20), settings)
+    settings = FinetuneSettings(block_length=32, batch_size=64)
+    plan = plan_finetune(bert, weather_diary(12), settings)
     timing = StepTiming(first_seconds=3.0, step_seconds=0.25)
     assert plan_line("tiny", plan, timing) == (
         f"Starts from **tiny**. {plan.describe()} Estimated time: about "
         f"**{duration(3.0 + (plan.total_steps - 1) * 0.25)}** (3 s to prepare, then 0.25 s per step on this machine).")
-    assert plan.batch_size < 32 and batch_note(plan, settings) == (
-        f"The text is short, so each step uses {plan.batch_size} blocks instead of 32.")
+    assert plan.batch_size < 64 and batch_note(plan, settings) == (
+        f"The text is short, so each step uses {plan.batch_size} blocks instead of 64.")
     assert batch_note(plan, replace(settings, batch_size=plan.batch_size)) is None
     metrics = MlmMetrics(loss=1.0, perplexity=2.7, top1=0.5, top5=0.8, n_predictions=120)
     result = FinetuneResult(bert, "tiny", metrics, metrics, 7, 10, True, 75.0, 2000.0, [])
