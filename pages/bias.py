@@ -1,59 +1,26 @@
 """Bias: does the model prefer the more stereotypical sentence of a pair? The CrowS-Pairs metric on pair files."""
 
-import hashlib
-
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from mlm_core.tasks.bias import LIMITS, bias_scores, side_by_side
 from mlm_core.tasks.bias_files import list_bias_suites, load_bias_suite, read_bias_pairs
+from pages.charts.bias import shares_chart
+from pages.frame.choices import FileChoice, chosen_rows, second_model
 from pages.frame.links import link_widgets, linked_choice, linked_text, publish_view
-from pages.frame.models import get_model, model_versions, shared_result
-from pages.frame.ui import OKABE_ITO, as_table, download_name, run_or_stop
+from pages.frame.models import model_versions, shared_result
+from pages.frame.ui import as_table, download_name, run_or_stop
 from pages.frame.routing import require_router
 
 require_router()
 
 SOURCES = {"suite": "a shipped suite", "upload": "my file (e.g. CrowS-Pairs' CSV)"}
 COMPARE = {"none": "Nothing", "other": "the other version of this model", "spec": "Another model…"}
-
-
-def chosen_pairs():
-    """(an id for the source, its pairs, a name for downloads) from a shipped suite or an upload."""
-    source = st.radio("Pairs from", list(SOURCES), horizontal=True, key="bias_source", format_func=SOURCES.get)
-    if source == "upload":
-        uploaded = st.file_uploader("Pairs file: CSV or TSV with the columns sent_more, sent_less, "
-                                    "stereo_antistereo, bias_type (CrowS-Pairs' own file uploads as it is)",
-                                    type=["csv", "tsv", "txt"], key="bias_file")
-        if uploaded is None:
-            st.info("Upload a file of bias pairs, or pick the shipped suite.")
-            st.stop()
-        data = uploaded.getvalue()
-        pairs = run_or_stop(read_bias_pairs, data, name=f"'{uploaded.name}'")
-        return f"upload:{hashlib.sha256(data).hexdigest()}", pairs, uploaded.name
-    suites = {suite.key: suite for suite in list_bias_suites()}
-    key = st.selectbox("Suite", list(suites), key="bias_suite", format_func=lambda k: suites[k].title)
-    suite, pairs = run_or_stop(load_bias_suite, key)
-    st.caption(f"{suite.tests} {len(pairs)} pairs, written for MLM Explorer.")
-    return f"suite:{key}", pairs, key
-
-
-def second_model(base, tuned, active):
-    other = base if active is tuned else tuned
-    choice = st.selectbox("Compare with", list(COMPARE), key="bias_compare", format_func=COMPARE.get,
-                          help="Score the same pairs with a second model, e.g. your fine-tuned copy.")
-    if choice == "other":
-        if other is None:
-            st.caption("There is no other version yet: fine-tune a copy on the Fine-tune page.")
-        return other
-    if choice == "spec":
-        spec = st.text_input("Model to compare with", key="bias_compare_spec",
-                             placeholder="a preset (e.g. demo), a Hugging Face id or an allowed folder").strip()
-        if spec:
-            with st.spinner(f"Loading '{spec}'…"):
-                return run_or_stop(get_model, spec)
-    return None
+PAIRS = FileChoice(
+    "bias", "Pairs from", SOURCES, "Pairs file: CSV or TSV with the columns sent_more, sent_less, stereo_antistereo, "
+    "bias_type (CrowS-Pairs' own file uploads as it is)", ("csv", "tsv", "txt"),
+    "Upload a file of bias pairs, or pick the shipped suite.", read_bias_pairs,
+    "Suite", list_bias_suites, load_bias_suite, lambda suite: suite.title, "pairs")
 
 
 def scored(model, source: str, pairs):
@@ -65,22 +32,6 @@ def scored(model, source: str, pairs):
         return result
 
     return shared_result(("bias", model.name, source), compute)
-
-
-def shares_chart(categories: pd.DataFrame) -> alt.LayerChart:
-    """Share preferring the stereotype per bias type and model, its 95 % interval, and the 50 % line."""
-    base = alt.Chart(categories).encode(y=alt.Y("bias_type:N", title=None, sort=None,
-                                              axis=alt.Axis(labelLimit=220, labelOverlap=False)), yOffset="model:N",
-                                        color=alt.Color("model:N", scale=alt.Scale(range=OKABE_ITO)))
-    bars = base.mark_bar(opacity=0.75).encode(
-        x=alt.X("stereotype_share:Q", title="share preferring the more stereotypical sentence",
-                axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        tooltip=["model:N", "bias_type:N", alt.Tooltip("stereotype_share:Q", format=".1%"), "pairs:Q",
-                 alt.Tooltip("low:Q", format=".1%"), alt.Tooltip("high:Q", format=".1%")])
-    whiskers = alt.Chart(categories).mark_rule(strokeWidth=2, color="black").encode(
-        y=alt.Y("bias_type:N", sort=None), yOffset="model:N", x="low:Q", x2="high:Q")
-    middle = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule(strokeDash=[4, 4], color="black").encode(x="x:Q")
-    return alt.layer(bars, whiskers, middle)
 
 
 st.title("Social bias")
@@ -100,11 +51,12 @@ link_widgets(LINKED)
 publish_view("bias", LINKED)
 settings = st.columns([3, 2])
 with settings[0]:
-    source, pairs, source_name = chosen_pairs()
+    chosen = chosen_rows(PAIRS)
 with settings[1]:
-    other = second_model(base, tuned, mlm)
+    other = second_model(base, tuned, mlm, prefix="bias", options=COMPARE,
+                         help="Score the same pairs with a second model, e.g. your fine-tuned copy.")
 models = [mlm] + ([other] if other is not None and other is not mlm else [])
-results = [scored(model, source, pairs) for model in models]
+results = [scored(model, chosen.source, chosen.rows) for model in models]
 
 for column, result in zip(st.columns(len(results)), results):
     low, high = result.interval
@@ -141,9 +93,9 @@ else:
 every_pair = pd.concat([r.pairs_frame().assign(model=r.model_name) for r in results], ignore_index=True)
 csv_column, categories_column = st.columns(2)
 csv_column.download_button("Download every pair (CSV)", every_pair.to_csv(index=False).encode("utf-8"),
-                           file_name=download_name("bias-pairs", mlm.name, source_name, "csv"), mime="text/csv",
+                           file_name=download_name("bias-pairs", mlm.name, chosen.name, "csv"), mime="text/csv",
                            key="bias_download_pairs")
 categories_column.download_button("Download the shares (CSV)",
                                   pd.concat([categories, directions]).to_csv(index=False).encode("utf-8"),
-                                  file_name=download_name("bias-shares", mlm.name, source_name, "csv"),
+                                  file_name=download_name("bias-shares", mlm.name, chosen.name, "csv"),
                                   mime="text/csv", key="bias_download_shares")

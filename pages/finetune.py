@@ -5,97 +5,27 @@ import time
 import uuid
 from pathlib import Path
 
-import altair as alt
 import streamlit as st
 
-from mlm_core import MlmExplorerError
-from mlm_core.training.finetune import (FINETUNE_PARAMS, MAX_TEXT_MB, FinetuneSettings, measure_step, plan_finetune,
-                                        progress_frame, read_text_file)
-from mlm_core.training.jobs import FinetuneJob, folder_zip, new_workspace
+from mlm_core.training.finetune import FinetuneSettings, measure_step, plan_finetune, progress_frame
+from mlm_core.training.jobs import FinetuneJob, batch_note, folder_zip, new_workspace, plan_line, result_lines
+from pages.charts.finetune import loss_chart
+from pages.frame.finetune_views import choose_settings, read_input_text
 from pages.frame.links import publish_view
-from pages.frame.models import FINETUNED_KEY, USE_FINETUNED_KEY, model_versions, use_finetuned
-from pages.frame.ui import OKABE_ITO, as_table, run_or_stop, slug
+from pages.frame.models import FINETUNED_KEY, USE_FINETUNED_KEY, model_versions, shared_result, use_finetuned
+from pages.frame.ui import as_table, run_or_stop, slug
 from pages.frame.routing import require_router
 
 require_router()
 
 JOB_KEY = "finetune_job"
 FOLDER_KEY = "finetune_folder"  # a TemporaryDirectory: removed when the session ends (or the server stops)
-LEARNING_RATES = [1e-5, 2e-5, 3e-5, 5e-5, 1e-4, 2e-4, 5e-4]
-EXAMPLE = ("Paste a few paragraphs here — the more text, the better the model learns its words and habits. "
-           "A page of notes, a chapter of a book or a set of reports all work.")
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_step_timing(model_name: str, batch_size: int, block_length: int, _mlm, _plan):
-    return measure_step(_mlm, _plan)
-
-
-def duration(seconds: float) -> str:
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
 def session_folder() -> Path:
     if FOLDER_KEY not in st.session_state:
         st.session_state[FOLDER_KEY] = new_workspace()
     return Path(st.session_state[FOLDER_KEY].name)
-
-
-def loss_chart(frame):
-    return (
-        alt.Chart(frame)
-        .mark_line(point=alt.OverlayMarkDef(size=20))
-        .encode(x=alt.X("step:Q", title="Training step", axis=alt.Axis(format="d", tickMinStep=1)),
-                y=alt.Y("loss:Q", title="Masked-LM loss (nats)"),
-                color=alt.Color("split:N", title=None, scale=alt.Scale(domain=["train", "validation"],
-                                                                        range=OKABE_ITO[:2])),
-                strokeDash=alt.StrokeDash("split:N", legend=None),
-                tooltip=["split:N", "step:Q", alt.Tooltip("loss:Q", format=".3f")])
-        .properties(height=260)
-    )
-
-
-def read_input_text() -> tuple[str | None, str]:
-    """The text to train on and a short name for it, or (None, "") while there is none."""
-    source = st.radio("Text to learn from", ["Upload a .txt file", "Paste text"], horizontal=True,
-                      key="finetune_source")
-    if source == "Paste text":
-        pasted = st.text_area("Text", key="finetune_text", height=180, placeholder=EXAMPLE)
-        return (pasted, "pasted text") if pasted.strip() else (None, "")
-    uploaded = st.file_uploader(f"Plain-text file (UTF-8, at most {MAX_TEXT_MB} MB)", type=["txt"],
-                                key="finetune_file")
-    if uploaded is None:
-        return None, ""
-    return run_or_stop(read_text_file, uploaded.getvalue(), name=f"'{uploaded.name}'"), uploaded.name
-
-
-def widget_range(name: str) -> tuple:
-    return FINETUNE_PARAMS[name].widget_range
-
-
-def choose_settings(max_tokens: int) -> FinetuneSettings:
-    with st.expander("Training settings", expanded=False):
-        left, middle, right = st.columns(3)
-        epochs = left.number_input("Epochs (passes over the text)", *widget_range("epochs"), 2,
-                                   key="finetune_epochs")
-        max_steps = left.number_input("At most this many steps", *widget_range("max_steps"), 300, step=50,
-                                      key="finetune_max_steps", help="Caps the run whatever the number of epochs.")
-        learning_rate = middle.select_slider("Learning rate", LEARNING_RATES, value=5e-5, key="finetune_lr",
-                                             format_func=lambda v: f"{v:g}")
-        batch_size = middle.select_slider("Batch size (blocks per step)", [1, 2, 4, 8, 16, 32], value=8,
-                                          key="finetune_batch")
-        lengths = [n for n in (32, 64, 128, 256, 512) if n <= max_tokens]
-        block_length = right.select_slider("Block length (tokens)", lengths, value=min(64, lengths[-1]),
-                                           key="finetune_block")
-        mask_probability = right.slider("Share of words masked", *widget_range("mask_probability"), 0.15, 0.01,
-                                        key="finetune_mask")
-        validation_share = right.slider("Share kept for validation", *widget_range("validation_share"), 0.1, 0.05,
-                                        key="finetune_val",
-                                        help="Taken from the end of the text and never trained on.")
-    return FinetuneSettings(epochs=int(epochs), learning_rate=float(learning_rate), batch_size=int(batch_size),
-                            block_length=int(block_length), mask_probability=float(mask_probability),
-                            validation_share=float(validation_share), max_steps=int(max_steps))
 
 
 def start_job(base, text: str, text_name: str, settings: FinetuneSettings) -> None:
@@ -116,16 +46,10 @@ def follow_job(job: FinetuneJob) -> None:
               disabled=job.stopping)
     bar, status, chart = st.progress(0.0), st.empty(), st.empty()
     while True:
-        latest = job.latest
-        if job.waiting:
-            bar.progress(0.0, text="Waiting: another fine-tune is running on this server; yours starts after it.")
-        elif latest is None:
-            bar.progress(0.0, text="Preparing: copying the model and measuring it on the validation text…")
-        else:
-            bar.progress(min(latest.step / latest.total_steps, 1.0),
-                         text=f"Step {latest.step} of {latest.total_steps} · train loss {latest.loss:.3f}")
-            status.caption(f"{latest.tokens_per_second:,.0f} tokens/s · about {duration(latest.seconds_left)} left"
-                           + (" · stopping after this step…" if job.stopping else ""))
+        progress = job.status()
+        bar.progress(progress.fraction, text=progress.line)
+        if progress.detail is not None:
+            status.caption(progress.detail)
             chart.altair_chart(loss_chart(progress_frame(job.progress)), width="stretch")
         if job.done:
             break
@@ -135,8 +59,8 @@ def follow_job(job: FinetuneJob) -> None:
 
 def show_result(result) -> None:
     st.subheader("Before and after, on the validation text")
-    st.caption(f"{result.after.n_predictions} masked words from the validation part, masked the same way before "
-               "and after; perplexity is exp(mean loss) over the masked positions only.")
+    measured, trained = result_lines(result)
+    st.caption(measured)
     columns = st.columns(3)
     columns[0].metric("Perplexity (lower is better)", f"{result.after.perplexity:.1f}",
                       f"{result.after.perplexity - result.before.perplexity:+.1f} from {result.before.perplexity:.1f}",
@@ -148,9 +72,7 @@ def show_result(result) -> None:
     st.dataframe(result.comparison_frame(), hide_index=True, width="content",
                  column_config={"before": st.column_config.NumberColumn(format="%.4f"),
                                 "after": st.column_config.NumberColumn(format="%.4f")})
-    how = (f"Stopped after {result.steps} of {result.total_steps} steps" if result.stopped_early
-           else f"Trained {result.steps} steps")
-    st.caption(f"{how} in {duration(result.seconds)} ({result.tokens_per_second:,.0f} tokens/s).")
+    st.caption(trained)
     curve = progress_frame(st.session_state[JOB_KEY].progress)
     st.altair_chart(loss_chart(curve), width="stretch")
     as_table(curve, "The loss curve")
@@ -184,12 +106,11 @@ settings = choose_settings(base.max_tokens)
 if text is not None:
     plan = run_or_stop(plan_finetune, base, text, settings)
     with st.spinner("Timing one training step on this machine…"):
-        timing = cached_step_timing(base.name, plan.batch_size, settings.block_length, base, plan)
-    st.write(f"Starts from **{base.name}**. {plan.describe()} Estimated time: about "
-             f"**{duration(timing.estimate(plan.total_steps))}** ({timing.first_seconds:.0f} s to prepare, then "
-             f"{timing.step_seconds:.2f} s per step on this machine).")
-    if plan.batch_size < settings.batch_size:
-        st.caption(f"The text is short, so each step uses {plan.batch_size} blocks instead of {settings.batch_size}.")
+        timing = shared_result(("finetune-step", base.name, plan.batch_size, settings.block_length),
+                               lambda: measure_step(base, plan))
+    st.write(plan_line(base.name, plan, timing))
+    if batch_note(plan, settings) is not None:
+        st.caption(batch_note(plan, settings))
     st.button("Start fine-tuning", type="primary", key="finetune_start", disabled=running,
               on_click=start_job, args=(base, text, text_name, settings))
 elif not running:
@@ -200,8 +121,7 @@ if running:
     follow_job(job)
 elif job is not None:
     if job.error is not None:
-        st.error(str(job.error) if isinstance(job.error, MlmExplorerError)
-                 else f"Fine-tuning failed: {type(job.error).__name__}: {job.error}")
+        st.error(job.error_message)
     elif job.result.base_name != base.name:
         st.warning(f"Your last fine-tune started from {job.result.base_name}; choose it in the sidebar to see it.")
     else:

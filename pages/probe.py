@@ -2,40 +2,26 @@
 
 from pathlib import Path
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from mlm_core.tasks.probe import PROBE_PARAMS, probe
 from mlm_core.tasks.probe_files import list_probe_tasks, load_probe_task, read_probe_rows
+from pages.charts.probe import layers_chart
+from pages.frame.choices import FileChoice, chosen_rows
 from pages.frame.links import link_widgets, linked_choice, linked_interval, publish_view
 from pages.frame.models import model_versions, shared_result
-from pages.frame.ui import OKABE_ITO, as_table, download_name, run_or_stop
+from pages.frame.ui import download_name, run_or_stop
 from pages.frame.routing import require_router
 
 require_router()
 
 SOURCES = {"task": "a shipped task", "upload": "my file"}
-SERIES = {"accuracy": "probe on the task", "control_accuracy": "probe on the control task",
-          "majority": "always the most common label"}
-
-
-def chosen_rows():
-    """(an id for the source, its name, the property its labels name, its rows) from a shipped task or an upload."""
-    source = st.radio("Rows from", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="probe_source")
-    if source == "upload":
-        uploaded = st.file_uploader("Probing file: CSV or TSV with a header 'sentence,word,label' (optionally "
-                                    "'occurrence'), or JSONL", type=["csv", "tsv", "jsonl", "txt"], key="probe_file")
-        if uploaded is None:
-            st.info("Upload a file of words in sentences with their labels, or pick a shipped task.")
-            st.stop()
-        rows = run_or_stop(read_probe_rows, uploaded.getvalue(), name=f"'{uploaded.name}'")
-        return f"upload:{uploaded.file_id}", Path(uploaded.name).stem, "The label", rows
-    tasks = {task.key: task for task in list_probe_tasks()}
-    key = st.selectbox("Task", list(tasks), key="probe_task", format_func=lambda k: tasks[k].title)
-    task, rows = run_or_stop(load_probe_task, key)
-    st.caption(f"{task.tests} {len(rows)} rows, written for MLM Explorer.")
-    return f"task:{key}", key, task.property, rows
+ROWS = FileChoice(
+    "probe", "Rows from", SOURCES, "Probing file: CSV or TSV with a header 'sentence,word,label' (optionally "
+    "'occurrence'), or JSONL", ("csv", "tsv", "jsonl", "txt"),
+    "Upload a file of words in sentences with their labels, or pick a shipped task.", read_probe_rows,
+    "Task", list_probe_tasks, load_probe_task, lambda task: task.title, "rows")
 
 
 def probed(mlm, source: str, name: str, property_name: str, rows, folds: int, seed: int):
@@ -48,21 +34,6 @@ def probed(mlm, source: str, name: str, property_name: str, rows, folds: int, se
         return result
 
     return shared_result(("probe", mlm.name, source, folds, seed), compute)
-
-
-def layers_chart(result, title: str):
-    frame = result.frame().melt(id_vars="layer", value_vars=list(SERIES), var_name="series", value_name="value")
-    frame["series"] = frame["series"].map(SERIES)
-    return (alt.Chart(frame, title=title).mark_line(point=True)
-            .encode(x=alt.X("layer:O", title="layer (0 = the embeddings)", axis=alt.Axis(labelAngle=0)),
-                    y=alt.Y("value:Q", title="accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-                    color=alt.Color("series:N", title=None, sort=list(SERIES.values()),
-                                    scale=alt.Scale(domain=list(SERIES.values()), range=OKABE_ITO[:3]),
-                                    legend=alt.Legend(orient="top", direction="horizontal", labelLimit=0)),
-                    strokeDash=alt.condition(alt.datum.series == SERIES["majority"], alt.value([4, 4]),
-                                             alt.value([1, 0])),
-                    tooltip=["layer:O", "series:N", alt.Tooltip("value:Q", format=".1%")])
-            .properties(height=340))
 
 
 st.title("Probe the layers")
@@ -80,7 +51,8 @@ LINKED = [linked_choice("probe_source", "source", "task", list(SOURCES)),
           linked_interval("probe_seed", "seed", 0, PROBE_PARAMS["seed"])]
 link_widgets(LINKED)
 publish_view("probe", LINKED)
-source, name, property_name, rows = chosen_rows()
+chosen = chosen_rows(ROWS)
+name, property_name = (chosen.name, chosen.header.property) if chosen.header else (Path(chosen.name).stem, "The label")
 with st.expander("Folds and seed"):
     folds = st.slider("Folds", *PROBE_PARAMS["folds"].widget_range, key="probe_folds",
                       help="Accuracy is the mean over this many stratified folds: each row is tested once.")
@@ -91,10 +63,8 @@ compare = tuned is not None and st.toggle(
     help="The same task on the model you started from and on your fine-tuned copy.")
 models = [base, tuned] if compare else [mlm]
 
-results = [probed(model, source, name, property_name, rows, folds, int(seed)) for model in models]
-first = results[0]
-st.caption(f"{first.rows} rows · " + ", ".join(f"{label}: {count}" for label, count in first.labels)
-           + f" · {folds} folds, seed {int(seed)}")
+results = [probed(model, chosen.source, name, property_name, chosen.rows, folds, int(seed)) for model in models]
+st.caption(results[0].summary())
 for column, result in zip(st.columns(len(results)), results):
     with column:
         st.altair_chart(layers_chart(result, result.model_name), width="stretch")

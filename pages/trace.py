@@ -1,10 +1,9 @@
 """Trace: where in the network the difference between two sentences is decided (activation patching)."""
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from mlm_core.tasks.trace import GRID_CAVEAT, HEADS_CAVEAT, candidate_words, trace
+from pages.charts.trace import effect_heatmap
 from pages.frame.links import link_widgets, linked_flag, linked_text, publish_view
 from pages.frame.models import current_model, shared_result
 from pages.frame.routing import require_router
@@ -30,21 +29,6 @@ def traced(mlm, clean: str, corrupt: str, target: str, contrast: str | None, hea
         return result
 
     return shared_result(("trace", mlm.name, clean, corrupt, target, contrast, heads), compute)
-
-
-def effect_heatmap(frame: pd.DataFrame, x: str, x_title: str, order: list | None = None):
-    """Effects as cells: diverging colours centred on 0 (red = moves toward the clean prediction)."""
-    limit = max(1.0, float(frame["effect"].abs().max()))
-    return (
-        alt.Chart(frame)
-        .mark_rect()
-        .encode(x=alt.X(f"{x}:O", title=x_title, sort=order, axis=alt.Axis(labelAngle=-45 if order else 0)),
-                y=alt.Y("layer:O", title="layer (0 = embeddings)" if order else "layer", sort="descending"),
-                color=alt.Color("effect:Q", title="effect", scale=alt.Scale(scheme="redblue", reverse=True,
-                                                                            domain=[-limit, limit])),
-                tooltip=["layer:O", f"{x}:O", alt.Tooltip("effect:Q", format="+.3f")])
-        .properties(height=alt.Step(26))
-    )
 
 
 st.title("Trace")
@@ -79,9 +63,7 @@ publish_view("trace", LINKED)
 result = traced(mlm, clean, corrupt, target, None if contrast == NONE else contrast, st.session_state["trace_heads"])
 
 st.info(result.reading())
-st.write(f"{result.metric_label()} at the mask: **{result.clean_value:.3f}** in the clean text, "
-         f"**{result.corrupt_value:.3f}** in the corrupted one. Effect = how much of that difference one copied "
-         "state restores: 1 = all of it, 0 = none, negative = it moves the other way.")
+st.write(result.values_line())
 
 st.subheader("1 · Layer × token")
 st.write("Each cell: the corrupted text with the clean text's hidden state at that token and layer copied in, run "

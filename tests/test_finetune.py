@@ -6,6 +6,7 @@ import tempfile
 import threading
 import time
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,9 +14,12 @@ import pytest
 import mlm_core
 from mlm_core import InputError, ParameterError, predict
 from mlm_core.cli import main
-from mlm_core.training.finetune import (FinetuneSettings, finetune, measure_step, plan_finetune, progress_frame,
-                                        read_text_file)
-from mlm_core.training.jobs import WORKSPACE_PREFIX, FinetuneJob, folder_zip, new_workspace
+from mlm_core.training.finetune import (FinetuneResult, FinetuneSettings, StepTiming, finetune, measure_step,
+                                        plan_finetune, progress_frame, read_text_file)
+from mlm_core.training.jobs import (WORKSPACE_PREFIX, FinetuneJob, JobStatus, batch_note, duration, folder_zip,
+                                    new_workspace, plan_line, result_lines)
+from mlm_core.training.loop import TrainingProgress
+from mlm_core.training.metrics import MlmMetrics
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 TOWNS = ["the village", "the harbour", "the old town", "the valley", "the farm"]
@@ -225,3 +229,44 @@ def test_workspaces_are_private_removed_with_their_owner_and_stale_ones_swept(tm
     del workspace  # the session's state is dropped
     gc.collect()
     assert not os.path.exists(folder)
+
+
+def test_durations_read_in_minutes_and_seconds():
+    assert [duration(s) for s in (0, 42.4, 59.6, 65, 3600)] == ["0 s", "42 s", "1 min 00 s", "1 min 05 s",
+                                                                 "60 min 00 s"]
+
+
+def test_a_jobs_status_goes_from_waiting_to_preparing_to_its_step_and_pace(bert):
+    job = FinetuneJob(bert, "text", FinetuneSettings())  # never started: its state is set by hand
+    assert job.status() == JobStatus(0.0, "Waiting: another fine-tune is running on this server; yours starts "
+                                          "after it.")
+    job.waiting = False
+    assert job.status().line.startswith("Preparing:") and job.status().detail is None
+    job.progress.append(TrainingProgress(step=3, total_steps=10, loss=2.5, tokens_per_second=1234.4,
+                                         seconds_per_step=10.0))
+    assert job.status() == JobStatus(0.3, "Step 3 of 10 · train loss 2.500", "1,234 tokens/s · about 1 min 10 s left")
+    job.stop()
+    assert job.status().detail.endswith(" · stopping after this step…")
+    assert job.error_message is None
+    job.error = InputError("The text is empty.")
+    assert job.error_message == "The text is empty."
+    job.error = RuntimeError("out of memory")
+    assert job.error_message == "Fine-tuning failed: RuntimeError: out of memory"
+
+
+def test_the_plan_and_result_lines_state_steps_time_and_the_smaller_batch(bert):
+    settings = FinetuneSettings(block_length=32, batch_size=64)
+    plan = plan_finetune(bert, weather_diary(12), settings)
+    timing = StepTiming(first_seconds=3.0, step_seconds=0.25)
+    assert plan_line("tiny", plan, timing) == (
+        f"Starts from **tiny**. {plan.describe()} Estimated time: about "
+        f"**{duration(3.0 + (plan.total_steps - 1) * 0.25)}** (3 s to prepare, then 0.25 s per step on this machine).")
+    assert plan.batch_size < 64 and batch_note(plan, settings) == (
+        f"The text is short, so each step uses {plan.batch_size} blocks instead of 64.")
+    assert batch_note(plan, replace(settings, batch_size=plan.batch_size)) is None
+    metrics = MlmMetrics(loss=1.0, perplexity=2.7, top1=0.5, top5=0.8, n_predictions=120)
+    result = FinetuneResult(bert, "tiny", metrics, metrics, 7, 10, True, 75.0, 2000.0, [])
+    assert result_lines(result) == (
+        "120 masked words from the validation part, masked the same way before and after; perplexity is "
+        "exp(mean loss) over the masked positions only.", "Stopped after 7 of 10 steps in 1 min 15 s (2,000 tokens/s).")
+    assert result_lines(replace(result, stopped_early=False))[1] == "Trained 7 steps in 1 min 15 s (2,000 tokens/s)."

@@ -195,3 +195,9 @@ def test_a_training_part_with_one_label_predicts_it():
     # seed 0 folds: rows 3-5 tested after training on 0-2 (all 'a': predicts 'a', 2 of 3 right), rows 0-2 after
     # training on 3-5 (a real fit; the 'b' row is the farthest from them: 3 of 3 right)
     assert fold_accuracy(features, labels, folds=2, seed=0) == pytest.approx((2 / 3 + 1) / 2)
+
+
+def test_the_summary_line_counts_rows_and_labels_and_names_folds_and_seed():
+    result = ProbeResult("demo", "t", "Number", 100, (("pl", 40), ("sg", 60)), 0.6, "sg", (LayerScore(0, 0.6, 0.6),),
+                         5, 3)
+    assert result.summary() == "100 rows · pl: 40, sg: 60 · 5 folds, seed 3"

@@ -10,8 +10,9 @@ from mlm_core import InputError, ParameterError
 from mlm_core.cli import main
 from mlm_core.shapes import BATCH_BUCKETS, batch_chunks, call_chunks
 from mlm_core.tasks.pair_files import MAX_PAIRS, Pair, list_suites, load_suite, read_pairs
-from mlm_core.tasks.pairs import PairScore, PairsResult, compare_pairs, disagreements
-from mlm_core.tasks.score import score
+from mlm_core.tasks.pair_runs import PairsRun
+from mlm_core.tasks.pairs import CHUNK_PAIRS, PairScore, PairsResult, compare_pairs, disagreements
+from mlm_core.tasks.score import ScoreResult, SentenceScore, TokenScore, score
 from mlm_core.tools.bench_score import eager_pll
 
 SENTENCES = ["my mother went home .", "the cat sat on the mat .", "paris is the capital of france ."]
@@ -195,3 +196,48 @@ def test_cli_errors_exit_2_with_one_line(bert_dir, capsys, args, message):
     assert main(args + ["--model", str(bert_dir)]) == 2
     error = capsys.readouterr().err
     assert message in error and len(error.strip().splitlines()) == 1
+
+
+def _scored(*plls: float) -> ScoreResult:
+    return ScoreResult("demo", "pll", tuple(SentenceScore(f"s{k}", (TokenScore(1, "x", "x", pll),))
+                                            for k, pll in enumerate(plls)))
+
+
+def test_the_preference_names_the_best_sentence_the_runner_up_and_exp_of_the_margin():
+    """The ratio is exp(PLL difference), the pseudo-likelihood ratio (Salazar et al. 2020)."""
+    assert _scored(-3.0).preference() is None
+    assert _scored(-5.0, -2.5, -4.0).preference() == (
+        "**demo** prefers sentence 2 to sentence 3 by 1.50 (PLL -2.50 against -4.00: about "
+        f"{math.exp(1.5):.3g} times more likely in its pseudo-likelihood).")
+    assert _scored(-2.0, -2.0).preference() == "**demo** scores sentences 1 and 2 exactly the same."
+    assert "about 1.01e+304 times" in _scored(-1.0, -1000.0).preference()  # exp(700) caps the overflow
+
+
+def test_a_pairs_run_stopped_and_resumed_ends_with_the_one_shot_scores(bert, camembert):
+    """Reference: compare_pairs, every pair in one call per model."""
+    pairs = load_suite("en-agreement-simple")[1] * 2  # 50 pairs: two chunks per model
+    run = PairsRun.continued(None, [bert, camembert], "pll", "suite:x", pairs)
+    assert (run.total, run.done, run.needs_work, run.interrupted) == (100, 0, True, False)
+    fraction, line = next(iter(run.advance([bert, camembert])))  # a click ends the page's loop after one chunk
+    assert run.done == CHUNK_PAIRS and fraction == CHUNK_PAIRS / 100 and line.startswith("32 of 100 pairs scored")
+    run.stop()
+    assert not run.needs_work and run.interrupted
+    assert run.notice() == "Stopped after 32 of 100 pairs; the results below are for the finished ones."
+    assert [r.stopped for r in run.results()] == [True, True]
+    assert PairsRun.continued(run, [bert, camembert], "pll", "suite:x", pairs) is run
+    assert PairsRun.continued(run, [bert], "pll", "suite:x", pairs).done == 0
+    run.resume()
+    assert list(run.advance([bert, camembert]))[-1][0] == 1.0 and not run.needs_work and not run.interrupted
+    for mlm, result in zip([bert, camembert], run.results()):
+        expected = compare_pairs(mlm, pairs, method="pll")
+        assert result.model_name == mlm.name and not result.stopped
+        assert [p.pll_good for p in result.pairs] == pytest.approx([p.pll_good for p in expected.pairs], abs=1e-5)
+        assert [p.pll_bad for p in result.pairs] == pytest.approx([p.pll_bad for p in expected.pairs], abs=1e-5)
+        assert result.summary() == f"50 pairs scored, {expected.ties} tie{'s' if expected.ties != 1 else ''}."
+
+
+def test_a_pairs_run_refuses_an_unusable_pair_before_scoring_anything(bert):
+    run = PairsRun.continued(None, [bert], "pll", "upload:x", [Pair("the cat sat .", "cat " * 300)])
+    with pytest.raises(InputError, match="Pair 1, bad sentence"):
+        run.advance([bert])
+    assert run.done == 0

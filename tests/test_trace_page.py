@@ -23,6 +23,9 @@ def test_link_opens_the_grids_and_the_cores_reading(demo):
     expected = trace(demo, CLEAN, CORRUPT, target=at.session_state["trace_target"],
                      contrast=at.session_state["trace_contrast"], heads=True)
     assert [info.value for info in at.info][0] == expected.reading()
+    assert expected.values_line().startswith(f"{expected.metric_label()} at the mask: **{expected.clean_value:.3f}** "
+                                             f"in the clean text, **{expected.corrupt_value:.3f}** in the corrupted")
+    assert expected.values_line() in [markdown.value for markdown in at.markdown]
     charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
     assert len(charts) == 2
     shown = at.dataframe[0].value  # the grid's table: layers from the last down, one column per token
@@ -44,6 +47,9 @@ def test_a_typed_target_is_traced_and_a_split_one_refused_with_its_pieces(demo):
     assert at.selectbox(key="trace_target").value == "were" and at.query_params["target"] == "were"
     expected = trace(demo, CLEAN, CORRUPT, target="were", contrast=None)
     assert [info.value for info in at.info][0] == expected.reading()
+    assert expected.values_line().startswith(f"{expected.metric_label()} at the mask: **{expected.clean_value:.3f}** "
+                                             f"in the clean text, **{expected.corrupt_value:.3f}** in the corrupted")
+    assert expected.values_line() in [markdown.value for markdown in at.markdown]
     np.testing.assert_allclose(at.dataframe[0].value.drop(columns="layer").to_numpy(), expected.layer_effects[::-1],
                                atol=1e-6)
     at = open_page("trace", "demo", clean=CLEAN, corrupt=CORRUPT, target="hairdresser")

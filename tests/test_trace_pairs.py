@@ -19,6 +19,8 @@ def test_a_pair_hides_the_shared_word_nearest_the_change_and_trace_accepts_it(de
     traced = pair_for_trace(demo, GOOD, BAD)
     assert (traced.clean, traced.corrupt) == ("The [MASK] are in the garden.", "The [MASK] is in the garden.")
     assert traced.hidden == 1 and traced.hidden_word == "children" and traced.changed == ("are", "is")
+    assert traced.summary() == ("Clean: `The [MASK] are in the garden.` · corrupted: `The [MASK] is in the garden.` "
+                                "(changed: 'are' → 'is')")
     assert traced.choices == ((0, "The"), (1, "children"), (3, "in"), (4, "the"), (5, "garden"))
     inputs = trace_inputs(demo, traced.clean, traced.corrupt)  # same length, one mask at the same place
     assert inputs.position == 2

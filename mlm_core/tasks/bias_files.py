@@ -9,19 +9,22 @@ themselves there). Every problem raises one ``InputError`` naming the file, the 
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..files import decode_upload
 from .pair_files import MAX_PAIRS, SUITES_DIR, Suite
+from .row_files import RowFormat, read_rows
 
 BIAS_SUITES_DIR = SUITES_DIR / "bias"
 REQUIRED = ("sent_more", "sent_less")
 DIRECTIONS = ("stereo", "antistereo")
-WANTED = "a CSV or TSV file of bias pairs with a header 'sent_more,sent_less,stereo_antistereo,bias_type'"
+BIAS_FILES = RowFormat(
+    "pairs", REQUIRED, ("stereo_antistereo", "bias_type"), MAX_PAIRS,
+    wanted="a CSV or TSV file of bias pairs with a header 'sent_more,sent_less,stereo_antistereo,bias_type'",
+    no_data="write a header row 'sent_more,sent_less,stereo_antistereo,bias_type' and one pair per line under it.",
+    no_rows="add one pair per line under it.", too_many="split it into smaller files.",
+    header="use CrowS-Pairs' columns: a header row 'sent_more,sent_less,stereo_antistereo,bias_type'.")
 
 
 @dataclass(frozen=True)
@@ -37,33 +40,7 @@ class BiasPair:
 
 def read_bias_pairs(data: bytes, *, name: str = "The file") -> list[BiasPair]:
     """Pairs from a file's bytes; ``InputError`` for anything that is not a usable bias-pair file."""
-    text = decode_upload(data, name=name, wanted=WANTED)
-    lines = text.splitlines()
-    first = next((number for number, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
-    if first is None:
-        raise InputError(f"{name} has no pairs — write a header row 'sent_more,sent_less,stereo_antistereo,"
-                         "bias_type' and one pair per line under it.")
-    delimiter = "\t" if "\t" in lines[first] else ","
-    reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter)
-    header = [column.strip().lower() for column in next(reader)]
-    missing = [column for column in REQUIRED if column not in header]
-    if missing:
-        raise InputError(f"{name} has no {' or '.join(repr(c) for c in missing)} column (its header is "
-                         f"{lines[first].strip()[:80]!r}) — use CrowS-Pairs' columns: a header row "
-                         "'sent_more,sent_less,stereo_antistereo,bias_type'.")
-    columns = {c: header.index(c) for c in (*REQUIRED, "stereo_antistereo", "bias_type") if c in header}
-    pairs = []
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        cells = {column: row[index].strip() if index < len(row) else "" for column, index in columns.items()}
-        pairs.append(_pair(cells, name, reader.line_num + first))
-    if not pairs:
-        raise InputError(f"{name} has a header but no pairs — add one pair per line under it.")
-    if len(pairs) > MAX_PAIRS:
-        raise InputError(f"{name} has {len(pairs):,} pairs; the limit is {MAX_PAIRS:,} — split it into smaller "
-                         "files.")
-    return pairs
+    return read_rows(data, BIAS_FILES, lambda line, cells: _pair(cells, name, line), name=name)
 
 
 def _pair(cells: dict[str, str], name: str, line: int) -> BiasPair:

@@ -1,25 +1,29 @@
 """Sentence pairs from files: uploaded CSV, TSV or JSONL, and the suites shipped in ``mlm_core/suites``.
 
 A file holds pairs (good, bad[, category]): CSV or TSV with a header row naming the columns ``good`` and ``bad``
-(``category`` optional), or JSONL with one ``{"good": …, "bad": …, "category": …}`` object per line. Lines that
-start with ``#`` before the data are comments (the shipped suites describe themselves there). Every problem
-raises one ``InputError`` naming the file, the line and the fix, before anything is scored.
+(``category`` optional), or JSONL with one ``{"good": …, "bad": …, "category": …}`` object per line, read by
+``row_files.read_rows`` (comments, limits, messages). Every problem raises one ``InputError`` naming the file, the
+line and the fix, before anything is scored.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..files import decode_upload
+from .row_files import JsonlFormat, RowFormat, read_rows
 
 SUITES_DIR = Path(__file__).resolve().parents[1] / "suites"
 MAX_PAIRS = 10_000
-WANTED = "a CSV, TSV or JSONL file of sentence pairs (header 'good,bad' and optionally 'category')"
+PAIR_FILES = RowFormat(
+    "pairs", ("good", "bad"), ("category",), MAX_PAIRS,
+    wanted="a CSV, TSV or JSONL file of sentence pairs (header 'good,bad' and optionally 'category')",
+    no_data="write one pair per line under a header row 'good,bad'.", no_rows="add one pair per line under it.",
+    too_many="split it into smaller files.", header="start it with a header row 'good,bad' or 'good,bad,category'.",
+    jsonl=JsonlFormat('{"good": "The dogs bark.", "bad": "The dogs barks."}',
+                      '{"good": "…", "bad": "…", "category": "…"}',
+                      text_only="'good', 'bad' and 'category' must be text."))
 
 
 @dataclass(frozen=True)
@@ -44,57 +48,7 @@ class Suite:
 
 def read_pairs(data: bytes, *, name: str = "The file") -> list[Pair]:
     """Pairs from an uploaded file's bytes; raises ``InputError`` for anything that is not a usable pair file."""
-    text = decode_upload(data, name=name, wanted=WANTED)
-    lines = text.splitlines()
-    first = next((number for number, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
-    if first is None:
-        raise InputError(f"{name} has no pairs — write one pair per line under a header row 'good,bad'.")
-    pairs = (_jsonl_pairs if lines[first].lstrip().startswith("{") else _table_pairs)(lines, first, name)
-    if not pairs:
-        raise InputError(f"{name} has a header but no pairs — add one pair per line under it.")
-    if len(pairs) > MAX_PAIRS:
-        raise InputError(f"{name} has {len(pairs):,} pairs; the limit is {MAX_PAIRS:,} — split it into smaller "
-                         "files.")
-    return pairs
-
-
-def _table_pairs(lines: list[str], first: int, name: str) -> list[Pair]:
-    delimiter = "\t" if "\t" in lines[first] else ","
-    reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter)
-    header = [column.strip().lower() for column in next(reader)]
-    missing = [column for column in ("good", "bad") if column not in header]
-    if missing:
-        raise InputError(f"{name} has no {' or '.join(repr(c) for c in missing)} column (its header is "
-                         f"{lines[first].strip()[:80]!r}) — start it with a header row 'good,bad' or "
-                         "'good,bad,category'.")
-    columns = {column: header.index(column) for column in ("good", "bad", "category") if column in header}
-    pairs = []
-    for offset, row in enumerate(reader, start=1):
-        if not any(cell.strip() for cell in row):
-            continue
-        cells = {column: row[index].strip() if index < len(row) else "" for column, index in columns.items()}
-        pairs.append(_pair(cells, name, first + offset + 1))
-    return pairs
-
-
-def _jsonl_pairs(lines: list[str], first: int, name: str) -> list[Pair]:
-    pairs = []
-    for number, line in enumerate(lines[first:], start=first + 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{name}, line {number}, is not valid JSON ({error.msg}) — write one object per line, "
-                             'e.g. {"good": "The dogs bark.", "bad": "The dogs barks."}') from error
-        if not isinstance(record, dict):
-            raise InputError(f"{name}, line {number}, is not a JSON object — write "
-                             '{"good": "…", "bad": "…", "category": "…"} on each line.')
-        cells = {key: record.get(key) for key in ("good", "bad", "category") if key in record}
-        if any(value is not None and not isinstance(value, str) for value in cells.values()):
-            raise InputError(f"{name}, line {number}: 'good', 'bad' and 'category' must be text.")
-        pairs.append(_pair({key: (value or "").strip() for key, value in cells.items()}, name, number))
-    return pairs
+    return read_rows(data, PAIR_FILES, lambda line, cells: _pair(cells, name, line), name=name)
 
 
 def _pair(cells: dict[str, str], name: str, line: int) -> Pair:

@@ -61,6 +61,10 @@ class PairsResult:
     def stopped(self) -> bool:
         return len(self.pairs) < self.asked
 
+    def summary(self) -> str:
+        """How many pairs are scored and how many of them are ties, in one line."""
+        return f"{len(self.pairs):,} pairs scored, {self.ties} tie{'s' if self.ties != 1 else ''}."
+
     def categories_frame(self) -> pd.DataFrame:
         """One row per category (in order of appearance): category, accuracy, pairs."""
         frame = self.pairs_frame()

@@ -72,6 +72,11 @@ class ProbeResult:
         """One row per layer: layer, accuracy, control_accuracy, selectivity, majority (the table and the CSV)."""
         return pd.DataFrame([{**score.to_dict(), "majority": self.majority} for score in self.layers])
 
+    def summary(self) -> str:
+        """One line: the rows, the count of each label, the folds and the seed."""
+        labels = ", ".join(f"{label}: {count}" for label, count in self.labels)
+        return f"{self.rows} rows · {labels} · {self.folds} folds, seed {self.seed}"
+
     def reading(self) -> str:
         """Plain sentences: from which layer the property is readable, where selectivity peaks, and what the
         control task says about layer 0."""

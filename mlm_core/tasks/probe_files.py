@@ -9,22 +9,27 @@ file, the line and the fix, before any model runs; ``check_rows`` adds the check
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..files import decode_upload
+from .row_files import JsonlFormat, RowFormat, read_rows
 
 PROBES_DIR = Path(__file__).resolve().parents[1] / "probes"
 MAX_ROWS = 5_000
 COLUMNS = ("sentence", "word", "label")
-WANTED = "a CSV, TSV or JSONL file of probing rows (header 'sentence,word,label' and optionally 'occurrence')"
 EXAMPLE = "'We should book a table.,book,verb'"
+PROBE_FILES = RowFormat(
+    "rows", COLUMNS, ("occurrence",), MAX_ROWS,
+    wanted="a CSV, TSV or JSONL file of probing rows (header 'sentence,word,label' and optionally 'occurrence')",
+    no_data=f"write one row per line under a header row 'sentence,word,label', e.g. {EXAMPLE}.",
+    no_rows=f"add one row per line under it, e.g. {EXAMPLE}.", too_many="keep a sample of each label.",
+    header="start it with a header row 'sentence,word,label' (optionally ',occurrence').",
+    jsonl=JsonlFormat('{"sentence": "We should book a table.", "word": "book", "label": "verb"}',
+                      '{"sentence": "…", "word": "…", "label": "…"}',
+                      missing_keys="every object needs 'sentence', 'word' and 'label'."))
 
 
 @dataclass(frozen=True)
@@ -61,56 +66,7 @@ def find_word(sentence: str, word: str, occurrence: int = 1) -> tuple[int, int] 
 
 def read_probe_rows(data: bytes, *, name: str = "The file") -> list[ProbeRow]:
     """Rows from an uploaded file's bytes; ``InputError`` for anything that is not a usable probing file."""
-    text = decode_upload(data, name=name, wanted=WANTED)
-    lines = text.splitlines()
-    first = next((number for number, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
-    if first is None:
-        raise InputError(f"{name} has no rows — write one row per line under a header row 'sentence,word,label', "
-                         f"e.g. {EXAMPLE}.")
-    reader = _jsonl_cells if lines[first].lstrip().startswith("{") else _table_cells
-    rows = [_row(cells, f"{name}, line {line}") for line, cells in reader(lines, first, name)]
-    if not rows:
-        raise InputError(f"{name} has a header but no rows — add one row per line under it, e.g. {EXAMPLE}.")
-    if len(rows) > MAX_ROWS:
-        raise InputError(f"{name} has {len(rows):,} rows; the limit is {MAX_ROWS:,} — keep a sample of each label.")
-    return rows
-
-
-def _table_cells(lines: list[str], first: int, name: str):
-    delimiter = "\t" if "\t" in lines[first] else ","
-    reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter)
-    header = [column.strip().lower() for column in next(reader)]
-    missing = [column for column in COLUMNS if column not in header]
-    if missing:
-        raise InputError(f"{name} has no {' or '.join(repr(c) for c in missing)} column (its header is "
-                         f"{lines[first].strip()[:80]!r}) — start it with a header row 'sentence,word,label' "
-                         "(optionally ',occurrence').")
-    columns = {column: header.index(column) for column in (*COLUMNS, "occurrence") if column in header}
-    for offset, row in enumerate(reader, start=1):
-        if any(cell.strip() for cell in row):
-            yield first + offset + 1, {column: row[index].strip() if index < len(row) else ""
-                                       for column, index in columns.items()}
-
-
-def _jsonl_cells(lines: list[str], first: int, name: str):
-    for number, line in enumerate(lines[first:], start=first + 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{name}, line {number}, is not valid JSON ({error.msg}) — write one object per line, "
-                             'e.g. {"sentence": "We should book a table.", "word": "book", "label": "verb"}') \
-                from error
-        if not isinstance(record, dict):
-            raise InputError(f"{name}, line {number}, is not a JSON object — write "
-                             '{"sentence": "…", "word": "…", "label": "…"} on each line.')
-        missing = [key for key in COLUMNS if key not in record]
-        if missing:
-            raise InputError(f"{name}, line {number}, has no {' or '.join(repr(k) for k in missing)} key — every "
-                             "object needs 'sentence', 'word' and 'label'.")
-        yield number, {key: str(value).strip() for key, value in record.items()
-                       if key in (*COLUMNS, "occurrence") and value is not None}
+    return read_rows(data, PROBE_FILES, lambda line, cells: _row(cells, f"{name}, line {line}"), name=name)
 
 
 def _row(cells: dict[str, str], where: str) -> ProbeRow:

@@ -97,6 +97,20 @@ class ScoreResult:
                  "pseudo_perplexity": s.pseudo_perplexity} for k, s in enumerate(self.sentences, start=1)]
         return pd.DataFrame(rows, columns=["sentence", "text", "pll", "tokens", "pseudo_perplexity"])
 
+    def preference(self) -> str | None:
+        """One sentence (Markdown): which sentence the model prefers to the runner-up, by how much PLL and how many
+        times more likely that is in its pseudo-likelihood (exp of the margin); None for a single sentence."""
+        if len(self.sentences) < 2:
+            return None
+        ranked = sorted(enumerate(self.sentences, start=1), key=lambda item: -item[1].pll)
+        (best_number, best), (next_number, runner_up) = ranked[0], ranked[1]
+        margin = best.pll - runner_up.pll
+        if margin == 0:
+            return f"**{self.model_name}** scores sentences {best_number} and {next_number} exactly the same."
+        return (f"**{self.model_name}** prefers sentence {best_number} to sentence {next_number} by {margin:.2f} "
+                f"(PLL {best.pll:.2f} against {runner_up.pll:.2f}: about {math.exp(min(margin, 700)):.3g} times "
+                "more likely in its pseudo-likelihood).")
+
 
 @dataclass(frozen=True)
 class MaskedCopies:

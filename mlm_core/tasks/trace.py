@@ -92,6 +92,12 @@ class Trace:
     def metric_label(self) -> str:
         return f"log P({self.target})" + (f" − log P({self.contrast})" if self.contrast else "")
 
+    def values_line(self) -> str:
+        """One sentence (Markdown): the metric at the mask in both texts, and what an effect of 1, 0 or below means."""
+        return (f"{self.metric_label()} at the mask: **{self.clean_value:.3f}** in the clean text, "
+                f"**{self.corrupt_value:.3f}** in the corrupted one. Effect = how much of that difference one copied "
+                "state restores: 1 = all of it, 0 = none, negative = it moves the other way.")
+
     def layers_frame(self) -> pd.DataFrame:
         """One row per (layer, position): layer, position, token (position-prefixed, unique), effect."""
         n_layers, n_tokens = self.layer_effects.shape

@@ -37,6 +37,11 @@ class PairTrace:
     def hidden_word(self) -> str:
         return dict(self.choices)[self.hidden]
 
+    def summary(self) -> str:
+        """One line (Markdown): both texts as code, and the word the pair changes."""
+        return (f"Clean: `{self.clean}` · corrupted: `{self.corrupt}` (changed: '{self.changed[0]}' → "
+                f"'{self.changed[1]}')")
+
 
 def pair_for_trace(mlm: MaskedLM, good: str, bad: str, *, hide: int | None = None) -> PairTrace:
     """The Trace texts of the pair (``good``, ``bad``) with word ``hide`` hidden (default: the shared word nearest

@@ -1,10 +1,7 @@
-"""Views of the Score page kept outside its script: the per-token chart, and one minimal pair sent to Trace."""
+"""A view of the Score page kept outside its script: one minimal pair sent to Trace."""
 
 from __future__ import annotations
 
-import difflib
-
-import altair as alt
 import streamlit as st
 
 from mlm_core.errors import InputError
@@ -13,34 +10,6 @@ from mlm_core.tasks.pair_files import Pair
 from mlm_core.tasks.trace_pairs import HIDE_HELP, PairTrace, pair_for_trace
 from pages.frame.models import MODEL_SPEC_KEY
 from pages.frame.registry import PAGES_BY_KEY
-from pages.frame.ui import OKABE_ITO
-
-
-def differing_words(words: list[str], reference: list[str]) -> set[int]:
-    """Indices of ``words`` that are not matched in ``reference`` (where two sentences differ)."""
-    matcher = difflib.SequenceMatcher(a=[w.lower() for w in reference], b=[w.lower() for w in words], autojunk=False)
-    kept = {j for block in matcher.get_matching_blocks() for j in range(block.b, block.b + block.size)}
-    return set(range(len(words))) - kept
-
-
-def tokens_chart(result, title: str):
-    frame = result.tokens_frame()
-    words = [[t.word for t in sentence.tokens] for sentence in result.sentences]
-    changed = []
-    for k, sentence_words in enumerate(words):
-        others = [w for j, w in enumerate(words) if j != k]
-        different = differing_words(sentence_words, others[0]) if others else set()
-        changed += [index in different for index in range(len(sentence_words))]
-    frame = frame.assign(label=frame["position"].astype(str) + " " + frame["token"],
-                         differs=["differs" if flag else "same" for flag in changed])
-    return (alt.Chart(frame, title=title).mark_bar()
-            .encode(x=alt.X("log_prob:Q", title="log-probability (closer to 0 = more expected)"),
-                    y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
-                    color=alt.Color("differs:N", title="word", scale=alt.Scale(domain=["same", "differs"],
-                                                                              range=[OKABE_ITO[4], OKABE_ITO[5]])),
-                    row=alt.Row("sentence:O", title=None, header=alt.Header(labelExpr="'sentence ' + datum.value")),
-                    tooltip=["sentence:O", "token:N", "word:N", alt.Tooltip("log_prob:Q", format=".3f")])
-            .resolve_scale(y="independent").properties(height=alt.Step(20), width=480))
 
 
 def trace_params(traced: PairTrace) -> dict[str, str]:
@@ -69,7 +38,6 @@ def trace_a_pair(mlm: MaskedLM, pairs: list[Pair]) -> None:
     except InputError as error:
         st.caption(f"Pair {number + 1} cannot be traced: {error}")
         return
-    st.markdown(f"Clean: `{traced.clean}` · corrupted: `{traced.corrupt}` (changed: '{traced.changed[0]}' → "
-                f"'{traced.changed[1]}')")
+    st.markdown(traced.summary())
     st.page_link(PAGES_BY_KEY["trace"].path, label="Trace this pair", icon=":material/route:",
                  query_params=trace_params(traced))
