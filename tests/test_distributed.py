@@ -130,7 +130,7 @@ import sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from mlm_core.commands import load
+from mlm_core.cli.shared import load
 from mlm_core.training.corpus_finetune import CorpusRun, finetune_corpus
 from mlm_core.training.distribute import Placement
 from mlm_core.training.finetune import FinetuneSettings

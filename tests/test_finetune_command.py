@@ -1,4 +1,5 @@
-"""The finetune command's progress: a bar on a terminal, JSON lines for scripts, a line per evaluation otherwise."""
+"""The command line's one progress reporter: a bar on a terminal, JSON lines for scripts, a line per evaluation
+otherwise; counted pairs and a probe's share done on a terminal only."""
 
 import io
 import json
@@ -6,7 +7,7 @@ import json
 import pytest
 
 from mlm_core.cli import main
-from mlm_core.finetune_command import ProgressReport
+from mlm_core.cli.progress import ProgressReport
 from mlm_core.training.loop import TrainingProgress
 from mlm_core.training.metrics import MlmMetrics
 
@@ -49,3 +50,22 @@ def test_an_unknown_strategy_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["finetune", "corpus.txt", "--out", "x", "--strategy", "tpu"])
     assert exit_.value.code == 2 and "invalid choice: 'tpu'" in capsys.readouterr().err
+
+
+def test_pairs_and_probe_progress_rewrite_one_line_on_a_terminal_only():
+    """The same reporter turns the pairs/bias ``(done, total)`` and the probe's ``(fraction, what)`` callbacks into
+    one line rewritten in place, ended when the work is done; without a terminal it prints nothing."""
+    stream = io.StringIO()
+    report = ProgressReport(stream, bar=True)
+    count = report.counted("pairs")
+    count(1000, 2000)
+    count(2000, 2000)
+    report.fraction(0.5, "layer 3")
+    report.close()
+    assert stream.getvalue() == f"\r1,000 of 2,000 pairs\r2,000 of 2,000 pairs\n\r 50% {'layer 3':<60}\n"
+    quiet = io.StringIO()
+    silent = ProgressReport(quiet)
+    silent.counted("pairs")(1, 2)
+    silent.fraction(1.0, "done")
+    silent.close()
+    assert quiet.getvalue() == ""

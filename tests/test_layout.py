@@ -28,9 +28,7 @@ LAYERS = [
     ("training", ["mlm_core.training"]),
     ("public API", ["mlm_core"]),
     ("tools", ["mlm_core.tools"]),
-    ("command line", ["mlm_core.cli", "mlm_core.commands", "mlm_core.layer_commands", "mlm_core.finetune_command",
-                      "mlm_core.probe_command",
-                      "mlm_core.__main__"]),
+    ("command line", ["mlm_core.cli", "mlm_core.__main__"]),
     ("dashboard", ["pages", "streamlit_app"]),
 ]
 

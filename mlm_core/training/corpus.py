@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import InputError
 from .blocks import BlockCutter, TextBlocks
+from .plan import too_few_blocks
 
 LINES_PER_CHUNK = 512
 MAX_LINE_CHARS = 1 << 20  # a file without line breaks is still read in pieces of this size
@@ -140,8 +141,7 @@ def plan_corpus(tokenizer, files: tuple[Path, ...], *, block_length: int, valida
     if n_blocks == 0:
         raise cutter.too_short("The corpus")
     if n_blocks < 2:
-        raise InputError(f"The corpus makes only 1 block of {block_length} tokens; fine-tuning needs at least 2 "
-                         "(one to train on, one to validate) — add text or choose a shorter block length.")
+        raise too_few_blocks("The corpus", block_length)
     n_validation = min(n_blocks - 1, max_validation_blocks, max(1, round(validation_share * n_blocks)))
     kept = list(tail)[-n_validation:]
     validation = TextBlocks(np.stack([ids for ids, _ in kept]), np.stack([starts for _, starts in kept]))

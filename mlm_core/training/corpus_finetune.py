@@ -25,6 +25,7 @@ from .distribute import Placement
 from .finetune import (FINETUNE_PARAMS, FinetuneResult, FinetuneSettings, check_save_folder, copy_model, model_bytes,
                        run_config, save_model, validation_metrics)
 from .loop import TrainingProgress, train
+from .plan import check_block_length, plan_steps
 
 CORPUS_PARAMS = {**FINETUNE_PARAMS, "batch_size": Interval(int, 1, 65_536)}  # the global batch of a cluster
 SHUFFLE_WINDOW = 4096  # blocks shuffled together while streaming (≈ 2.6 MB of ids at 128 tokens)
@@ -64,30 +65,22 @@ def finetune_corpus(load: Callable[[], MaskedLM], corpus: str | Path, settings: 
     mlm = load()
     if out is not None:
         check_save_folder(out, needed_bytes=model_bytes(mlm))
-    if settings.block_length > mlm.max_tokens:
-        raise InputError(f"Block length {settings.block_length} is longer than {mlm.name} can read "
-                         f"({mlm.max_tokens} tokens) — choose {mlm.max_tokens} or less.")
+    check_block_length(settings.block_length, mlm)
     plan = plan_corpus(mlm.tokenizer, files, block_length=settings.block_length,
                        validation_share=settings.validation_share,
                        cache_dir=checkpoint_folder(checkpoints, placement))
-    batch_size = settings.batch_size
-    if plan.n_train < batch_size:  # a short corpus: one batch of everything, still split evenly
-        batch_size = plan.n_train - plan.n_train % placement.replicas
-        if batch_size == 0:
-            raise InputError(f"The corpus makes {plan.n_train} training blocks, fewer than the "
-                             f"{placement.replicas} replicas — add text or choose a shorter block length.")
-    steps_per_epoch = max(1, plan.n_train // batch_size)
-    total_steps = max(1, min(settings.max_steps, settings.epochs * plan.n_train // batch_size))
+    steps = plan_steps(plan.n_train, batch_size=settings.batch_size, epochs=settings.epochs,
+                       max_steps=settings.max_steps, replicas=placement.replicas)
     with placement.strategy.scope():  # the copy's variables are mirrored on every replica
         tuned = copy_model(mlm, name=f"{mlm.name} · fine-tuned {uuid.uuid4().hex[:6]}")
     before = validation_metrics(tuned, plan.validation, settings, batch_size=32)
-    config = run_config(settings, total_steps=total_steps, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
-                        checkpoint_every=run.checkpoint_every)
+    config = run_config(settings, total_steps=steps.total_steps, steps_per_epoch=steps.steps_per_epoch,
+                        batch_size=steps.batch_size, checkpoint_every=run.checkpoint_every)
     source = BlockSource(plan.n_train, plan.block_length, lambda: plan.train_chunks(mlm.tokenizer), run.window)
     result = train(tuned.model, tuned.tokenizer, source, plan.validation, config=config, checkpoint_dir=checkpoints,
                    placement=placement, on_progress=on_progress)
     after = validation_metrics(tuned, plan.validation, settings, batch_size=32)
     if out is not None:
         save_model(tuned, out)
-    return FinetuneResult(tuned, mlm.name, before, after, result.steps, total_steps, result.stopped_early,
+    return FinetuneResult(tuned, mlm.name, before, after, result.steps, steps.total_steps, result.stopped_early,
                           result.seconds, result.tokens_per_second, result.history, out)

@@ -28,6 +28,7 @@ from .blocks import TextBlocks, make_blocks
 from .loop import TrainingConfig, TrainingProgress, train
 from .masking import mask_for
 from .metrics import MlmMetrics, evaluate, masked_lm_loss
+from .plan import check_block_length, plan_steps, too_few_blocks
 
 MAX_TEXT_MB = MAX_UPLOAD_MB
 VALIDATION_SEED = 12345  # fixed, so "before" and "after" are measured on the same masked tokens
@@ -85,7 +86,7 @@ class FinetunePlan:
     total_steps: int
 
     def describe(self) -> str:
-        epochs = self.total_steps / self.steps_per_epoch
+        epochs = self.total_steps * self.batch_size / len(self.train)
         return (f"{len(self.train)} training blocks and {len(self.validation)} validation blocks of "
                 f"{self.train.block_length} tokens; {self.total_steps} steps of {self.batch_size} blocks "
                 f"({epochs:.3g} epochs).")
@@ -94,23 +95,20 @@ class FinetunePlan:
 def plan_finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSettings()) -> FinetunePlan:
     """Validate the settings and the text, cut it into blocks, keep the last ``validation_share`` for validation."""
     check_params("fine-tuning", asdict(settings), FINETUNE_PARAMS)
-    if settings.block_length > mlm.max_tokens:
-        raise InputError(f"Block length {settings.block_length} is longer than {mlm.name} can read "
-                         f"({mlm.max_tokens} tokens) — choose {mlm.max_tokens} or less.")
+    check_block_length(settings.block_length, mlm)
     check_training_text(text)
     blocks = make_blocks(mlm.tokenizer, [text], block_length=settings.block_length)
     if len(blocks) < 2:
-        raise InputError(f"The text makes only 1 block of {settings.block_length} tokens; fine-tuning needs at "
-                         "least 2 (one to train on, one to validate) — add text or choose a shorter block length.")
+        raise too_few_blocks("The text", settings.block_length)
     n_validation = min(len(blocks) - 1, max(1, round(settings.validation_share * len(blocks))))
     # The validation blocks come from the end of the text, not from between training blocks, so that they share
     # no sentence with what is trained on.
     cut = len(blocks) - n_validation
     train_blocks, validation = blocks.rows(slice(None, cut)), blocks.rows(slice(cut, None))
-    batch_size = min(settings.batch_size, len(train_blocks))
-    steps_per_epoch = len(train_blocks) // batch_size
-    total_steps = min(settings.max_steps, settings.epochs * steps_per_epoch)
-    return FinetunePlan(train_blocks, validation, settings, batch_size, steps_per_epoch, total_steps)
+    steps = plan_steps(len(train_blocks), batch_size=settings.batch_size, epochs=settings.epochs,
+                       max_steps=settings.max_steps, what="The text")
+    return FinetunePlan(train_blocks, validation, settings, steps.batch_size, steps.steps_per_epoch,
+                        steps.total_steps)
 
 
 def copy_model(mlm: MaskedLM, *, name: str) -> MaskedLM:
