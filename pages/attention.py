@@ -18,16 +18,16 @@ from mlm_core.tasks.attention import (
 )
 from mlm_core.tasks.diagrams import DiagramRenderer, overview_png
 from pages.frame.links import link_widgets, linked_flag, linked_int, linked_text, publish_view
-from pages.frame.models import current_model
+from pages.frame.models import current_model, shared_result
 from pages.frame.ui import DEFAULT_TEXT, as_table, download_name, run_or_stop
 from pages.frame.routing import require_router
 
 require_router()
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_overview(model_name: str, text: str, hide_special: bool, stretch: bool, _result, labels: tuple) -> bytes:
-    return overview_png(_result.weights, labels, stretch=stretch)
+def cached_overview(mlm, text: str, hide_special: bool, stretch: bool, result, labels: tuple) -> bytes:
+    return shared_result(("overview", mlm.name, text, hide_special, stretch, labels),
+                         lambda: overview_png(result.weights, labels, stretch=stretch), large=True)
 
 
 def matrix_table(frame):
@@ -112,7 +112,7 @@ with average_tab:
 
 with overview_tab:
     labels = tuple(s.label for s in summaries)
-    st.image(cached_overview(mlm.name, text, hide_special, stretch, shown, labels), width="content",
+    st.image(cached_overview(mlm, text, hide_special, stretch, shown, labels), width="content",
              caption="Every head at once: rows are layers, columns heads; each tile is that head's matrix.")
 
 with table_tab:

@@ -9,7 +9,7 @@ from mlm_core.tasks.heads import ablate, parse_heads
 from mlm_core.tasks.lens import LAYERS_PARAMS, follow_word, layer_lens
 from pages.frame.layers_view import DELTA_COLUMNS, final_word_charts, lens_chart, rollout_chart, scan_chart
 from pages.frame.links import Linked, link_widgets, linked_int, linked_interval, linked_text, publish_view
-from pages.frame.models import current_model
+from pages.frame.models import current_model, shared_result
 from pages.frame.ui import DEFAULT_TEXT, as_table, download_name, run_or_error, run_or_notice, run_or_stop
 from pages.frame.words_view import word_picker
 from pages.frame.routing import require_router
@@ -20,24 +20,22 @@ TOP_K = LAYERS_PARAMS["top_k"]
 MAX_MASKS = 64
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_lens(model_name: str, text: str, top_k: int, _mlm):
-    return layer_lens(_mlm, text, top_k=top_k)
+def cached_lens(mlm, text: str, top_k: int):
+    return shared_result(("lens", mlm.name, text, top_k), lambda: layer_lens(mlm, text, top_k=top_k))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_follow(model_name: str, text: str, mask_index: int, word: str | int, _mlm):
-    return follow_word(_mlm, text, word, mask_index=mask_index)
+def cached_follow(mlm, text: str, mask_index: int, word: str | int):
+    return shared_result(("follow", mlm.name, text, mask_index, word),
+                         lambda: follow_word(mlm, text, word, mask_index=mask_index))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_scan(model_name: str, text: str, mask_index: int, target: str | int, _mlm):
-    return head_importance(_mlm, text, mask_index=mask_index, target=target)
+def cached_scan(mlm, text: str, mask_index: int, target: str | int):
+    return shared_result(("scan", mlm.name, text, mask_index, target),
+                         lambda: head_importance(mlm, text, mask_index=mask_index, target=target))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_ablation(model_name: str, text: str, heads: tuple, top_k: int, _mlm):
-    return ablate(_mlm, text, heads, top_k=top_k)
+def cached_ablation(mlm, text: str, heads: tuple, top_k: int):
+    return shared_result(("ablation", mlm.name, text, heads, top_k), lambda: ablate(mlm, text, heads, top_k=top_k))
 
 
 def head_label(layer: int, head: int) -> str:
@@ -77,7 +75,7 @@ LINKED = [linked_text("layers_text", "text", DEFAULT_TEXT), linked_int("layers_m
 link_widgets(LINKED)
 text = st.text_area("Text", key="layers_text", height=80, help="Write [MASK] where a word is missing.")
 with st.spinner("Reading every layer…"):
-    lens = run_or_stop(cached_lens, mlm.name, text, st.session_state["layers_top_k"], mlm)
+    lens = run_or_stop(cached_lens, mlm, text, st.session_state["layers_top_k"])
 controls = st.columns([1, 2, 2])
 if st.session_state["layers_mask"] > len(lens.masks):
     st.session_state["layers_mask"] = 1
@@ -91,7 +89,7 @@ target = word_picker(controls[2], "Word to follow (or type any word)", top_words
                      help="Its probability and rank after every layer, and how much each head matters for it. "
                           "Type any word the vocabulary keeps whole.")
 publish_view("layers", LINKED)
-followed = run_or_error(cached_follow, mlm.name, text, mask_number - 1, listed.get(target, target), mlm)
+followed = run_or_error(cached_follow, mlm, text, mask_number - 1, listed.get(target, target))
 
 st.subheader("1 · Layer by layer")
 st.write(f"The model's own prediction head applied after every layer (the *logit lens*): what it would guess if it "
@@ -114,7 +112,7 @@ if followed is None:
     st.caption("The head scan follows one word of one token — pick one from the list or type another above.")
 else:
     with st.spinner(f"Switching off each of the {mlm.num_layers * mlm.num_heads} heads, then each layer…"):
-        scan = run_or_notice(cached_scan, mlm.name, text, mask_number - 1, followed.token_id, mlm)
+        scan = run_or_notice(cached_scan, mlm, text, mask_number - 1, followed.token_id)
 if scan is not None:
     st.write(f"Each cell: how much log P('{scan.target}') changes when that one head is switched off (its attention "
              f"weights set to 0). Red = the word becomes less likely. Click heads to switch them off below. "
@@ -139,7 +137,7 @@ chosen = st.multiselect("Heads to switch off (layer.head)", options, key="layers
                         placeholder="Pick heads, or click them in the heatmap above")
 if chosen:
     heads = parse_heads(",".join(chosen), num_layers=mlm.num_layers, num_heads=mlm.num_heads)
-    ablation = run_or_notice(cached_ablation, mlm.name, text, heads, st.session_state["layers_top_k"], mlm)
+    ablation = run_or_notice(cached_ablation, mlm, text, heads, st.session_state["layers_top_k"])
     if ablation is not None:
         changes = ablation.frame().query("mask == @mask_number").drop(columns="mask")
         st.write(f"The top words with every head, and with {len(heads)} head{'s' if len(heads) > 1 else ''} off:")

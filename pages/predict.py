@@ -12,7 +12,7 @@ from mlm_core.tasks.predict import PREDICT_PARAMS
 from mlm_core.tasks.variants import has_braces
 from mlm_core.tasks.words import predict_words
 from pages.frame.links import link_widgets, linked_interval, linked_text, publish_view
-from pages.frame.models import model_versions
+from pages.frame.models import model_versions, shared_result
 from pages.frame.ui import DEFAULT_TEXT, download_name, run_or_stop
 from pages.frame.routing import require_router
 from pages.frame.words_view import SPLIT_NOTE, WORDS_HELP, show_variants, show_words_table, top_and_words_chart
@@ -22,14 +22,12 @@ require_router()
 TOP_K = PREDICT_PARAMS["top_k"]
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def cached_prediction(model_name: str, text: str, top_k: int, _mlm):
-    return predict(_mlm, text, top_k=top_k)
+def cached_prediction(mlm, text: str, top_k: int):
+    return shared_result(("predict", mlm.name, text, top_k), lambda: predict(mlm, text, top_k=top_k))
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def cached_words(model_name: str, text: str, words: str, top_k: int, _mlm):
-    return predict_words(_mlm, text, words, top_k=top_k)
+def cached_words(mlm, text: str, words: str, top_k: int):
+    return shared_result(("words", mlm.name, text, words, top_k), lambda: predict_words(mlm, text, words, top_k=top_k))
 
 
 def probability_chart(frame):
@@ -70,8 +68,8 @@ compare = tuned is not None and not variants and st.toggle(
 
 def ask(model):
     if with_words:
-        return run_or_stop(cached_words, model.name, text, words_text, top_k, model)
-    return run_or_stop(cached_prediction, model.name, text, top_k, model)
+        return run_or_stop(cached_words, model, text, words_text, top_k)
+    return run_or_stop(cached_prediction, model, text, top_k)
 
 
 with st.spinner("Asking the model…"):

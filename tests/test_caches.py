@@ -78,3 +78,17 @@ def test_results_shared_between_sessions_are_bounded():
     assert shared_result(("test_caches", SHARED_RESULTS_KEPT), lambda: computed.append("again")) == SHARED_RESULTS_KEPT
     assert shared_result(("test_caches", 0), lambda: computed.append("again") or 0) == 0
     assert computed == list(range(SHARED_RESULTS_KEPT + 1)) + ["again"]
+
+
+def test_large_shared_results_have_their_own_smaller_pool():
+    """Pictures (large=True) fill their own pool of SHARED_IMAGES_KEPT; the small results' pool keeps its entry."""
+    from pages.frame.models import SHARED_IMAGES_KEPT, SHARED_RESULTS_KEPT, shared_result
+
+    assert SHARED_IMAGES_KEPT < SHARED_RESULTS_KEPT
+    shared_result(("test_caches_pool", "small"), lambda: "small")
+    computed = []
+    for n in range(SHARED_IMAGES_KEPT + 1):
+        shared_result(("test_caches_pool", n), lambda n=n: computed.append(n) or b"png", large=True)
+    assert shared_result(("test_caches_pool", 0), lambda: computed.append("again") or b"png", large=True) == b"png"
+    assert shared_result(("test_caches_pool", "small"), lambda: "computed again") == "small"
+    assert computed == list(range(SHARED_IMAGES_KEPT + 1)) + ["again"]
