@@ -52,6 +52,12 @@ class MaskLens:
     rollout: np.ndarray
     last_layer_attention: np.ndarray
 
+    @property
+    def reading(self) -> str:
+        """What the lens heatmap shows at this mask, in plain words (Markdown)."""
+        return ("The model's own prediction head applied after every layer (the *logit lens*): what it would guess "
+                f"if it stopped there. The last row is the real prediction — **{self.final_token}**.")
+
 
 @dataclass(frozen=True)
 class LayerLens:
