@@ -92,3 +92,30 @@ def test_large_shared_results_have_their_own_smaller_pool():
     assert shared_result(("test_caches_pool", 0), lambda: computed.append("again") or b"png", large=True) == b"png"
     assert shared_result(("test_caches_pool", "small"), lambda: "computed again") == "small"
     assert computed == list(range(SHARED_IMAGES_KEPT + 1)) + ["again"]
+
+
+def test_sessions_asking_for_the_same_shared_result_at_once_compute_it_once():
+    """Eight threads ask for one key while its computation is under way: one computes, all get its value; a
+    different key is not held up meanwhile."""
+    from pages.frame.models import _KEY_LOCKS, shared_result
+
+    started, release, computed, results = threading.Event(), threading.Event(), [], []
+
+    def slow():
+        computed.append("slow")
+        started.set()
+        release.wait(10)
+        return "value"
+
+    threads = [threading.Thread(target=lambda: results.append(shared_result(("test_caches_once",), slow)))
+               for _ in range(8)]
+    threads[0].start()
+    started.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    assert shared_result(("test_caches_other",), lambda: "other") == "other"  # while the first key computes
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert computed == ["slow"] and results == ["value"] * 8
+    assert ("test_caches_once",) not in _KEY_LOCKS  # nothing is kept once nobody waits
