@@ -1,58 +1,33 @@
 """Attention: where does each token look, in every layer and head?"""
 
-import altair as alt
 import streamlit as st
 
 from mlm_core.tasks.attention import (
-    BROAD_ENTROPY_SHARE,
-    PATTERN_THRESHOLD,
+    LABEL_RULE,
     attention,
     diagram_filename,
     head_average,
     heads_frame,
     matrix_frame,
     npz_bytes,
+    patterns_reading,
     summarise_heads,
     without_special,
     zip_all_diagrams,
 )
 from mlm_core.tasks.diagrams import DiagramRenderer, overview_png
+from pages.charts.attention import heatmap, matrix_table
 from pages.frame.links import link_widgets, linked_flag, linked_int, linked_text, publish_view
-from pages.frame.models import current_model
+from pages.frame.models import current_model, shared_result
 from pages.frame.ui import DEFAULT_TEXT, as_table, download_name, run_or_stop
 from pages.frame.routing import require_router
 
 require_router()
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_overview(model_name: str, text: str, hide_special: bool, stretch: bool, _result, labels: tuple) -> bytes:
-    return overview_png(_result.weights, labels, stretch=stretch)
-
-
-def matrix_table(frame):
-    """One row per token, one column per token it looks at (the heatmap's numbers)."""
-    frame = frame.assign(token=frame["query_position"].astype(str) + " " + frame["query_token"],
-                         key=frame["key_position"].astype(str) + " " + frame["key_token"])
-    order = list(dict.fromkeys(frame["key"]))
-    return frame.pivot(index="token", columns="key", values="weight").loc[order, order].round(3).reset_index()
-
-
-def heatmap(frame, title: str):
-    frame = frame.assign(query=frame["query_position"].astype(str) + " " + frame["query_token"],
-                         key=frame["key_position"].astype(str) + " " + frame["key_token"])
-    order = list(dict.fromkeys(frame["key"]))
-    return (
-        alt.Chart(frame, title=title)
-        .mark_rect()
-        .encode(
-            x=alt.X("key:O", sort=order, title="looks at (key)", axis=alt.Axis(labelAngle=-60)),
-            y=alt.Y("query:O", sort=order, title="token (query)"),
-            color=alt.Color("weight:Q", scale=alt.Scale(scheme="viridis", domain=[0, 1]), title="weight"),
-            tooltip=["query_token:N", "key_token:N", alt.Tooltip("weight:Q", format=".3f")],
-        )
-        .properties(height=alt.Step(max(10, min(28, 600 // len(order)))))
-    )
+def cached_overview(mlm, text: str, hide_special: bool, stretch: bool, result, labels: tuple) -> bytes:
+    return shared_result(("overview", mlm.name, text, hide_special, stretch, labels),
+                         lambda: overview_png(result.weights, labels, stretch=stretch), large=True)
 
 
 st.title("Attention")
@@ -83,8 +58,7 @@ hide_special = controls[2].checkbox("Hide [CLS] / [SEP]", key="attention_hide_sp
                                          "remaining rows then sum to less than 1. Labels below always use them.")
 shown = without_special(full) if hide_special else full
 summary = summaries[(layer - 1) * full.num_heads + (head - 1)]
-st.caption(f"Layer {layer}, head {head}: **{summary.label}** — {summary.pattern_share:.0%} of attention on its "
-           f"pattern, mean entropy {summary.entropy:.2f} bits.")
+st.caption(summary.reading)
 
 diagram_tab, heatmap_tab, average_tab, overview_tab, table_tab = st.tabs(
     ["Diagram", "Interactive heatmap", "Layer average", "All heads", "Head patterns"])
@@ -112,20 +86,16 @@ with average_tab:
 
 with overview_tab:
     labels = tuple(s.label for s in summaries)
-    st.image(cached_overview(mlm.name, text, hide_special, stretch, shown, labels), width="content",
+    st.image(cached_overview(mlm, text, hide_special, stretch, shown, labels), width="content",
              caption="Every head at once: rows are layers, columns heads; each tile is that head's matrix.")
 
 with table_tab:
-    st.caption(f"A head is labelled with a pattern when at least {PATTERN_THRESHOLD:.0%} of its attention, "
-               f"averaged over tokens, goes there (previous token, next token, itself, [CLS], [SEP] or "
-               f"punctuation); otherwise **broad** when its mean row entropy is at least "
-               f"{BROAD_ENTROPY_SHARE:.0%} of the maximum, else **other**. After Clark et al. (2019).")
+    st.caption(LABEL_RULE)
     table = heads_frame(summaries)
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"pattern_share": st.column_config.NumberColumn("pattern share", format="%.2f"),
                                 "entropy": st.column_config.NumberColumn("entropy (bits)", format="%.2f")})
-    counts = table["label"].value_counts()
-    st.write("Heads per pattern: " + ", ".join(f"{label} {count}" for label, count in counts.items()))
+    st.write(patterns_reading(summaries))
 
 # Downloads are made when clicked (a callable runs in its own thread then), not on every view: the zip of every
 # diagram alone was ~8 % of the server's GIL time with 20 users viewing pages.

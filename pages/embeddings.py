@@ -1,13 +1,13 @@
 """Embeddings: how does the same word move with its context, layer by layer?"""
 
-import altair as alt
 import streamlit as st
 
-from mlm_core.tasks.embeddings import focus_ranges, neighbour_roles, projected_points, word_similarity
+from mlm_core.tasks.embeddings import chart_reading, focus_ranges, neighbour_roles, projected_points, word_similarity
+from pages.charts.embeddings import scatter, similarity_chart
 from pages.frame.links import (Linked, link_widgets, linked_choice, linked_flag, linked_int, linked_text,
                                publish_view)
 from pages.frame.models import current_model
-from pages.frame.ui import OKABE_ITO, as_table, download_name, run_or_notice, run_or_stop, slug
+from pages.frame.ui import as_table, download_name, run_or_notice, run_or_stop, slug
 from pages.frame.routing import require_router
 
 require_router()
@@ -20,31 +20,6 @@ DEFAULT_SENTENCES = "\n".join([
 ])
 DEFAULT_WORD = "bank"
 NEIGHBOURS = 2  # labelled next to each occurrence of the followed word
-
-
-def scatter(points, title: str, ranges=None):
-    """Every point coloured and shaped by sentence; only the followed word (bold) and its neighbours labelled,
-    every point's word in its tooltip; opening on ``ranges`` (x, y) when given."""
-    x_scale, y_scale = (alt.Scale(padding=40), alt.Scale(padding=20)) if ranges is None else (
-        alt.Scale(domain=list(ranges[0]), nice=False, zero=False),
-        alt.Scale(domain=list(ranges[1]), nice=False, zero=False))
-    base = alt.Chart(points.assign(sentence_label="sentence " + (points["sentence"] + 1).astype(str)),
-                     title=title).encode(
-        x=alt.X("x:Q", title=None, axis=alt.Axis(labels=False, ticks=False), scale=x_scale),
-        y=alt.Y("y:Q", title=None, axis=alt.Axis(labels=False, ticks=False), scale=y_scale),
-        color=alt.Color("sentence_label:N", title="sentence", scale=alt.Scale(range=OKABE_ITO)),
-        shape=alt.Shape("sentence_label:N", title="sentence"),  # not colour alone
-        tooltip=["token:N", "sentence_label:N", "layer:Q", "position:Q"],
-    )
-    word = "datum.role == 'word'"
-    dots = base.mark_point(filled=True, clip=True).encode(
-        size=alt.condition(word, alt.value(260), alt.value(60)), opacity=alt.condition(word, alt.value(1.0),
-                                                                                        alt.value(0.7)))
-    neighbours = base.mark_text(align="left", dx=7, dy=-4, fontSize=12, clip=True).encode(
-        text="token:N").transform_filter("datum.role == 'neighbour'")
-    followed = base.mark_text(align="left", dx=9, dy=-6, fontSize=14, fontWeight="bold", clip=True).encode(
-        text="token:N").transform_filter(word)
-    return (dots + neighbours + followed).properties(height=520).interactive()
 
 
 def show_all_link(key: str) -> Linked:
@@ -87,22 +62,10 @@ sentences = text.splitlines()
 with st.spinner("Projecting…"):
     points, projection = run_or_stop(projected_points, mlm, sentences, layer=layer, method=method,
                                      all_tokens=all_tokens, merge_pieces=merge)
-if projection.explained_variance:
-    first, second = projection.explained_variance
-    note = f"PCA axes explain {first:.0%} and {second:.0%} of the variance (each dimension standardised first)."
-else:
-    note = f"t-SNE, perplexity {projection.perplexity:g}, seed 0: distances between far-apart groups mean little."
 roles = neighbour_roles(points, word, k=NEIGHBOURS)
 ranges = focus_ranges(points, roles)
 st.altair_chart(scatter(points.assign(role=roles), f"Layer {layer} — {len(points)} points", ranges), width="stretch")
-if ranges is None:
-    view = "Scroll to zoom, drag to pan."
-else:
-    outside = (~points["x"].between(*ranges[0]) | ~points["y"].between(*ranges[1])).sum()
-    view = (f"The chart opens around the word you follow ({outside} of {len(points)} points lie outside): scroll "
-            "to zoom out, drag to pan, double-click to come back.")
-st.caption(f"{note} {view} Labelled: the word you follow and the {NEIGHBOURS} points nearest to each occurrence; "
-           "hover over any point for its word. Axes have no units.")
+st.caption(chart_reading(points, projection, ranges, neighbours=NEIGHBOURS))
 as_table(points[["sentence", "position", "token", "x", "y"]].round(3), "The points")
 st.download_button("Download the 2-D points (CSV)", points.to_csv(index=False).encode("utf-8"),
                    file_name=download_name(f"embeddings-layer{layer}-{method}", mlm.name, text, "csv"), mime="text/csv",
@@ -117,13 +80,7 @@ if similarity is not None:
     table_column.dataframe(at_layer, hide_index=True, width="stretch",
                            column_config={"cosine": st.column_config.NumberColumn(f"cosine at layer {layer}",
                                                                                    format="%.3f")})
-    chart_column.altair_chart(
-        alt.Chart(pair_names, title="Cosine similarity by layer").mark_line(point=True).encode(
-            x=alt.X("layer:O"), y=alt.Y("cosine:Q", scale=alt.Scale(zero=False)),
-            color=alt.Color("pair:N", scale=alt.Scale(range=OKABE_ITO),
-                            legend=alt.Legend(orient="right", labelLimit=260)),
-            tooltip=["pair:N", "layer:O", alt.Tooltip("cosine:Q", format=".3f")]).properties(height=320),
-        width="stretch")
+    chart_column.altair_chart(similarity_chart(pair_names), width="stretch")
     st.caption("1 means the two occurrences are represented identically; lower means the context pulled them "
                "apart. At layer 0 every occurrence of a word is nearly the same vector (only its position differs).")
     st.download_button("Download the similarities (CSV)", similarity.to_csv(index=False).encode("utf-8"),

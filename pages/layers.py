@@ -1,15 +1,14 @@
 """Layers: how the prediction forms layer by layer, which heads it needs, where the mask's information flows."""
 
-import math
-
 import streamlit as st
 
 from mlm_core.tasks.head_scan import SCAN_CAVEAT, head_importance
 from mlm_core.tasks.heads import ablate, parse_heads
 from mlm_core.tasks.lens import LAYERS_PARAMS, follow_word, layer_lens
-from pages.frame.layers_view import DELTA_COLUMNS, final_word_charts, lens_chart, rollout_chart, scan_chart
-from pages.frame.links import Linked, link_widgets, linked_int, linked_interval, linked_text, publish_view
-from pages.frame.models import current_model
+from pages.charts.layers import final_word_charts, lens_chart, rollout_chart, scan_chart
+from pages.frame.layers_view import ABLATION_COLUMNS, DELTA_COLUMNS, add_clicked_heads, head_options, linked_heads
+from pages.frame.links import link_widgets, linked_int, linked_interval, linked_text, publish_view
+from pages.frame.models import current_model, shared_result
 from pages.frame.ui import DEFAULT_TEXT, as_table, download_name, run_or_error, run_or_notice, run_or_stop
 from pages.frame.words_view import word_picker
 from pages.frame.routing import require_router
@@ -20,50 +19,22 @@ TOP_K = LAYERS_PARAMS["top_k"]
 MAX_MASKS = 64
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_lens(model_name: str, text: str, top_k: int, _mlm):
-    return layer_lens(_mlm, text, top_k=top_k)
+def cached_lens(mlm, text: str, top_k: int):
+    return shared_result(("lens", mlm.name, text, top_k), lambda: layer_lens(mlm, text, top_k=top_k))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_follow(model_name: str, text: str, mask_index: int, word: str | int, _mlm):
-    return follow_word(_mlm, text, word, mask_index=mask_index)
+def cached_follow(mlm, text: str, mask_index: int, word: str | int):
+    return shared_result(("follow", mlm.name, text, mask_index, word),
+                         lambda: follow_word(mlm, text, word, mask_index=mask_index))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_scan(model_name: str, text: str, mask_index: int, target: str | int, _mlm):
-    return head_importance(_mlm, text, mask_index=mask_index, target=target)
+def cached_scan(mlm, text: str, mask_index: int, target: str | int):
+    return shared_result(("scan", mlm.name, text, mask_index, target),
+                         lambda: head_importance(mlm, text, mask_index=mask_index, target=target))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_ablation(model_name: str, text: str, heads: tuple, top_k: int, _mlm):
-    return ablate(_mlm, text, heads, top_k=top_k)
-
-
-def head_label(layer: int, head: int) -> str:
-    return f"{layer}.{head}"
-
-
-def linked_heads(key: str, param: str, num_layers: int, num_heads: int) -> Linked:
-    """Switched-off heads in the address as ?heads=2.3,4.1 (layer.head, 1-based), as on the command line."""
-    def parse(raw: str) -> list[str]:
-        return [head_label(*head) for head in parse_heads(raw, num_layers=num_layers, num_heads=num_heads)]
-
-    def valid(value) -> bool:
-        return isinstance(value, list) and all(parse(item) == [item] for item in value)
-
-    return Linked(key, param, [], parse, valid, ",".join)
-
-
-def add_clicked_heads(event) -> None:
-    """Heads clicked in the scan's heatmap join the switched-off ones (each click once, so removing a head from
-    the list afterwards sticks)."""
-    points = (event or {}).get("selection", {}).get("pick", [])
-    clicked = [head_label(int(point["layer"]), int(point["head"])) for point in points]
-    if clicked and clicked != st.session_state.get("layers_last_click"):
-        st.session_state["layers_last_click"] = clicked
-        chosen = st.session_state["layers_heads"]
-        st.session_state["layers_heads"] = chosen + [head for head in clicked if head not in chosen]
+def cached_ablation(mlm, text: str, heads: tuple, top_k: int):
+    return shared_result(("ablation", mlm.name, text, heads, top_k), lambda: ablate(mlm, text, heads, top_k=top_k))
 
 
 st.title("Layers")
@@ -77,7 +48,7 @@ LINKED = [linked_text("layers_text", "text", DEFAULT_TEXT), linked_int("layers_m
 link_widgets(LINKED)
 text = st.text_area("Text", key="layers_text", height=80, help="Write [MASK] where a word is missing.")
 with st.spinner("Reading every layer…"):
-    lens = run_or_stop(cached_lens, mlm.name, text, st.session_state["layers_top_k"], mlm)
+    lens = run_or_stop(cached_lens, mlm, text, st.session_state["layers_top_k"])
 controls = st.columns([1, 2, 2])
 if st.session_state["layers_mask"] > len(lens.masks):
     st.session_state["layers_mask"] = 1
@@ -91,11 +62,10 @@ target = word_picker(controls[2], "Word to follow (or type any word)", top_words
                      help="Its probability and rank after every layer, and how much each head matters for it. "
                           "Type any word the vocabulary keeps whole.")
 publish_view("layers", LINKED)
-followed = run_or_error(cached_follow, mlm.name, text, mask_number - 1, listed.get(target, target), mlm)
+followed = run_or_error(cached_follow, mlm, text, mask_number - 1, listed.get(target, target))
 
 st.subheader("1 · Layer by layer")
-st.write(f"The model's own prediction head applied after every layer (the *logit lens*): what it would guess if it "
-         f"stopped there. The last row is the real prediction — **{mask.final_token}**.")
+st.write(mask.reading)
 st.caption("Caveat: the head was trained on the last layer only, so early layers' guesses are read through a lens "
            "made for another layer; a low rank early on means 'not readable yet', not 'unknown'.")
 words = lens.words_frame().query("mask == @mask_number")
@@ -108,18 +78,14 @@ st.download_button("Layer-by-layer words (CSV)", lens.words_frame().to_csv(index
                    file_name=download_name("layers", mlm.name, text, "csv"), mime="text/csv", key="layers_csv")
 
 st.subheader("2 · Which heads it needs")
-n_variants = mlm.num_layers * (mlm.num_heads + 1)
 scan = None
 if followed is None:
     st.caption("The head scan follows one word of one token — pick one from the list or type another above.")
 else:
     with st.spinner(f"Switching off each of the {mlm.num_layers * mlm.num_heads} heads, then each layer…"):
-        scan = run_or_notice(cached_scan, mlm.name, text, mask_number - 1, followed.token_id, mlm)
+        scan = run_or_notice(cached_scan, mlm, text, mask_number - 1, followed.token_id)
 if scan is not None:
-    st.write(f"Each cell: how much log P('{scan.target}') changes when that one head is switched off (its attention "
-             f"weights set to 0). Red = the word becomes less likely. Click heads to switch them off below. "
-             f"With every head, P('{scan.target}') = {math.exp(scan.baseline_log_prob):.4f}; {n_variants} "
-             f"variants of the sentence ran.")
+    st.write(scan.reading)
     st.caption(SCAN_CAVEAT)
     ranked = scan.ranked_frame()
     event = st.altair_chart(scan_chart(ranked), width="stretch", on_select="rerun", key="layers_scan_chart",
@@ -134,18 +100,17 @@ if scan is not None:
                        file_name=download_name("heads", mlm.name, text, "csv"), mime="text/csv", key="heads_csv")
 
 st.subheader("3 · Switch heads off")
-options = [head_label(layer, head) for layer in range(1, mlm.num_layers + 1) for head in range(1, mlm.num_heads + 1)]
-chosen = st.multiselect("Heads to switch off (layer.head)", options, key="layers_heads",
+chosen = st.multiselect("Heads to switch off (layer.head)", head_options(mlm.num_layers, mlm.num_heads),
+                        key="layers_heads",
                         placeholder="Pick heads, or click them in the heatmap above")
 if chosen:
     heads = parse_heads(",".join(chosen), num_layers=mlm.num_layers, num_heads=mlm.num_heads)
-    ablation = run_or_notice(cached_ablation, mlm.name, text, heads, st.session_state["layers_top_k"], mlm)
+    ablation = run_or_notice(cached_ablation, mlm, text, heads, st.session_state["layers_top_k"])
     if ablation is not None:
         changes = ablation.frame().query("mask == @mask_number").drop(columns="mask")
-        st.write(f"The top words with every head, and with {len(heads)} head{'s' if len(heads) > 1 else ''} off:")
+        st.write(ablation.reading)
         st.dataframe(changes.sort_values("intact", ascending=False), hide_index=True, width="stretch",
-                     column_config={name: st.column_config.NumberColumn(label, format="%.4f") for name, label in
-                                    (("intact", "P, every head"), ("ablated", "P, heads off"), ("change", "change"))})
+                     column_config=ABLATION_COLUMNS)
         st.download_button("Before and after (CSV)", ablation.frame().to_csv(index=False).encode("utf-8"),
                            file_name=download_name("ablation", mlm.name, text, "csv"), mime="text/csv",
                            key="ablation_csv")
@@ -159,9 +124,6 @@ st.write("Attention rollout follows attention through all the layers (each layer
 st.caption("Caveat: rollout assumes attention weights alone carry the information and ignores what the "
            "feed-forward layers and the size of each vector add (Abnar & Zuidema 2020).")
 flow = lens.rollout_frame().query("mask == @mask_number")
-long = flow.melt(id_vars=["position", "token"], value_vars=["rollout", "last_layer_attention"], var_name="measure")
-long["measure"] = long["measure"].map({"rollout": "rollout", "last_layer_attention": "last layer, raw"})
-long["token"] = long["position"].astype(str) + " " + long["token"]
-st.altair_chart(rollout_chart(long), width="stretch")
+st.altair_chart(rollout_chart(flow), width="stretch")
 st.download_button("Rollout and raw attention (CSV)", flow.drop(columns="mask").to_csv(index=False).encode("utf-8"),
                    file_name=download_name("rollout", mlm.name, text, "csv"), mime="text/csv", key="rollout_csv")

@@ -2,7 +2,6 @@
 
 import json
 
-import altair as alt
 import streamlit as st
 
 import pandas as pd
@@ -12,37 +11,23 @@ from mlm_core.tasks.predict import PREDICT_PARAMS
 from mlm_core.tasks.variants import has_braces
 from mlm_core.tasks.words import predict_words
 from pages.frame.links import link_widgets, linked_interval, linked_text, publish_view
-from pages.frame.models import model_versions
+from pages.frame.models import model_versions, shared_result
 from pages.frame.ui import DEFAULT_TEXT, download_name, run_or_stop
 from pages.frame.routing import require_router
-from pages.frame.words_view import SPLIT_NOTE, WORDS_HELP, show_variants, show_words_table, top_and_words_chart
+from pages.charts.predict import probability_chart, top_and_words_chart
+from pages.frame.words_view import SPLIT_NOTE, WORDS_HELP, probability_column, show_variants, show_words_table
 
 require_router()
 
 TOP_K = PREDICT_PARAMS["top_k"]
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def cached_prediction(model_name: str, text: str, top_k: int, _mlm):
-    return predict(_mlm, text, top_k=top_k)
+def cached_prediction(mlm, text: str, top_k: int):
+    return shared_result(("predict", mlm.name, text, top_k), lambda: predict(mlm, text, top_k=top_k))
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def cached_words(model_name: str, text: str, words: str, top_k: int, _mlm):
-    return predict_words(_mlm, text, words, top_k=top_k)
-
-
-def probability_chart(frame):
-    return (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=alt.X("probability:Q", title="Probability", axis=alt.Axis(format="%")),
-            y=alt.Y("token:N", sort=alt.EncodingSortField("rank", order="ascending"), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
-            tooltip=["rank:Q", "token:N", alt.Tooltip("probability:Q", format=".2%"), "sentence:N"],
-        )
-        .properties(height=alt.Step(26))
-    )
+def cached_words(mlm, text: str, words: str, top_k: int):
+    return shared_result(("words", mlm.name, text, words, top_k), lambda: predict_words(mlm, text, words, top_k=top_k))
 
 
 st.title("Predict the masked word")
@@ -70,8 +55,8 @@ compare = tuned is not None and not variants and st.toggle(
 
 def ask(model):
     if with_words:
-        return run_or_stop(cached_words, model.name, text, words_text, top_k, model)
-    return run_or_stop(cached_prediction, model.name, text, top_k, model)
+        return run_or_stop(cached_words, model, text, words_text, top_k)
+    return run_or_stop(cached_prediction, model, text, top_k)
 
 
 with st.spinner("Asking the model…"):
@@ -82,13 +67,7 @@ with st.spinner("Asking the model…"):
     versions = {version: unwrap(r) for version, r in answers.items()}
 
 candidates = result.candidates_frame()
-shown = [r.candidates_frame() for r in versions.values()] if compare else [candidates]
-# Bars relative to the most likely word on the page: on a 0–100 % scale a 9 % candidate would be a sliver.
-longest_bar = max(float(frame["probability"].max()) for frame in shown)
-probability_column = st.column_config.ProgressColumn(
-    "probability", format="percent", min_value=0.0, max_value=longest_bar,
-    help=f"The bars are drawn relative to the most likely word here ({longest_bar:.1%}); the numbers are the "
-         "model's probabilities.")
+probabilities = probability_column([r.candidates_frame() for r in versions.values()] if compare else [candidates])
 if compare:
     for mask in result.masks:
         st.subheader(f"Mask {mask.index + 1} of {len(result.masks)}" if len(result.masks) > 1 else "Best words")
@@ -96,15 +75,14 @@ if compare:
             frame = version_result.candidates_frame()
             column.caption(f"**{version}** · {base.name if version == 'base' else tuned.name}")
             column.dataframe(frame[frame["mask"] == mask.index + 1][["rank", "token", "probability"]],
-                             hide_index=True, width="stretch", column_config={"probability": probability_column})
+                             hide_index=True, width="stretch", column_config={"probability": probabilities})
             if with_words and answers[version].words:
                 words = answers[version].words_frame()
                 show_words_table(words[words["mask"] == mask.index + 1], column)
     candidates = pd.concat([version_result.candidates_frame().assign(model=version)
                             for version, version_result in versions.items()], ignore_index=True)
 elif variants:
-    st.caption(f"{len(answer.variants)} sentence variants, each predicted on its own; the first is the reference "
-               "for the ratios.")
+    st.caption(answer.variants_reading)
     for mask in result.masks:
         if len(result.masks) > 1:
             st.subheader(f"Mask {mask.index + 1} of {len(result.masks)}")
@@ -117,7 +95,7 @@ else:
         st.subheader(f"Mask {mask.index + 1} of {len(result.masks)}" if len(result.masks) > 1 else "Best words")
         table_column, chart_column = st.columns([3, 2])
         table_column.dataframe(frame[["rank", "token", "probability", "sentence"]], hide_index=True,
-                               width="stretch", column_config={"probability": probability_column})
+                               width="stretch", column_config={"probability": probabilities})
         if words_frame is not None and not words_frame.empty:
             mine = words_frame[words_frame["mask"] == mask.index + 1]
             table_column.caption("Your words")

@@ -78,3 +78,44 @@ def test_results_shared_between_sessions_are_bounded():
     assert shared_result(("test_caches", SHARED_RESULTS_KEPT), lambda: computed.append("again")) == SHARED_RESULTS_KEPT
     assert shared_result(("test_caches", 0), lambda: computed.append("again") or 0) == 0
     assert computed == list(range(SHARED_RESULTS_KEPT + 1)) + ["again"]
+
+
+def test_large_shared_results_have_their_own_smaller_pool():
+    """Pictures (large=True) fill their own pool of SHARED_IMAGES_KEPT; the small results' pool keeps its entry."""
+    from pages.frame.models import SHARED_IMAGES_KEPT, SHARED_RESULTS_KEPT, shared_result
+
+    assert SHARED_IMAGES_KEPT < SHARED_RESULTS_KEPT
+    shared_result(("test_caches_pool", "small"), lambda: "small")
+    computed = []
+    for n in range(SHARED_IMAGES_KEPT + 1):
+        shared_result(("test_caches_pool", n), lambda n=n: computed.append(n) or b"png", large=True)
+    assert shared_result(("test_caches_pool", 0), lambda: computed.append("again") or b"png", large=True) == b"png"
+    assert shared_result(("test_caches_pool", "small"), lambda: "computed again") == "small"
+    assert computed == list(range(SHARED_IMAGES_KEPT + 1)) + ["again"]
+
+
+def test_sessions_asking_for_the_same_shared_result_at_once_compute_it_once():
+    """Eight threads ask for one key while its computation is under way: one computes, all get its value; a
+    different key is not held up meanwhile."""
+    from pages.frame.models import _KEY_LOCKS, shared_result
+
+    started, release, computed, results = threading.Event(), threading.Event(), [], []
+
+    def slow():
+        computed.append("slow")
+        started.set()
+        release.wait(10)
+        return "value"
+
+    threads = [threading.Thread(target=lambda: results.append(shared_result(("test_caches_once",), slow)))
+               for _ in range(8)]
+    threads[0].start()
+    started.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    assert shared_result(("test_caches_other",), lambda: "other") == "other"  # while the first key computes
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert computed == ["slow"] and results == ["value"] * 8
+    assert ("test_caches_once",) not in _KEY_LOCKS  # nothing is kept once nobody waits

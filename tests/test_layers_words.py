@@ -144,3 +144,27 @@ def test_cli_bad_word_exits_2_with_one_line(demo, capsys, args, message):
     assert main([*args, "--model", "demo"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_an_exact_tie_gets_one_rank_in_every_view(bert):
+    """Reference: the published order of a stable descending sort (numpy ``argsort(kind="stable")``), which lists
+    tied tokens lower id first. The top-k list, the lens's rank of the final word and a followed word's rank
+    (``vocabulary_rank``) all use it, so a word tied with another has the same rank wherever it is shown."""
+    from mlm_core.tasks.lens import _mask_lens
+    from mlm_core.tasks.vocabulary import special_ids, top_ids, vocabulary_rank
+
+    banned = special_ids(bert)
+    size = bert.tokenizer.vocab_size
+    low, middle, high = [i for i in range(size // 2, size) if i not in set(banned)][:3]
+    log_probs = np.full((2, size), -30.0, dtype=np.float32)
+    log_probs[0, [low, middle, high]] = -1.0  # layer 0: three words tied at the top
+    log_probs[1, [high, middle]] = -0.5  # last layer: two tied at the top; `middle` (lower id) is first
+    order = [[int(i) for i in np.argsort(-row, kind="stable") if i not in set(banned)] for row in log_probs]
+    assert order[1][:2] == [middle, high] and order[0][:3] == [low, middle, high]
+    for row, reference in zip(log_probs, order):
+        assert top_ids(row, 3, banned).tolist() == reference[:3]
+        assert [vocabulary_rank(row, i, banned) for i in reference[:3]] == [1, 2, 3]
+    lens = _mask_lens(bert, 0, 1, log_probs, banned, 3, np.zeros(4, np.float32), np.zeros(4, np.float32))
+    assert lens.final_token_id == middle
+    assert [reading.final_token_rank for reading in lens.layers] == [2, 1]  # layer 0: `low` is ahead of it
+    assert [word.token_id for word in lens.layers[1].words][:2] == [middle, high]

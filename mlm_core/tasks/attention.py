@@ -29,6 +29,10 @@ OTHER = "other"
 PATTERN_THRESHOLD = 0.5
 # Otherwise it is "broad" when its mean row entropy is at least this share of the maximum (log T).
 BROAD_ENTROPY_SHARE = 0.75
+LABEL_RULE = (f"A head is labelled with a pattern when at least {PATTERN_THRESHOLD:.0%} of its attention, averaged "
+              f"over tokens, goes there (previous token, next token, itself, [CLS], [SEP] or punctuation); otherwise "
+              f"**broad** when its mean row entropy is at least {BROAD_ENTROPY_SHARE:.0%} of the maximum, else "
+              f"**other**. After Clark et al. (2019).")  # how summarise_heads labels, for readers of its table
 DIAGRAMS = "the attention diagrams"  # what write_all_diagrams writes, in messages about its output folder
 
 
@@ -112,6 +116,12 @@ class HeadSummary:
     pattern_share: float
     entropy: float
 
+    @property
+    def reading(self) -> str:
+        """The head in one line (Markdown): its label, its pattern's share and its entropy."""
+        return (f"Layer {self.layer}, head {self.head}: **{self.label}** — {self.pattern_share:.0%} of attention on "
+                f"its pattern, mean entropy {self.entropy:.2f} bits.")
+
 
 def summarise_heads(result: AttentionResult) -> list[HeadSummary]:
     """Label every head with its dominant pattern (thresholds: ``PATTERN_THRESHOLD``, ``BROAD_ENTROPY_SHARE``)."""
@@ -139,6 +149,12 @@ def summarise_heads(result: AttentionResult) -> list[HeadSummary]:
 
 def heads_frame(summaries: Iterable[HeadSummary]) -> pd.DataFrame:
     return pd.DataFrame([vars(s) for s in summaries], columns=["layer", "head", "label", "pattern_share", "entropy"])
+
+
+def patterns_reading(summaries: Iterable[HeadSummary]) -> str:
+    """How many heads carry each label, most common first: 'Heads per pattern: broad 40, [SEP] 20, …'."""
+    counts = heads_frame(summaries)["label"].value_counts()
+    return "Heads per pattern: " + ", ".join(f"{label} {count}" for label, count in counts.items())
 
 
 def matrix_frame(result: AttentionResult, layer: int, head: int) -> pd.DataFrame:

@@ -67,6 +67,15 @@ class Explanation:
                 for t in self.targets for i, word in enumerate(self.words)]
         return pd.DataFrame(rows, columns=["target", "word", "position", "value"])
 
+    def how_made(self, *, steps: int) -> str:
+        """How the values were made, in plain words: evaluations, how a word is hidden, the method (``steps``:
+        integrated gradients' points on the path)."""
+        what = {"shap": "SHAP Partition explainer (Owen values over neighbouring words)",
+                "ig": f"integrated gradients over the word embeddings, {steps} points (trapezoid rule)",
+                "gradxinput": "gradient × (input − baseline) at the input, one pass"}[self.method]
+        return (f"{self.evaluations} model evaluations. Hidden words are replaced by the unknown-word token (never "
+                f"by the mask); other masks in the text count as unknown words. {what[0].upper() + what[1:]}.")
+
     def to_dict(self) -> dict:
         targets = []
         for t in self.targets:

@@ -108,6 +108,14 @@ class Projection:
     perplexity: float | None = None
     standardized: bool = False
 
+    @property
+    def note(self) -> str:
+        """What the axes mean, in one sentence (PCA's explained variance, or how far to trust t-SNE)."""
+        if self.explained_variance:
+            first, second = self.explained_variance
+            return f"PCA axes explain {first:.0%} and {second:.0%} of the variance (each dimension standardised first)."
+        return f"t-SNE, perplexity {self.perplexity:g}, seed 0: distances between far-apart groups mean little."
+
 
 def tsne_perplexity(n_points: int) -> float:
     """scikit-learn's default 30, lowered for few points so it stays below the number of points."""
@@ -188,6 +196,19 @@ def focus_ranges(points: pd.DataFrame, roles: pd.Series, *, margin: float = 0.25
     low, high = labelled.min(), labelled.max()
     pad = ((high - low) * margin).clip(lower=0.05 * (every.max() - every.min()).max())
     return tuple((float(low[axis] - pad[axis]), float(high[axis] + pad[axis])) for axis in ("x", "y"))
+
+
+def chart_reading(points: pd.DataFrame, projection: Projection, ranges, *, neighbours: int) -> str:
+    """The scatter's caption: the projection's ``note``, where the chart opens (``focus_ranges`` or the whole
+    picture: how many of the points lie outside), which points carry labels (``neighbours`` per occurrence)."""
+    if ranges is None:
+        view = "Scroll to zoom, drag to pan."
+    else:
+        outside = (~points["x"].between(*ranges[0]) | ~points["y"].between(*ranges[1])).sum()
+        view = (f"The chart opens around the word you follow ({outside} of {len(points)} points lie outside): scroll "
+                "to zoom out, drag to pan, double-click to come back.")
+    return (f"{projection.note} {view} Labelled: the word you follow and the {neighbours} points nearest to each "
+            "occurrence; hover over any point for its word. Axes have no units.")
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:

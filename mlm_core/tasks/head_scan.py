@@ -61,6 +61,15 @@ class HeadScan:
                 for (layer, head), delta in np.ndenumerate(self.head_deltas)]
         return pd.DataFrame(rows).sort_values("delta_log_prob", kind="stable").reset_index(drop=True)
 
+    @property
+    def reading(self) -> str:
+        """The scan in a few plain sentences (Markdown), for the heatmap's reader."""
+        n_layers, n_heads = self.head_deltas.shape
+        return (f"Each cell: how much log P('{self.target}') changes when that one head is switched off (its "
+                f"attention weights set to 0). Red = the word becomes less likely. Click heads to switch them off "
+                f"below. With every head, P('{self.target}') = {np.exp(self.baseline_log_prob):.4f}; "
+                f"{n_layers * (n_heads + 1)} variants of the sentence ran.")
+
     def layers_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"layer": np.arange(1, len(self.layer_deltas) + 1), "delta_log_prob": self.layer_deltas})
 

@@ -99,6 +99,12 @@ class Ablation:
                 "masks": [{"index": mask.index, "intact": [word.to_dict() for word in mask.intact],
                            "ablated": [word.to_dict() for word in mask.ablated]} for mask in self.masks]}
 
+    @property
+    def reading(self) -> str:
+        """What the before-and-after table shows, in one sentence."""
+        count = len(self.heads)
+        return f"The top words with every head, and with {count} head{'s' if count > 1 else ''} off:"
+
     def frame(self) -> pd.DataFrame:
         """One row per (mask, word in either top list): mask (1-based), token, intact, ablated, change."""
         rows = [{"mask": mask.index + 1, **change} for mask in self.masks for change in mask.changes()]

@@ -52,6 +52,12 @@ class MaskLens:
     rollout: np.ndarray
     last_layer_attention: np.ndarray
 
+    @property
+    def reading(self) -> str:
+        """What the lens heatmap shows at this mask, in plain words (Markdown)."""
+        return ("The model's own prediction head applied after every layer (the *logit lens*): what it would guess "
+                f"if it stopped there. The last row is the real prediction — **{self.final_token}**.")
+
 
 @dataclass(frozen=True)
 class LayerLens:
@@ -136,12 +142,10 @@ def layer_lens(mlm: MaskedLM, text: str, *, top_k: int = 5) -> LayerLens:
 def _mask_lens(mlm: MaskedLM, index: int, position: int, log_probs: np.ndarray, banned: np.ndarray, top_k: int,
                rollout: np.ndarray, last_attention: np.ndarray) -> MaskLens:
     final_id = int(top_ids(log_probs[-1], 1, banned)[0])
-    allowed = np.ones(log_probs.shape[-1], dtype=bool)
-    allowed[banned[banned < len(allowed)]] = False
     readings = []
     for layer, layer_log_probs in enumerate(log_probs):
         words = top_words(mlm, layer_log_probs, top_k, banned)
-        rank = 1 + int(np.count_nonzero(layer_log_probs[allowed] > layer_log_probs[final_id]))
+        rank = vocabulary_rank(layer_log_probs, final_id, banned)
         readings.append(LayerReading(layer, words, rank, float(np.exp(layer_log_probs[final_id]))))
     for array in (rollout, last_attention):
         array.setflags(write=False)

@@ -45,6 +45,10 @@ class SideBySide:
             columns[f"{label} rank"] = rank_of(values)
         return pd.DataFrame(columns)
 
+    def correlations_frame(self) -> pd.DataFrame:
+        """Spearman's ρ between every two methods, rounded to 2 decimals; rows and columns named by method."""
+        return pd.DataFrame(self.correlations, index=self.labels, columns=self.labels).round(2)
+
     def verdict(self) -> str:
         """Which explanation is the more faithful here, in words."""
         scores = [f.comprehensiveness for f in self.faithfulness]

@@ -40,12 +40,14 @@ def display_token(mlm: MaskedLM, token_id: int) -> str:
 
 
 def top_ids(log_probs: np.ndarray, k: int, banned: np.ndarray) -> np.ndarray:
-    """The ``k`` token ids of highest log-probability in ``log_probs`` float[V], best first, ``banned`` left out."""
+    """The ``k`` token ids of highest log-probability in ``log_probs`` float[V], best first, ``banned`` left out;
+    ties in ``vocabulary_rank``'s order (lower id first), so the id listed at place r has rank r."""
     scores = log_probs.astype(np.float64, copy=True)
     scores[banned[banned < scores.shape[-1]]] = -np.inf
     k = min(k, scores.shape[-1] - len(banned))
-    best = np.argpartition(-scores, k - 1)[:k]
-    return best[np.argsort(-scores[best], kind="stable")]
+    kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+    best = np.flatnonzero(scores >= kth)  # every id tied with the k-th too, so none is dropped arbitrarily
+    return best[np.lexsort((best, -scores[best]))][:k]
 
 
 def top_words(mlm: MaskedLM, log_probs: np.ndarray, k: int, banned: np.ndarray) -> tuple[Word, ...]:

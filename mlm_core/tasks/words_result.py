@@ -73,6 +73,18 @@ class WordsPrediction:
     def has_variants(self) -> bool:
         return any(variant.fill for variant in self.variants)
 
+    @property
+    def variants_reading(self) -> str:
+        """What the variants view shows, in one sentence."""
+        return (f"{len(self.variants)} sentence variants, each predicted on its own; the first is the reference "
+                "for the ratios.")
+
+    @property
+    def ratio_reading(self) -> str:
+        """What the ratio column means, naming the first variant's fill."""
+        return (f"Ratio: the word's probability in this variant divided by its probability in the first "
+                f"variant ({' / '.join(self.variants[0].fill)}).")
+
     def to_dict(self) -> dict:
         """``Prediction.to_dict`` with ``words`` in each mask; with braces ``{"model", "text", "variants": [{"fill",
         "text", "masks"}]}`` instead (no joint fillings for variants)."""

@@ -1,67 +1,45 @@
-"""How the Layers page draws its results: the lens heatmap, a followed word's lines, the head scan, rollout.
-
-Everything here reads the core's frames; nothing is computed again.
-"""
+"""What the Layers page shares beyond its charts (pages/charts/layers.py): the head scan's table columns, the
+switched-off heads as a deep link, and heads clicked in the scan's heatmap."""
 
 from __future__ import annotations
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
-from pages.frame.ui import OKABE_ITO
+from mlm_core.tasks.heads import parse_heads
+from pages.frame.links import Linked
 
 DELTA_COLUMNS = {"delta_log_prob": st.column_config.NumberColumn("change in log P", format="%+.4f"),
                  "probability_without": st.column_config.NumberColumn("P without it", format="%.4f")}
+ABLATION_COLUMNS = {name: st.column_config.NumberColumn(label, format="%.4f") for name, label in
+                    (("intact", "P, every head"), ("ablated", "P, heads off"), ("change", "change"))}
 
 
-def lens_chart(frame: pd.DataFrame):
-    base = alt.Chart(frame).encode(
-        x=alt.X("rank:O", title="rank at that layer", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("layer:O", title="layer (0 = embeddings)", sort="descending"))
-    cells = base.mark_rect().encode(
-        color=alt.Color("probability:Q", scale=alt.Scale(scheme="blues"), title="probability"),
-        tooltip=["layer:O", "rank:O", "token:N", alt.Tooltip("probability:Q", format=".3f")])
-    labels = base.mark_text(fontSize=12).encode(
-        text="token:N", color=alt.condition("datum.probability > 0.3", alt.value("white"), alt.value("black")))
-    return (cells + labels).properties(height=alt.Step(30))
+def head_label(layer: int, head: int) -> str:
+    return f"{layer}.{head}"
 
 
-def final_word_charts(frame: pd.DataFrame, word: str):
-    base = alt.Chart(frame).encode(x=alt.X("layer:O", title="layer (0 = embeddings)", axis=alt.Axis(labelAngle=0)),
-                                   tooltip=["layer:O", "rank:Q", alt.Tooltip("probability:Q", format=".4f")])
-    probability = base.mark_line(point=True, color=OKABE_ITO[0]).encode(
-        y=alt.Y("probability:Q", title=f"P({word})", axis=alt.Axis(format="%")))
-    rank = base.mark_line(point=True, color=OKABE_ITO[1]).encode(
-        y=alt.Y("rank:Q", title=f"rank of '{word}' (1 = top)", scale=alt.Scale(type="log", reverse=True)))
-    return alt.hconcat(probability.properties(width=280, height=220), rank.properties(width=280, height=220))
+def head_options(num_layers: int, num_heads: int) -> list[str]:
+    """Every head as 'layer.head', 1-based, layer by layer."""
+    return [head_label(layer, head) for layer in range(1, num_layers + 1) for head in range(1, num_heads + 1)]
 
 
-def scan_chart(frame: pd.DataFrame):
-    pick = alt.selection_point(name="pick", fields=["layer", "head"], on="click", empty=False)
-    limit = max(1e-6, float(frame["delta_log_prob"].abs().max()))
-    return (
-        alt.Chart(frame)
-        .mark_rect(stroke="black")
-        .encode(x=alt.X("head:O", title="head", axis=alt.Axis(labelAngle=0)), y=alt.Y("layer:O", title="layer"),
-                color=alt.Color("delta_log_prob:Q", title="change in log P",
-                                scale=alt.Scale(scheme="redblue", domain=[-limit, limit])),
-                strokeWidth=alt.condition(pick, alt.value(2), alt.value(0)),
-                tooltip=["layer:O", "head:O", alt.Tooltip("delta_log_prob:Q", format="+.4f"),
-                         alt.Tooltip("probability_without:Q", format=".4f")])
-        .add_params(pick)
-        .properties(height=alt.Step(24))
-    )
+def linked_heads(key: str, param: str, num_layers: int, num_heads: int) -> Linked:
+    """Switched-off heads in the address as ?heads=2.3,4.1 (layer.head, 1-based), as on the command line."""
+    def parse(raw: str) -> list[str]:
+        return [head_label(*head) for head in parse_heads(raw, num_layers=num_layers, num_heads=num_heads)]
+
+    def valid(value) -> bool:
+        return isinstance(value, list) and all(parse(item) == [item] for item in value)
+
+    return Linked(key, param, [], parse, valid, ",".join)
 
 
-def rollout_chart(frame: pd.DataFrame):
-    order = list(dict.fromkeys(frame["token"]))
-    return (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(y=alt.Y("token:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
-                yOffset="measure:N", x=alt.X("value:Q", title="share flowing into the mask"),
-                color=alt.Color("measure:N", title=None, scale=alt.Scale(range=OKABE_ITO[:2])),
-                tooltip=["token:N", "measure:N", alt.Tooltip("value:Q", format=".3f")])
-        .properties(height=alt.Step(12))
-    )
+def add_clicked_heads(event) -> None:
+    """Heads clicked in the scan's heatmap join the switched-off ones (each click once, so removing a head from
+    the list afterwards sticks)."""
+    points = (event or {}).get("selection", {}).get("pick", [])
+    clicked = [head_label(int(point["layer"]), int(point["head"])) for point in points]
+    if clicked and clicked != st.session_state.get("layers_last_click"):
+        st.session_state["layers_last_click"] = clicked
+        chosen = st.session_state["layers_heads"]
+        st.session_state["layers_heads"] = chosen + [head for head in clicked if head not in chosen]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
+from contextlib import contextmanager
 from typing import Any, Callable
 
 import streamlit as st
@@ -88,14 +89,42 @@ def preload(spec: str | None) -> None:
     thread.start()
 
 
-SHARED_RESULTS_KEPT = 128  # results of any sessions; the least recently used leave first
+SHARED_RESULTS_KEPT = 512  # small results (words, values per word, curves; < 1 MB) of any sessions, LRU
+SHARED_IMAGES_KEPT = 32  # large ones (a picture of every head: 50–500 KB each) in their own smaller pool
 _SHARED_RESULTS: LruCache = LruCache(SHARED_RESULTS_KEPT)
+_SHARED_IMAGES: LruCache = LruCache(SHARED_IMAGES_KEPT)
 
 
-def shared_result(key: tuple, compute: Callable[[], Any]) -> Any:
-    """A result every session may reuse (immutable, keyed by model name and inputs), for computations that draw
-    progress while they run — st.cache_data would replay those drawing calls into other sessions."""
-    return _SHARED_RESULTS.get_or_compute(key, compute)
+_KEY_LOCKS: dict[tuple, list] = {}  # key → [lock, callers holding or waiting]; one entry while anyone wants the key
+_KEY_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _computing(key: tuple):
+    """One caller at a time per key, so that a class opening the same page at once computes it once (as
+    st.cache_data did) while other keys go ahead."""
+    with _KEY_LOCKS_GUARD:
+        entry = _KEY_LOCKS.setdefault(key, [threading.Lock(), 0])
+        entry[1] += 1
+    try:
+        with entry[0]:
+            yield
+    finally:
+        with _KEY_LOCKS_GUARD:
+            entry[1] -= 1
+            if not entry[1]:
+                del _KEY_LOCKS[key]
+
+
+def shared_result(key: tuple, compute: Callable[[], Any], *, large: bool = False) -> Any:
+    """The pages' one cache: a result every session may reuse, keyed by ``key`` = (what, model name, inputs…) and
+    computed by ``compute`` on a miss, once even when several sessions ask at the same moment. Results must be
+    immutable (every session gets the same object). Unlike st.cache_data it records nothing a computation draws,
+    so a progress bar or the queue notice is never replayed into another session, and it needs no ``_mlm``
+    argument trick. ``large`` keeps the result in the smaller pool of SHARED_IMAGES_KEPT entries, so a few
+    pictures never push the small results out."""
+    with _computing(key):
+        return (_SHARED_IMAGES if large else _SHARED_RESULTS).get_or_compute(key, compute)
 
 
 def _choice_label(choice: str) -> str:

@@ -5,13 +5,12 @@ Everything here reads a ``WordsPrediction``'s frames; nothing is computed again.
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.frame.ui import OKABE_ITO, as_table
+from pages.charts.predict import SPLIT_MARK, marked_words, variants_chart
+from pages.frame.ui import as_table
 
-SPLIT_MARK = "✂"
 SPLIT_NOTE = (f"{SPLIT_MARK} the vocabulary has no single token for this word: it is written in several pieces, "
               "filled in left to right (each piece predicted with the earlier ones in place and the later ones "
               "still masked) and its probability is the product of theirs. Rank is given for one-piece words only.")
@@ -20,10 +19,14 @@ WORDS_HELP = ("Any words, separated by commas — also words the vocabulary spli
               "'The {man|woman} worked as a [MASK].', compare sentence variants side by side.")
 
 
-def marked_words(frame: pd.DataFrame) -> pd.DataFrame:
-    """The words frame with a split word's name marked, for display."""
-    return frame.assign(word=[f"{word} {SPLIT_MARK}" if split else word
-                              for word, split in zip(frame["word"], frame["split"])])
+def probability_column(frames: list[pd.DataFrame]):
+    """The probability column of the top-words tables, its bars relative to the most likely word of ``frames``
+    (on a 0–100 % scale a 9 % candidate would be a sliver)."""
+    longest_bar = max(float(frame["probability"].max()) for frame in frames)
+    return st.column_config.ProgressColumn(
+        "probability", format="percent", min_value=0.0, max_value=longest_bar,
+        help=f"The bars are drawn relative to the most likely word here ({longest_bar:.1%}); the numbers are the "
+             "model's probabilities.")
 
 
 def show_words_table(frame: pd.DataFrame, container=st) -> None:
@@ -36,33 +39,6 @@ def show_words_table(frame: pd.DataFrame, container=st) -> None:
                                                                                   "(special tokens left out).")})
 
 
-def top_and_words_chart(candidates: pd.DataFrame, words: pd.DataFrame) -> alt.Chart:
-    """The top-k and the chosen words as bars of one chart (probability), coloured by which they are."""
-    frame = pd.concat([candidates.assign(kind="top words")[["token", "probability", "kind"]],
-                       marked_words(words).rename(columns={"word": "token"}).assign(kind="your words")
-                       [["token", "probability", "kind"]]], ignore_index=True)
-    frame = frame.drop_duplicates("token", keep="first").assign(order=range(len(frame.drop_duplicates("token"))))
-    return (alt.Chart(frame).mark_bar()
-            .encode(x=alt.X("probability:Q", title="Probability", axis=alt.Axis(format="%")),
-                    y=alt.Y("token:N", sort=alt.EncodingSortField("order", order="ascending"), title=None,
-                            axis=alt.Axis(labelOverlap=False, labelLimit=160)),
-                    color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["top words", "your words"],
-                                                                          range=[OKABE_ITO[0], OKABE_ITO[1]])),
-                    tooltip=["token:N", "kind:N", alt.Tooltip("probability:Q", format=".3g")])
-            .properties(height=alt.Step(22)))
-
-
-def variants_chart(words: pd.DataFrame) -> alt.Chart:
-    """Chosen words × variants, grouped bars of log-probability (closer to 0 = more likely)."""
-    return (alt.Chart(marked_words(words)).mark_bar()
-            .encode(y=alt.Y("word:N", title=None, sort=None), yOffset="variant:N",
-                    x=alt.X("log_prob:Q", title="log-probability (closer to 0 = more likely)"),
-                    color=alt.Color("variant:N", scale=alt.Scale(range=OKABE_ITO)),
-                    tooltip=["word:N", "variant:N", alt.Tooltip("probability:Q", format=".3g"),
-                             alt.Tooltip("log_prob:Q", format=".3f"), "pieces:N"])
-            .properties(height=alt.Step(14)))
-
-
 def show_variants(result, mask: int) -> None:
     """For mask number ``mask`` (1-based): the chosen words across variants (chart, ratios) and each variant's
     top words side by side."""
@@ -72,10 +48,8 @@ def show_variants(result, mask: int) -> None:
         st.altair_chart(variants_chart(words), width="stretch")
         ratios = result.ratios_frame()
         ratios = ratios[ratios["mask"] == mask]
-        first = result.variants[0].fill
         note = SPLIT_NOTE if words["split"].any() else ""
-        st.caption(f"Ratio: the word's probability in this variant divided by its probability in the first "
-                   f"variant ({' / '.join(first)}). {note}")
+        st.caption(f"{result.ratio_reading} {note}")
         st.dataframe(marked_words(ratios)[["word", "variant", "probability", "ratio"]], hide_index=True,
                      width="stretch",
                      column_config={"probability": st.column_config.NumberColumn(format="%.3e"),
