@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextvars
 import re
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.script_run_context import in_cached_function
 
 from mlm_core import MlmExplorerError
 
@@ -24,21 +22,11 @@ def run_or_stop(function, *args, **kwargs):
 
 def queued(ahead: int, seconds: float):
     """What a user sees when their request has waited for the model more than ~2 s (``mlm_core.turns``): how many
-    requests are ahead and roughly how long; the notice goes when their turn comes (the returned function).
-    The wait happens inside st.cache_data functions, which record what they draw and replay it on every later
-    hit; the notice is drawn with that recording off, so a cached result never shows it again."""
-    box = _unrecorded(st.empty)
-    _unrecorded(lambda: box.info(f"The model is busy with other people's requests: yours is queued behind {ahead} "
-                                 f"(about {max(1, round(seconds))} s).", icon="⏳"))
-    return lambda: _unrecorded(box.empty)
-
-
-def _unrecorded(draw):
-    def run():
-        in_cached_function.set(False)  # only in this copy of the context
-        return draw()
-
-    return contextvars.copy_context().run(run)
+    requests are ahead and roughly how long; the notice goes when their turn comes (the returned function)."""
+    box = st.empty()
+    box.info(f"The model is busy with other people's requests: yours is queued behind {ahead} "
+             f"(about {max(1, round(seconds))} s).", icon="⏳")
+    return box.empty
 
 
 def run_or_error(function, *args, **kwargs):
