@@ -13,7 +13,7 @@ from mlm_core.families import layered
 from mlm_core.tasks.gradients import integrated_gradients
 from mlm_core.tasks.heads import ablate, head_mask
 from mlm_core.tasks.lens import lens_log_probs
-from mlm_core.tools.families import FAMILIES
+from mlm_core.testing.families import FAMILIES
 
 from family_support import family_model
 

@@ -12,7 +12,8 @@ from mlm_core.shapes import BATCH_BUCKETS, batch_chunks, call_chunks
 from mlm_core.tasks.pair_files import MAX_PAIRS, Pair, list_suites, load_suite, read_pairs
 from mlm_core.tasks.pairs import PairScore, PairsResult, compare_pairs, disagreements
 from mlm_core.tasks.score import score
-from mlm_core.tools.bench_score import eager_pll
+
+from references import eager_pll
 
 SENTENCES = ["my mother went home .", "the cat sat on the mat .", "paris is the capital of france ."]
 

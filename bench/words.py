@@ -14,8 +14,9 @@ from typing import Iterator
 
 import numpy as np
 
-from .bench import BenchContext, BenchResult, time_calls
-from .synthetic import WORDS
+from mlm_core.testing.synthetic import WORDS
+
+from .rows import BenchContext, BenchResult, time_calls
 
 # Three one-piece words and one the synthetic vocabulary splits into three pieces (red ##x ##y).
 BENCH_WORDS = ("cat", "dog", "table", "redxy")
@@ -60,7 +61,7 @@ def fresh_texts(n_tokens: int) -> Iterator[str]:
 
 def distinct_bias_pairs(n: int):
     """``n`` different occupation/pronoun pairs (a benchmark needs many distinct sentences)."""
-    from ..tasks.bias_files import BiasPair
+    from mlm_core.tasks.bias_files import BiasPair
 
     jobs = ["nurse", "engineer", "teacher", "pilot", "doctor", "farmer", "lawyer", "banker", "cook", "soldier",
             "clerk", "tailor", "surgeon", "manager", "dancer", "writer", "driver", "painter", "singer", "judge",
@@ -76,12 +77,12 @@ def distinct_bias_pairs(n: int):
 
 
 def words_rows(ctx: BenchContext) -> list[BenchResult]:
-    from ..analysis import MEMO_SIZE, set_memo_size
-    from ..catalog import DEMO_MODEL_DIR
-    from ..loading import load_model
-    from ..tasks.bias import bias_scores
-    from ..tasks.predict import predict
-    from ..tasks.words import predict_words
+    from mlm_core.analysis import MEMO_SIZE, set_memo_size
+    from mlm_core.catalog import DEMO_MODEL_DIR
+    from mlm_core.loading import load_model
+    from mlm_core.tasks.bias import bias_scores
+    from mlm_core.tasks.predict import predict
+    from mlm_core.tasks.words import predict_words
 
     results = []
     if ctx.wants("words/base-4"):
