@@ -1,5 +1,5 @@
-"""The server side of ``python -m bench.classroom``: start the dashboard as the README does, and sample a process tree's CPU
-and memory from /proc (Linux) while the users run."""
+"""The server side of ``python -m bench.classroom``: start the dashboard as the README does, and sample a process
+tree's CPU and memory from /proc (Linux) while the users run."""
 
 from __future__ import annotations
 
