@@ -7,12 +7,14 @@ a row beats is the very code the tests trust (``from tests.references import ...
 - Trace: ``eager_states``, ``eager_patched_log_probs`` (activation patching, Meng et al. 2022).
 - Head ablation: ``eager_head_masked_log_probs`` (BERT/RoBERTa encoders given transformers' head masks),
   ``eager_distilbert_log_probs`` (DistilBERT's own layers).
-- Scoring: ``eager_pll`` (Salazar et al. 2020; Kauf & Ivanova 2023).
+- Scoring: ``eager_pll`` (Salazar et al. 2020; Kauf & Ivanova 2023); ``eager_crows`` (CrowS-Pairs, Nangia et al.
+  2020, the released ``metric.py``).
 - Probing: ``eager_word_vectors`` (the model's own ``output_hidden_states``).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 
 import numpy as np
@@ -122,6 +124,27 @@ def eager_pll(mlm, text: str, method: str) -> dict[int, float]:
         top = logits.max()
         scores[position] = float(logits[token_id] - top - np.log(np.exp(logits - top).sum()))
     return scores
+
+
+def eager_crows(mlm, sent1: str, sent2: str) -> tuple[float, float]:
+    """Nangia et al.'s ``mask_unigram``: the shared tokens' template from difflib's opcodes over the id lists,
+    each template position but the first and last masked in turn, log-softmax of an eager call, summed."""
+    tokenizer = mlm.tokenizer
+    ids1, ids2 = tokenizer.encode(sent1), tokenizer.encode(sent2)
+    template1, template2 = [], []
+    for op in difflib.SequenceMatcher(None, [str(x) for x in ids1], [str(x) for x in ids2]).get_opcodes():
+        if op[0] == "equal":
+            template1 += list(range(op[1], op[2]))
+            template2 += list(range(op[3], op[4]))
+    totals = [0.0, 0.0]
+    for i in range(1, len(template1) - 1):
+        for side, (ids, template) in enumerate([(ids1, template1), (ids2, template2)]):
+            masked = list(ids)
+            masked[template[i]] = tokenizer.mask_token_id
+            logits = mlm.model(input_ids=tf.constant([masked]), training=False).logits[0, template[i]].numpy()
+            logits = logits.astype(np.float64)
+            totals[side] += float(logits[ids[template[i]]] - logits.max() - np.log(np.exp(logits - logits.max()).sum()))
+    return totals[0], totals[1]
 
 
 # -- Probing ---------------------------------------------------------------------------------------------------------
