@@ -6,7 +6,8 @@ a row beats is the very code the tests trust (``from tests.references import ...
 
 - Trace: ``eager_states``, ``eager_patched_log_probs`` (activation patching, Meng et al. 2022).
 - Head ablation: ``eager_head_masked_log_probs`` (BERT/RoBERTa encoders given transformers' head masks),
-  ``eager_distilbert_log_probs`` (DistilBERT's own layers).
+  ``distilbert_reference`` / ``eager_distilbert_log_probs`` (DistilBERT's own layers; test_family_acceptance
+  checks the other families against theirs).
 - Scoring: ``eager_pll`` (Salazar et al. 2020; Kauf & Ivanova 2023); ``eager_crows`` (CrowS-Pairs, Nangia et al.
   2020, the released ``metric.py``).
 - Probing: ``eager_word_vectors`` (the model's own ``output_hidden_states``).
@@ -86,15 +87,21 @@ def eager_head_masked_log_probs(model, ids, positions, head_mask: np.ndarray) ->
     return tf.nn.log_softmax(logits[list(positions)], axis=-1).numpy()
 
 
-def eager_distilbert_log_probs(model, ids, positions, head_mask: np.ndarray) -> np.ndarray:
-    """Reference for DistilBERT: its embeddings, each ``transformer.layer[i]`` given that layer's head mask
-    [1, heads, 1, 1], then vocab_transform, activation, vocab_layer_norm and vocab_projector, eagerly, one row."""
-    input_ids = tf.constant([ids], dtype=tf.int32)
-    hidden = model.distilbert.embeddings(input_ids)
-    for index, block in enumerate(model.distilbert.transformer.layer):
-        hidden = block(hidden, tf.ones((1, len(ids))), tf.constant(head_mask[index][None, :, None, None]), False,
+def distilbert_reference(model, ids: tf.Tensor, mask_lh: np.ndarray) -> tf.Tensor:
+    """DistilBERT: distilbert.embeddings, then each transformer.layer[i](x, mask, head_mask) given that layer's head
+    mask [1, heads, 1, 1], then vocab_transform, the activation, vocab_layer_norm and vocab_projector, eagerly.
+    ``ids`` int32[1, T] → logits float[1, T, V]."""
+    main = model.distilbert
+    hidden = main.embeddings(ids)
+    for i, block in enumerate(main.transformer.layer):
+        hidden = block(hidden, tf.ones(ids.shape, tf.float32), tf.constant(mask_lh[i][None, :, None, None]), False,
                        training=False)[-1]
-    logits = model.vocab_projector(model.vocab_layer_norm(model.act(model.vocab_transform(hidden))))[0].numpy()
+    return model.vocab_projector(model.vocab_layer_norm(model.act(model.vocab_transform(hidden))))
+
+
+def eager_distilbert_log_probs(model, ids, positions, head_mask: np.ndarray) -> np.ndarray:
+    """``distilbert_reference`` on one unpadded row: log-probabilities float[P, V] at ``positions``."""
+    logits = distilbert_reference(model, tf.constant([ids], tf.int32), head_mask)[0].numpy()
     return tf.nn.log_softmax(logits[list(positions)], axis=-1).numpy()
 
 
