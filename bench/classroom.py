@@ -1,8 +1,10 @@
 """A class on one link: N simulated users open Predict → Attention → Explain links at once (issue 28).
 
-    python bench/classroom.py --users 30 --url http://127.0.0.1:8501 --pid SERVER_PID --json
-    python bench/classroom.py --users 30 --start          # starts `streamlit run streamlit_app.py` as the README
-    python bench/classroom.py --users 20 --start --long-job 1000   # one more user scores 1,000 pairs meanwhile
+    python -m bench.classroom --users 30 --url http://127.0.0.1:8501 --pid SERVER_PID --json
+    python -m bench.classroom --users 30 --start          # starts `streamlit run streamlit_app.py` as the README
+    python -m bench.classroom --users 20 --start --long-job 1000   # one more user scores 1,000 pairs meanwhile
+
+Run from the repository root.
 
 Each user speaks Streamlit's own protocol, as the browser does on opening a link: GET the page (the first visit
 also fetches the frontend files index.html names, as a browser with an empty cache; later visits are cached),
@@ -40,10 +42,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .classroom_server import ProcessSampler, load_average, started_server
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from classroom_server import ProcessSampler, load_average, started_server  # noqa: E402
 
 STEPS = ("predict", "attention", "explain")
 SUBJECTS = ("The cat", "My sister", "The old man", "A small dog", "The teacher", "Our neighbour", "The child",

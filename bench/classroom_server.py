@@ -1,5 +1,5 @@
-"""The server side of bench/classroom.py: start the dashboard as the README does, and sample a process tree's CPU
-and memory from /proc (Linux) while the users run."""
+"""The server side of ``python -m bench.classroom``: start the dashboard as the README does, and sample a process
+tree's CPU and memory from /proc (Linux) while the users run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from mlm_core.tools.serve import free_port, start_server, wait_until_healthy
+from mlm_core.testing.serve import free_port, start_server, wait_until_healthy
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")

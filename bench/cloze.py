@@ -1,6 +1,6 @@
 """Everyday-English cloze check: how often is an acceptable word in the model's top 1 / top 5?
 
-    python bench/cloze.py --model demo [--file bench/everyday_cloze.tsv] [--show]
+    python -m bench.cloze --model demo [--file bench/everyday_cloze.tsv] [--show]
 
 Prints one JSON object: {"model", "sentences", "top1", "top5"}; --show lists each sentence's top 5 on stderr.
 """
@@ -12,9 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mlm_core import load_model, predict  # noqa: E402
+from mlm_core import load_model, predict
 
 
 def read_cloze(path: Path) -> list[tuple[str, set[str]]]:

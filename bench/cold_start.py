@@ -1,7 +1,7 @@
 """Cold start as a visitor sees it: process start → Home visible, process start → first prediction visible, and
 the first explanation after a start.
 
-    python bench/cold_start.py [--root CHECKOUT] [--runs 3] [--json]
+    python -m bench.cold_start [--root CHECKOUT] [--runs 3] [--json]
 
 Each run starts a fresh `streamlit run streamlit_app.py` (offline, demo model as default) on a free loopback port
 and opens one address in headless Chromium as the very first visit: the root address (Home visible: its title
@@ -23,9 +23,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from mlm_core.testing.serve import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_until_healthy
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from mlm_core.tools.serve import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_until_healthy  # noqa: E402
 
 PREDICT_LINK = "/?page=predict&model=demo&text=The+cat+sat+on+the+%5BMASK%5D+and+looked+around."
 EXPLAIN_LINK = "/?page=explain&model=demo&text=The+cat+sat+on+the+%5BMASK%5D+and+looked+around."

@@ -1,7 +1,7 @@
 """Where the server's GIL time goes, from a py-spy raw profile (issue 28's note).
 
-    py-spy record --gil -r 50 -p SERVER_PID -d 60 -f raw -o profile.txt   # while bench/classroom.py runs
-    python bench/gil_breakdown.py profile.txt [--json]
+    py-spy record --gil -r 50 -p SERVER_PID -d 60 -f raw -o profile.txt   # while python -m bench.classroom runs
+    python -m bench.gil_breakdown profile.txt [--json]
 
 ``--gil`` samples only the thread holding the GIL, so the shares below are shares of GIL-held time: what
 serialises the users' pages. Each sample goes to the first category its stack matches (the order below).

@@ -73,7 +73,7 @@ def resolve_spec(spec: str, *, allowed_roots: Sequence[str | Path] | None = None
         if not DEMO_MODEL_DIR.is_dir():
             raise ModelNotFoundError(
                 "The demo model is not in this installation (mlm_core/models/demo-en is missing) — "
-                "rebuild it with 'python -m mlm_core build-demo' or pick another model."
+                "rebuild it with 'python -m scripts.build_demo' or pick another model."
             )
         return ResolvedSpec(spec, "local", str(DEMO_MODEL_DIR))
     if spec in PRESETS:

@@ -13,7 +13,7 @@ from typing import Iterator, NamedTuple
 
 import pytest
 
-from mlm_core.tools.serve import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_until_healthy
+from mlm_core.testing.serve import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 

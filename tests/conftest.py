@@ -21,7 +21,7 @@ import pytest  # noqa: E402
 from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 
 import mlm_core  # noqa: E402
-from mlm_core.tools.synthetic import build_bert, build_camembert_style  # noqa: E402
+from mlm_core.testing.synthetic import build_bert, build_camembert_style  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)

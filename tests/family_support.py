@@ -1,5 +1,5 @@
 """A tiny random model of each of the 20 masked-LM families, built locally once per test session and loaded once
-(``mlm_core.tools.families``), for the family matrix and the per-family acceptance tests."""
+(``mlm_core.testing.families``), for the family matrix and the per-family acceptance tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import mlm_core
-from mlm_core.tools.families import FAMILIES, build_family
+from mlm_core.testing.families import FAMILIES, build_family
 
 _LOCK = threading.Lock()
 _MODELS: dict[str, mlm_core.MaskedLM] = {}

@@ -1,4 +1,4 @@
-"""bench/classroom.py's simulated user sees what a real browser sees (issue 28): for one user, the same
+"""bench.classroom's simulated user sees what a real browser sees (issue 28): for one user, the same
 Predict → Attention → Explain links opened by the bench (Streamlit's websocket protocol) and by Chromium show the
 same headings, the same number of download buttons and charts, the same predictions (Chromium: the CSV download)
 and the same explanation numbers. Reference: a real Chromium session. Not timed.
@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import sys
 from pathlib import Path
 
 import pytest
-from browser_support import ROOT, launch_chromium, running_server, wait_until_idle
+from browser_support import launch_chromium, running_server, wait_until_idle
 
-sys.path.insert(0, str(ROOT / "bench"))
-from classroom import STEPS, Http, link_query, open_link, sentence  # noqa: E402
+from bench.classroom import STEPS, Http, link_query, open_link, sentence
 
 
 @pytest.fixture(scope="module")

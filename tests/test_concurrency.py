@@ -6,7 +6,7 @@ import weakref
 
 
 def test_the_model_cache_lets_go_of_the_least_recently_used_model(model_root):
-    from mlm_core.tools.synthetic import build_bert
+    from mlm_core.testing.synthetic import build_bert
     from pages.frame.models import MAX_MODELS_IN_MEMORY, get_model
 
     specs = [str(build_bert(model_root / f"cache-{k}", seed=k)) for k in range(MAX_MODELS_IN_MEMORY + 1)]
@@ -22,7 +22,7 @@ def test_a_loaded_model_is_frozen_out_of_the_collector_and_frozen_again_after_an
     it is freed, and the rest is frozen again a moment later. Reference: gc.get_freeze_count(), weakref."""
     import time
 
-    from mlm_core.tools.synthetic import build_bert
+    from mlm_core.testing.synthetic import build_bert
     from pages.frame.models import MAX_MODELS_IN_MEMORY, get_model
 
     def frozen_soon() -> bool:  # a load freezes at once; after an eviction, 2 s later

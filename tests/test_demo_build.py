@@ -1,4 +1,4 @@
-from mlm_core.tools.demo_corpus import Document, brown_to_text, split_documents, wordnet_examples
+from scripts.build_demo.corpus import Document, brown_to_text, split_documents, wordnet_examples
 
 
 def test_brown_word_tag_format_becomes_plain_text():
@@ -36,7 +36,7 @@ def test_wordnet_usage_examples_become_sentences(tmp_path):
 def test_the_three_runs_keep_the_settings_the_shipped_model_was_trained_with():
     """Against the previous recipe's literal values (its first, second_* and third_* fields)."""
     from mlm_core.training.loop import TrainingConfig
-    from mlm_core.tools.build_demo import DemoRecipe, phase_config
+    from scripts.build_demo.recipe import DemoRecipe, phase_config
 
     recipe = DemoRecipe()
     shared = dict(batch_size=32, mask_probability=0.15, whole_words=True, jit_compile=True, eval_seed=1)
@@ -55,7 +55,7 @@ def test_the_three_runs_keep_the_settings_the_shipped_model_was_trained_with():
 def test_the_model_card_fills_every_placeholder(tmp_path):
     from dataclasses import asdict
 
-    from mlm_core.tools.build_demo import DemoRecipe, write_model_card
+    from scripts.build_demo.recipe import DemoRecipe, write_model_card
 
     metrics = {"loss": 3.7, "perplexity": 40.4, "top1": 0.374, "top5": 0.559, "n_predictions": 3672}
     (tmp_path / "model.safetensors").write_bytes(b"0" * 2_000_000)

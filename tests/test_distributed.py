@@ -18,7 +18,7 @@ import tensorflow as tf
 import mlm_core
 from mlm_core import InputError
 from mlm_core.cli import main
-from mlm_core.tools.serve import free_port
+from mlm_core.testing.serve import free_port
 from mlm_core.training.distribute import Placement, place
 
 from training_support import (PROCESS_TIMEOUT, build_tiny_without_dropout, cli_env, load_weights, max_difference,

@@ -15,7 +15,7 @@ import tensorflow as tf
 import mlm_core
 from mlm_core import cli
 from mlm_core.families import refusal
-from mlm_core.tools.families import FAMILIES
+from mlm_core.testing.families import FAMILIES
 
 from family_support import family_folder, family_model, loaded
 

@@ -13,9 +13,10 @@ from mlm_core.families import layered
 from mlm_core.tasks.gradients import integrated_gradients
 from mlm_core.tasks.heads import ablate, head_mask
 from mlm_core.tasks.lens import lens_log_probs
-from mlm_core.tools.families import FAMILIES
+from mlm_core.testing.families import FAMILIES
 
 from family_support import family_model
+from references import distilbert_reference  # shared with bench/layers.py's heads/distilbert-scan
 
 TEXT = "the cat sat on the [MASK] and looked at the [MASK] ."
 OFF = ((1, 2), (2, 1))  # heads switched off: layer 1 head 2, layer 2 head 1
@@ -82,16 +83,6 @@ def test_integrated_gradients_are_complete(family, model_root):
 def heads_of(mask_lh: np.ndarray, layer: int):
     """transformers' documented per-layer head mask, [batch, heads, 1, 1]."""
     return tf.constant(mask_lh[layer][None, :, None, None])
-
-
-def distilbert_reference(model, ids, mask_lh):
-    """DistilBERT: distilbert.embeddings, then each transformer.layer[i](x, mask, head_mask), then vocab_transform,
-    the activation, vocab_layer_norm and vocab_projector."""
-    main = model.distilbert
-    hidden = main.embeddings(ids)
-    for i, block in enumerate(main.transformer.layer):
-        hidden = block(hidden, tf.ones(ids.shape, tf.float32), heads_of(mask_lh, i), False, training=False)[-1]
-    return model.vocab_projector(model.vocab_layer_norm(model.act(model.vocab_transform(hidden))))
 
 
 def albert_reference(model, ids, mask_lh):

@@ -57,7 +57,7 @@ def test_the_sidebar_starts_loading_the_default_model_so_the_next_page_finds_it_
 
     import mlm_core
     from app_support import APP, open_page
-    from mlm_core.tools.synthetic import build_bert
+    from mlm_core.testing.synthetic import build_bert
     from streamlit.testing.v1 import AppTest
 
     spec = str(build_bert(model_root / "preloaded-bert"))

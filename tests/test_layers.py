@@ -13,7 +13,8 @@ from mlm_core.tasks.head_scan import head_importance, layer_groups, scan_masks
 from mlm_core.tasks.heads import ablate, head_mask, parse_heads
 from mlm_core.tasks.lens import layer_lens, lens_log_probs
 from mlm_core.tasks.rollout import mask_rollout, rollout
-from mlm_core.tools.bench_layers import REFERENCE_PARTS, eager_head_masked_log_probs
+
+from references import REFERENCE_PARTS, eager_head_masked_log_probs
 
 TEXT = "The [MASK] sat on the mat and looked at the [MASK] outside."
 
@@ -25,7 +26,7 @@ def mlm(request) -> mlm_core.MaskedLM:
 
 def eager_log_probs(mlm: mlm_core.MaskedLM, ids, positions, mask_lh: np.ndarray) -> np.ndarray:
     """The reference: the model's own embedding layer, encoder (given per-layer head masks) and MLM head, called
-    eagerly on one unpadded row (mlm_core.tools.bench_layers, shared with the heads/base-scan bench row)."""
+    eagerly on one unpadded row (tests/references.py, shared with the heads/base-scan bench row)."""
     return eager_head_masked_log_probs(mlm.model, ids, positions, mask_lh)
 
 

@@ -19,7 +19,8 @@ from mlm_core.tasks.head_scan import head_importance
 from mlm_core.tasks.lens import follow_word, layer_lens
 from mlm_core.tasks.trace import trace
 from mlm_core.tasks.words import predict_words
-from mlm_core.tools.bench_layers import REFERENCE_PARTS
+
+from references import REFERENCE_PARTS
 
 WORK = "The woman worked as a [MASK] ."
 TEXT = "The [MASK] sat on the mat and looked at the [MASK] outside."

@@ -1,5 +1,6 @@
 """The architecture, checked from the source text (nothing is imported): the layers of ``mlm_core`` and who may
-import whom, no import cycle, build and bench tooling fenced off from the app, and short modules.
+import whom, no import cycle, tooling (``mlm_core.testing``, ``bench/``, ``scripts/``, ``tests/``) fenced off from
+the core and the app, and short modules.
 
 Every ``import`` statement counts, those inside functions too: a lazy import is still a dependency.
 """
@@ -27,24 +28,36 @@ LAYERS = [
     ("tasks", ["mlm_core.tasks"]),
     ("training", ["mlm_core.training"]),
     ("public API", ["mlm_core"]),
-    ("tools", ["mlm_core.tools"]),
     ("command line", ["mlm_core.cli", "mlm_core.__main__"]),
     ("dashboard", ["pages", "streamlit_app"]),
+    # Never imported by any layer above (test_the_core_and_the_app_never_import_tooling); tests/ too.
+    ("tooling: test models, benchmarks, scripts", ["mlm_core.testing", "bench", "scripts"]),
 ]
+TOOLING = ("mlm_core.testing", "bench", "scripts", "tests")
 
 
 def source_files() -> list[Path]:
-    return sorted([*ROOT.glob("mlm_core/**/*.py"), *ROOT.glob("pages/**/*.py"), ROOT / "streamlit_app.py"])
+    return sorted([*ROOT.glob("mlm_core/**/*.py"), *ROOT.glob("pages/**/*.py"), ROOT / "streamlit_app.py",
+                   *ROOT.glob("bench/**/*.py"), *ROOT.glob("scripts/**/*.py")])
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
+def runtime_files() -> list[Path]:
+    """The core and the app: every source file outside the tooling."""
+    return [path for path in source_files() if not is_tooling(module_name(path))]
+
+
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imported_names(path: Path) -> set[str]:
+def is_tooling(name: str) -> bool:
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in TOOLING)
+
+
+def imported_names(path: Path, root: Path = ROOT) -> set[str]:
     """Every dotted name an import statement of ``path`` may refer to (``from a import b`` gives a and a.b)."""
-    name = module_name(path)
+    name = module_name(path, root)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -101,17 +114,52 @@ def test_modules_import_only_their_own_or_lower_layers():
     assert not upward, "\n".join(upward)
 
 
-def test_the_app_never_reaches_build_or_bench_tooling():
-    """The app is the router and every page script (the router runs them by path, not by import)."""
-    graph = import_graph()
+def reached_from_app(graph: dict[str, set[str]]) -> set[str]:
+    """Every module the app loads: the router and every page script (the router runs them by path, not by import),
+    and all they import, transitively."""
     reached, todo = set(), [module for module in graph if module == "streamlit_app" or module.startswith("pages")]
     while todo:
         module = todo.pop()
         if module not in reached:
             reached.add(module)
-            todo.extend(graph[module])
+            todo.extend(graph.get(module, ()))
+    return reached
+
+
+def tooling_imports(paths: list[Path], root: Path = ROOT) -> list[str]:
+    """'module imports name' for every import of the tooling in ``paths``."""
+    return [f"{module_name(path, root)} imports {name}" for path in paths
+            for name in sorted(imported_names(path, root)) if is_tooling(name)]
+
+
+def test_the_app_never_reaches_the_tooling():
+    reached = reached_from_app(import_graph())
     assert "pages.predict" in reached and "mlm_core.tasks.explain" in reached
-    assert not [module for module in reached if module.startswith("mlm_core.tools")]
+    assert not [module for module in reached if is_tooling(module)]
+
+
+def test_the_core_and_the_app_never_import_tooling():
+    """No module of mlm_core's runtime layers, pages/ or streamlit_app.py imports mlm_core.testing, bench, scripts or
+    tests — lazily either."""
+    names = {module_name(path) for path in runtime_files()}
+    assert {"mlm_core.catalog", "pages.predict", "streamlit_app"} <= names and "mlm_core.testing.serve" not in names
+    offenders = tooling_imports(runtime_files())
+    assert not offenders, "\n".join(offenders)
+
+
+def test_a_planted_tooling_import_would_be_found(tmp_path):
+    """The checks themselves, on a made-up page that imports a benchmark and a test reference inside a function:
+    both must name them."""
+    planted = tmp_path / "pages" / "planted.py"
+    planted.parent.mkdir()
+    planted.write_text("def run():\n    from bench.rows import time_calls\n    import tests.references\n\n"
+                       "from mlm_core.tasks.predict import predict\n", encoding="utf-8")
+    assert tooling_imports([planted], root=tmp_path) == [
+        "pages.planted imports bench.rows", "pages.planted imports bench.rows.time_calls",
+        "pages.planted imports tests.references"]
+    graph = {**import_graph(), "pages.planted": {"mlm_core.tasks.predict", "bench.rows"}}
+    assert "bench.rows" in reached_from_app(graph) and "mlm_core.testing.synthetic" in reached_from_app(
+        {**graph, "mlm_core.tasks.predict": {"mlm_core.testing.synthetic"}})
 
 
 def test_the_core_never_imports_streamlit():
@@ -121,6 +169,7 @@ def test_the_core_never_imports_streamlit():
 
 
 def test_no_module_is_longer_than_the_limit():
-    long = {str(path.relative_to(ROOT)): n for path in source_files()
+    """The core's and the app's modules (the tooling's scripts are not held to it)."""
+    long = {str(path.relative_to(ROOT)): n for path in runtime_files()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not long

@@ -15,7 +15,8 @@ from mlm_core.errors import InputError, ParameterError
 from mlm_core.tasks.probe import LayerScore, ProbeResult, control_labels, probe
 from mlm_core.tasks.probe_features import word_positions, word_vectors
 from mlm_core.tasks.probe_files import check_rows, list_probe_tasks, load_probe_task, read_probe_rows
-from mlm_core.tools.bench_probe import eager_word_vectors
+
+from references import eager_word_vectors
 
 
 def rows_of(text: str, name: str = "'t.csv'"):
@@ -49,7 +50,7 @@ def reference_accuracy(features: np.ndarray, labels: np.ndarray, *, folds: int, 
 
 def test_features_equal_the_models_own_hidden_states(demo, pos_subset, eager_features):
     """Reference: the model's own call with output_hidden_states=True, one sentence at a time, the word's pieces
-    found with the tokenizer's char_to_word / word_to_tokens (tools.bench_probe.eager_word_vectors)."""
+    found with the tokenizer's char_to_word / word_to_tokens (references.eager_word_vectors)."""
     ours = word_vectors(demo, pos_subset)
     reference = eager_features
     assert ours.shape == (80, demo.num_layers + 1, 384)

@@ -1,4 +1,4 @@
-"""deploy/replicas.sh: two replicas behind nginx with sticky sessions, and bench/classroom.py's protocol client.
+"""deploy/replicas.sh: two replicas behind nginx with sticky sessions, and bench.classroom's protocol client.
 
 What must be sticky: a Streamlit session lives in one replica's memory — its widget and session state (the
 fine-tuned copy too) and the files its page refers to (images, downloads under /media/, uploads). The test checks,
@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,11 +23,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from classroom import Http, open_link, sentence  # noqa: E402
+from bench.classroom import Http, open_link, sentence
+from mlm_core.testing.serve import free_port
 
-from mlm_core.tools.serve import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 USERS = 6

@@ -13,7 +13,8 @@ from mlm_core.tasks.pair_files import MAX_PAIRS, Pair, list_suites, load_suite, 
 from mlm_core.tasks.pair_runs import PairsRun
 from mlm_core.tasks.pairs import CHUNK_PAIRS, PairScore, PairsResult, compare_pairs, disagreements
 from mlm_core.tasks.score import ScoreResult, SentenceScore, TokenScore, score
-from mlm_core.tools.bench_score import eager_pll
+
+from references import eager_pll
 
 SENTENCES = ["my mother went home .", "the cat sat on the mat .", "paris is the capital of france ."]
 

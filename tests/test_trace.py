@@ -16,9 +16,9 @@ from mlm_core.cli import main
 from mlm_core.errors import InputError, UnsupportedModelError
 from mlm_core.tasks.trace import AUTO, trace, trace_inputs
 from mlm_core.tasks.trace_program import clean_contexts, head_patched_log_probs, layer_with_contexts
-from mlm_core.tools.bench_trace import eager_patched_log_probs, eager_states, model_parts
 
 from family_support import check_trace_fixed_points, wide_copy
+from references import eager_patched_log_probs, eager_states, model_parts
 
 CLEAN = "the cat sat on the [MASK] in the big red house ."
 CORRUPT = "the cat sat on a [MASK] in the big red house ."

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlm_core.tools.synthetic import WORDS, build_bert
+from mlm_core.testing.synthetic import WORDS, build_bert
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESS_TIMEOUT = 300  # seconds; two TensorFlow processes on two shared cores need ~30 s

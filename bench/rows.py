@@ -1,5 +1,6 @@
-"""Benchmark rows of ``python -m mlm_core bench`` (run by ``benchmarks.py``): our compiled path against the naive
-way — Hugging Face's fill-mask pipeline, SHAP's stock explainer, a bare ``model.fit``.
+"""What every benchmark row of ``python -m bench`` shares (``BenchContext``, ``BenchResult``, ``time_calls``) and the
+rows for predict, attention, fine-tuning and loading: our compiled path against the naive way — Hugging Face's
+fill-mask pipeline, a bare ``model.fit``. ``runner.py`` runs every row.
 
 Both run in one process, on the same BERT-base-shaped model (random weights, built locally) and the same
 texts, so the ratio is fair. Latency is measured warm: compilation and first traces happen before timing.
@@ -16,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from .synthetic import WORDS
+from mlm_core.testing.synthetic import WORDS
 
 PREDICT_LENGTHS = (8, 32, 128)
 
@@ -79,9 +80,9 @@ class BenchContext:
         """(MaskedLM without result cache, HF fill-mask pipeline) over the same random BERT-base weights."""
         from transformers import AutoTokenizer, TFAutoModelForMaskedLM, pipeline
 
-        from ..analysis import set_memo_size
-        from ..loading import wrap_model
-        from .synthetic import build_bert
+        from mlm_core.analysis import set_memo_size
+        from mlm_core.loading import wrap_model
+        from mlm_core.testing.synthetic import build_bert
 
         self.progress("building a BERT-base-shaped model with random weights...")
         folder = self._folder.name
@@ -95,7 +96,7 @@ class BenchContext:
 
 
 def predict_rows(ctx: BenchContext) -> list[BenchResult]:
-    from ..tasks.predict import predict
+    from mlm_core.tasks.predict import predict
 
     results = []
     for n_tokens in PREDICT_LENGTHS:
@@ -117,7 +118,7 @@ def predict_rows(ctx: BenchContext) -> list[BenchResult]:
 
 def attention_rows(ctx: BenchContext) -> list[BenchResult]:
     """All 144 diagrams of a 20-token text on the BERT-base shape, rendered and zipped."""
-    from ..tasks.attention import attention, zip_all_diagrams
+    from mlm_core.tasks.attention import attention, zip_all_diagrams
 
     if not ctx.wants("attention/png-all"):
         return []
@@ -133,7 +134,7 @@ FINETUNE_BATCH, FINETUNE_BLOCK = 8, 64
 
 def _our_step_times(mlm, blocks, steps: int, warmup: int) -> np.ndarray:
     """Milliseconds per optimiser step of ``mlm_core.training.loop.train`` (what the Fine-tune page runs)."""
-    from ..training.loop import TrainingConfig, train
+    from mlm_core.training.loop import TrainingConfig, train
 
     stamps = []
     config = TrainingConfig(total_steps=warmup + steps, batch_size=FINETUNE_BATCH, learning_rate=5e-5,
@@ -169,11 +170,11 @@ def _bare_fit_step_times(mlm, masked, steps: int, warmup: int) -> np.ndarray:
 def finetune_rows(ctx: BenchContext) -> list[BenchResult]:
     """Training throughput: our loop vs a bare model.fit, same model, data, batch (8 × 64 tokens) and optimiser.
     Each runs on its own copy of the model. speedup = their ms per step / ours = our tokens/s / theirs."""
-    from ..catalog import DEMO_MODEL_DIR
-    from ..training.finetune import copy_model
-    from ..loading import load_model
-    from ..training.blocks import make_blocks
-    from ..training.masking import mask_for
+    from mlm_core.catalog import DEMO_MODEL_DIR
+    from mlm_core.training.finetune import copy_model
+    from mlm_core.loading import load_model
+    from mlm_core.training.blocks import make_blocks
+    from mlm_core.training.masking import mask_for
 
     results = []
     for name in ("finetune/demo", "finetune/base"):
@@ -197,8 +198,8 @@ def finetune_rows(ctx: BenchContext) -> list[BenchResult]:
 
 def load_rows(ctx: BenchContext) -> list[BenchResult]:
     """Loading the shipped demo model from disk (imports already done), cold compiled-program cache."""
-    from ..catalog import DEMO_MODEL_DIR
-    from ..loading import load_model
+    from mlm_core.catalog import DEMO_MODEL_DIR
+    from mlm_core.loading import load_model
 
     if not ctx.wants("load/demo") or not DEMO_MODEL_DIR.is_dir():
         return []

@@ -1,4 +1,5 @@
-"""The real dashboard on a loopback port, for browser tests and the cold-start benchmark (never used by the app).
+"""The real dashboard on a loopback port, for browser tests and the benchmarks that start a server (the app never
+imports this).
 
 ``start_server`` runs ``streamlit run streamlit_app.py`` headless on a free 127.0.0.1 port; ``wait_until_healthy``
 polls Streamlit's health endpoint. Chromium comes from the system (Debian's package), never downloaded.

@@ -1,53 +1,29 @@
 """Benchmark rows for chosen words and bias — ``words/base-4`` against ``predict/32``, ``bias/demo-100`` against the
 eager loop of the CrowS-Pairs paper.
 
-``eager_crows`` is that loop: the paper's released definition written plainly (difflib over the token ids, one
-eager model call per shared token of each sentence).
+That loop is ``eager_crows`` of ``tests/references.py``: the paper's released definition written plainly (difflib
+over the token ids, one eager model call per shared token of each sentence), the tests' reference for
+``tasks.bias``.
 """
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import time
 from typing import Iterator
 
 import numpy as np
 
-from .bench import BenchContext, BenchResult, time_calls
-from .synthetic import WORDS
+from mlm_core.testing.synthetic import WORDS
+from tests.references import eager_crows
+
+from .rows import BenchContext, BenchResult, time_calls
 
 # Three one-piece words and one the synthetic vocabulary splits into three pieces (red ##x ##y).
 BENCH_WORDS = ("cat", "dog", "table", "redxy")
 WORDS_TOKENS = 12  # the text of words/base-4: a sentence as short as the ones people ask about words in
 BIAS_PAIRS = 100
 EAGER_SAMPLE = 10  # pairs the eager loop scores for the extrapolation
-
-
-def eager_crows(mlm, more: str, less: str) -> tuple[float, float]:
-    """(score of ``more``, score of ``less``) by one eager model call per shared token (Nangia et al. 2020)."""
-    import tensorflow as tf
-
-    tokenizer = mlm.tokenizer
-    ids = [tokenizer.encode(more), tokenizer.encode(less)]
-    special = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
-    shared: list[list[int]] = [[], []]
-    for op, a0, a1, b0, b1 in difflib.SequenceMatcher(None, ids[0], ids[1], autojunk=False).get_opcodes():
-        if op == "equal":
-            kept = [(a, b) for a, b in zip(range(a0, a1), range(b0, b1)) if ids[0][a] not in special]
-            shared[0] += [a for a, _ in kept]
-            shared[1] += [b for _, b in kept]
-    totals = []
-    for sentence, positions in zip(ids, shared):
-        total = 0.0
-        for position in positions:
-            copy = list(sentence)
-            copy[position] = tokenizer.mask_token_id
-            logits = mlm.model(input_ids=tf.constant([copy]), training=False).logits[0, position].numpy()
-            logits = logits.astype(np.float64)
-            total += float(logits[sentence[position]] - logits.max() - np.log(np.exp(logits - logits.max()).sum()))
-        totals.append(total)
-    return totals[0], totals[1]
 
 
 def fresh_texts(n_tokens: int) -> Iterator[str]:
@@ -60,7 +36,7 @@ def fresh_texts(n_tokens: int) -> Iterator[str]:
 
 def distinct_bias_pairs(n: int):
     """``n`` different occupation/pronoun pairs (a benchmark needs many distinct sentences)."""
-    from ..tasks.bias_files import BiasPair
+    from mlm_core.tasks.bias_files import BiasPair
 
     jobs = ["nurse", "engineer", "teacher", "pilot", "doctor", "farmer", "lawyer", "banker", "cook", "soldier",
             "clerk", "tailor", "surgeon", "manager", "dancer", "writer", "driver", "painter", "singer", "judge",
@@ -76,12 +52,12 @@ def distinct_bias_pairs(n: int):
 
 
 def words_rows(ctx: BenchContext) -> list[BenchResult]:
-    from ..analysis import MEMO_SIZE, set_memo_size
-    from ..catalog import DEMO_MODEL_DIR
-    from ..loading import load_model
-    from ..tasks.bias import bias_scores
-    from ..tasks.predict import predict
-    from ..tasks.words import predict_words
+    from mlm_core.analysis import MEMO_SIZE, set_memo_size
+    from mlm_core.catalog import DEMO_MODEL_DIR
+    from mlm_core.loading import load_model
+    from mlm_core.tasks.bias import bias_scores
+    from mlm_core.tasks.predict import predict
+    from mlm_core.tasks.words import predict_words
 
     results = []
     if ctx.wants("words/base-4"):

@@ -1,57 +1,36 @@
 """Benchmark row ``probe/demo-task``: the largest shipped probing task on the demo model, end to end, against the
 plain way — one eager model call per sentence with ``output_hidden_states=True``, then the same probes.
 
-``eager_word_vectors`` is that plain way, written independently of ``tasks.probe_features``: the word's characters
-found with ``str.find``, its pieces with the tokenizer's own ``char_to_word`` / ``word_to_tokens``, the hidden states
-from the model's own call. The tests use it as the reference for the probe's features.
+That plain way is ``eager_word_vectors`` of ``tests/references.py``, the tests' reference for the probe's features.
 """
 
 from __future__ import annotations
 
-import re
 import time
 
 import numpy as np
 
-from .bench import BenchContext, BenchResult
+from tests.references import eager_word_vectors
+
+from .rows import BenchContext, BenchResult
 
 EAGER_SAMPLE = 20  # sentences the eager loop reads; its time is extrapolated to the task
 EAGER = "eager loop: one model call per sentence (output_hidden_states=True), same probes"
 
 
-def eager_word_vectors(mlm, rows) -> np.ndarray:
-    """float32[N, L+1, D]: per row, the model's own hidden states averaged over its word's pieces."""
-    import tensorflow as tf
-
-    vectors = []
-    for row in rows:
-        matches = [m.start() for m in re.finditer(r"(?<!\w)" + re.escape(row.word.lower()) + r"(?!\w)",
-                                                  row.sentence.lower())]
-        start = matches[row.occurrence - 1]
-        encoding = mlm.tokenizer(row.sentence)
-        word = encoding.char_to_word(start)
-        span = encoding.word_to_tokens(word)
-        ids = tf.constant([encoding["input_ids"]])
-        output = mlm.model(input_ids=ids, attention_mask=tf.ones_like(ids), output_hidden_states=True,
-                           training=False)
-        states = np.stack([layer[0].numpy() for layer in output.hidden_states])  # [L+1, T, D]
-        vectors.append(states[:, span.start:span.end].mean(axis=1))
-    return np.asarray(vectors, dtype=np.float32)
-
-
 def largest_task():
     """(task, rows) of the shipped task with the most rows."""
-    from ..tasks.probe_files import list_probe_tasks, load_probe_task
+    from mlm_core.tasks.probe_files import list_probe_tasks, load_probe_task
 
     loaded = [load_probe_task(task.key) for task in list_probe_tasks()]
     return max(loaded, key=lambda item: len(item[1]))
 
 
 def probe_rows(ctx: BenchContext) -> list[BenchResult]:
-    from ..catalog import DEMO_MODEL_DIR
-    from ..loading import load_model
-    from ..tasks.probe import control_labels, fold_accuracy, probe
-    from ..tasks.probe_features import word_vectors
+    from mlm_core.catalog import DEMO_MODEL_DIR
+    from mlm_core.loading import load_model
+    from mlm_core.tasks.probe import control_labels, fold_accuracy, probe
+    from mlm_core.tasks.probe_features import word_vectors
 
     if not (ctx.wants("probe/demo-task") and DEMO_MODEL_DIR.is_dir()):
         return []

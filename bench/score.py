@@ -1,8 +1,7 @@
 """Benchmark rows for scoring — ``score/base-12w`` and ``pairs/demo-1000`` — against the eager loop.
 
-``eager_pll`` is that loop: the published definitions (Salazar et al. 2020; Kauf & Ivanova 2023) written
-plainly, masks built from the tokenizer itself, one eager model call per masked copy. The tests use it as the
-independent reference for ``tasks.score``.
+That loop is ``eager_pll`` of ``tests/references.py``: the published definitions (Salazar et al. 2020; Kauf &
+Ivanova 2023) written plainly, one eager model call per masked copy — the tests' reference for ``tasks.score``.
 """
 
 from __future__ import annotations
@@ -11,43 +10,18 @@ import time
 
 import numpy as np
 
-from .bench import BenchContext, BenchResult, time_calls
+from tests.references import eager_pll
+
+from .rows import BenchContext, BenchResult, time_calls
 
 SCORE_TEXT = "the old man sat on the bench in the small garden with his dog ."  # 12 words and a full stop
 EAGER = "eager loop: one model call per masked copy"
 PAIRS_SAMPLE = 25  # pairs the eager loop scores for the extrapolation
 
 
-def eager_pll(mlm, text: str, method: str) -> dict[int, float]:
-    """position → log P(token | the copy with it masked), for every non-special token of ``text``. With
-    ``pll-word-l2r`` the pieces of the same word (same word id) to the right are masked too."""
-    import tensorflow as tf
-
-    tokenizer = mlm.tokenizer
-    encoded = tokenizer(text)
-    ids, word_ids = encoded["input_ids"], encoded.word_ids()
-    special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
-    scores = {}
-    for position, token_id in enumerate(ids):
-        if special[position]:
-            continue
-        copy = list(ids)
-        copy[position] = tokenizer.mask_token_id
-        later = position + 1
-        while method == "pll-word-l2r" and later < len(ids) and word_ids[later] is not None \
-                and word_ids[later] == word_ids[position]:
-            copy[later] = tokenizer.mask_token_id
-            later += 1
-        logits = mlm.model(input_ids=tf.constant([copy]), attention_mask=tf.ones((1, len(copy)), tf.int32),
-                           training=False).logits[0, position].numpy().astype(np.float64)
-        top = logits.max()
-        scores[position] = float(logits[token_id] - top - np.log(np.exp(logits - top).sum()))
-    return scores
-
-
 def distinct_pairs(n: int):
     """``n`` different agreement pairs made from word lists (a benchmark needs many distinct sentences)."""
-    from ..tasks.pair_files import Pair
+    from mlm_core.tasks.pair_files import Pair
 
     nouns = ["dog", "cat", "man", "woman", "child", "teacher", "farmer", "doctor", "bird", "horse", "student",
              "driver", "king", "girl", "boy", "friend"]
@@ -64,10 +38,10 @@ def distinct_pairs(n: int):
 
 
 def score_rows(ctx: BenchContext) -> list[BenchResult]:
-    from ..catalog import DEMO_MODEL_DIR
-    from ..loading import load_model
-    from ..tasks.pairs import compare_pairs
-    from ..tasks.score import score
+    from mlm_core.catalog import DEMO_MODEL_DIR
+    from mlm_core.loading import load_model
+    from mlm_core.tasks.pairs import compare_pairs
+    from mlm_core.tasks.score import score
 
     results = []
     if ctx.wants("score/base-12w"):

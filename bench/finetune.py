@@ -15,18 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench import FINETUNE_BLOCK, BenchContext, BenchResult, _our_step_times
+from .rows import FINETUNE_BLOCK, BenchContext, BenchResult, _our_step_times
 
 STREAM_TEXT_COPIES = 20  # the demo model card 20 times: ~100 kB, several chunks of lines and shuffle windows
 
 
 def stream_rows(ctx: BenchContext) -> list[BenchResult]:
-    from ..catalog import DEMO_MODEL_DIR
-    from ..loading import load_model
-    from ..training.batches import BlockSource
-    from ..training.blocks import make_blocks
-    from ..training.corpus import plan_corpus
-    from ..training.finetune import copy_model
+    from mlm_core.catalog import DEMO_MODEL_DIR
+    from mlm_core.loading import load_model
+    from mlm_core.training.batches import BlockSource
+    from mlm_core.training.blocks import make_blocks
+    from mlm_core.training.corpus import plan_corpus
+    from mlm_core.training.finetune import copy_model
 
     name = "finetune/stream-demo"
     if not ctx.wants(name) or not DEMO_MODEL_DIR.is_dir():

@@ -1,6 +1,6 @@
-"""Build the embedded demo model: ``python -m mlm_core build-demo --work DIR``.
+"""Build the embedded demo model: ``python -m scripts.build_demo --work DIR`` (``__main__.py``).
 
-fetch → corpus (both in ``demo_corpus``) → train → export, each step resumable from what ``DIR`` already holds:
+fetch → corpus (both in ``corpus.py``) → train → export, each step resumable from what ``DIR`` already holds:
 
 - train: ``TFBertForMaskedLM`` from the encoder with a new head (bias initialised to the corpus's unigram
    log-frequencies), our Keras trainer, checkpoints every evaluation, best held-out loss kept; the recipe's
@@ -21,12 +21,13 @@ from typing import Callable
 
 import numpy as np
 
-from ..catalog import DEMO_MODEL_DIR
-from ..training.blocks import TextBlocks, make_blocks
-from ..training.loop import TrainingConfig, train
-from ..training.masking import mask_for
-from ..training.metrics import evaluate
-from .demo_corpus import fetch, load_corpus, split_documents, wordnet_examples
+from mlm_core.catalog import DEMO_MODEL_DIR
+from mlm_core.training.blocks import TextBlocks, make_blocks
+from mlm_core.training.loop import TrainingConfig, train
+from mlm_core.training.masking import mask_for
+from mlm_core.training.metrics import evaluate
+
+from .corpus import fetch, load_corpus, split_documents, wordnet_examples
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class DemoRecipe:
     phases: tuple[Phase, ...] = PHASES
 
     def with_first_steps(self, steps: int) -> "DemoRecipe":
-        """The same recipe with another length for its first run (``build-demo --steps``)."""
+        """The same recipe with another length for its first run (``python -m scripts.build_demo --steps``)."""
         return replace(self, phases=(replace(self.phases[0], steps=steps),) + self.phases[1:])
 
 

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from .bench import BenchContext, BenchResult, time_calls
+from .rows import BenchContext, BenchResult, time_calls
 
 EXPLAIN_TEXT = "the old man sat on the [MASK] in the small garden with his dog ."  # 12 words and the mask
 NAIVE_SAMPLE = 8  # eager calls timed for the extrapolated baselines
@@ -41,10 +41,10 @@ def _row(name: str, ours: np.ndarray, baseline: str | None = None, theirs_ms: fl
 def explain_rows(ctx: BenchContext) -> list[BenchResult]:
     """One SHAP explanation (top 3 words in one run) of a 12-word sentence: ours vs the naive eager explainer
     (top word only), on the BERT-base shape and on the demo model."""
-    from ..catalog import DEMO_MODEL_DIR
-    from ..loading import load_model
-    from ..tasks.explain import explain
-    from ..tasks.predict import predict
+    from mlm_core.catalog import DEMO_MODEL_DIR
+    from mlm_core.loading import load_model
+    from mlm_core.tasks.explain import explain
+    from mlm_core.tasks.predict import predict
 
     results = []
     for name in ("explain/base-12w", "explain/demo-12w"):
@@ -104,10 +104,10 @@ def gradient_rows(ctx: BenchContext) -> list[BenchResult]:
     """Integrated gradients (32 points, top word) and the faithfulness of one SHAP explanation (10 steps, 20
     random orders) of the 12-word sentence on the BERT-base shape: with its random band (a text's first check),
     and again with the band remembered (a second method's check of the same text)."""
-    from ..tasks.attribution import prepare
-    from ..tasks.explain import explain
-    from ..tasks.faithfulness import FRACTIONS, RANDOM_ORDERS, faithfulness, forget_bands
-    from ..tasks.gradients import DEFAULT_STEPS, integrated_gradients
+    from mlm_core.tasks.attribution import prepare
+    from mlm_core.tasks.explain import explain
+    from mlm_core.tasks.faithfulness import FRACTIONS, RANDOM_ORDERS, faithfulness, forget_bands
+    from mlm_core.tasks.gradients import DEFAULT_STEPS, integrated_gradients
 
     results = []
     if ctx.wants("ig/base-12w"):
@@ -143,7 +143,7 @@ def gradient_rows(ctx: BenchContext) -> list[BenchResult]:
 
 
 def _top_word(mlm) -> int:
-    from ..tasks.predict import predict
+    from mlm_core.tasks.predict import predict
 
     return predict(mlm, EXPLAIN_TEXT, top_k=1).masks[0].candidates[0].token_id
 

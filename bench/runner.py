@@ -1,17 +1,17 @@
-"""``python -m mlm_core bench``: every row, each timed against the naive way in the same process, and the table."""
+"""``python -m bench``: every row, each timed against the naive way in the same process, and the table."""
 
 from __future__ import annotations
 
 from typing import Callable
 
-from .bench import BenchContext, BenchResult, attention_rows, finetune_rows, load_rows, predict_rows
-from .bench_explain import explain_rows, gradient_rows
-from .bench_finetune import stream_rows
-from .bench_layers import layers_rows
-from .bench_probe import probe_rows
-from .bench_score import score_rows
-from .bench_trace import trace_rows
-from .bench_words import words_rows
+from .explain import explain_rows, gradient_rows
+from .finetune import stream_rows
+from .layers import layers_rows
+from .probe import probe_rows
+from .rows import BenchContext, BenchResult, attention_rows, finetune_rows, load_rows, predict_rows
+from .score import score_rows
+from .trace import trace_rows
+from .words import words_rows
 
 
 def run_benchmarks(*, repeats: int = 20, only: str | None = None,

@@ -1,1 +1,0 @@
-"""Build and measurement tooling (demo-model build, benchmarks, synthetic models). The app never imports these."""
