@@ -173,3 +173,25 @@ def test_no_module_is_longer_than_the_limit():
     long = {str(path.relative_to(ROOT)): n for path in runtime_files()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not long
+
+
+PAGE_LINES = 150
+
+
+def test_pages_are_short_stories():
+    """A page is inputs → core call → render: at most PAGE_LINES lines; charts and sentences live elsewhere."""
+    long = {path.name: n for path in ROOT.glob("pages/*.py")
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > PAGE_LINES}
+    assert not long
+
+
+def test_chart_builders_never_call_streamlit():
+    """pages/charts/ holds pure builders (data in, chart out), testable without a server."""
+    calls = {}
+    for path in ROOT.glob("pages/charts/*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        used = [node.attr for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "st"]
+        if used or "streamlit" in imported_names(path):
+            calls[path.name] = used or ["import streamlit"]
+    assert not calls
