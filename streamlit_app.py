@@ -18,8 +18,10 @@ unknown_page = wanted not in PAGES_BY_KEY
 if unknown_page:
     wanted = HOME
 navigation = st.navigation(
-    [st.Page(page.path, title=page.title, icon=page.icon, url_path=page.key, default=(page.key == wanted))
-     for page in PAGES]
+    [
+        st.Page(page.path, title=page.title, icon=page.icon, url_path=page.key, default=(page.key == wanted))
+        for page in PAGES
+    ]
 )
 sidebar_model_picker()
 if unknown_page:

@@ -9,8 +9,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench",
-                                     description="measure latency on a BERT-base-shaped model with random weights")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="measure latency on a BERT-base-shaped model with random weights"
+    )
     parser.add_argument("--repeats", type=int, default=20, help="timed calls per row (default 20)")
     parser.add_argument("--only", default=None, help="run only rows whose name starts with this, e.g. predict/8")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

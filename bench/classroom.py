@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import statistics
 import sys
 import time
 import urllib.parse
@@ -47,11 +45,27 @@ from .classroom_server import ProcessSampler, load_average, started_server
 ROOT = Path(__file__).resolve().parents[1]
 
 STEPS = ("predict", "attention", "explain")
-SUBJECTS = ("The cat", "My sister", "The old man", "A small dog", "The teacher", "Our neighbour", "The child",
-            "The farmer", "A tired student", "The doctor")
+SUBJECTS = (
+    "The cat",
+    "My sister",
+    "The old man",
+    "A small dog",
+    "The teacher",
+    "Our neighbour",
+    "The child",
+    "The farmer",
+    "A tired student",
+    "The doctor",
+)
 PLACES = ("table", "sofa", "bench", "floor", "roof", "bed", "chair", "wall")
-ENDINGS = ("and looked around.", "after dinner.", "in the morning.", "before the rain.", "for a while.",
-           "near the window.")
+ENDINGS = (
+    "and looked around.",
+    "after dinner.",
+    "in the morning.",
+    "before the rain.",
+    "for a while.",
+    "near the window.",
+)
 
 
 def sentence(user: int) -> str:
@@ -137,8 +151,19 @@ def _first_column(element) -> list:
     return [str(v) for v in table.column(column).to_pylist()] if column else []
 
 
-async def open_link(http: Http, base: str, user: int, page: str, text: str, model: str, cookies: dict, *,
-                    first: bool, timeout: float, session_id: str = "") -> Step:
+async def open_link(
+    http: Http,
+    base: str,
+    user: int,
+    page: str,
+    text: str,
+    model: str,
+    cookies: dict,
+    *,
+    first: bool,
+    timeout: float,
+    session_id: str = "",
+) -> Step:
     """One page load of a deep link, timed from the GET of the page to its run's script_finished. With
     ``session_id``, the websocket asks to resume that session, as the frontend does when it reconnects."""
     import websockets
@@ -155,16 +180,23 @@ async def open_link(http: Http, base: str, user: int, page: str, text: str, mode
         ws_url = base.replace("http", "ws", 1) + "/_stcore/stream"
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
         protocols = ["streamlit", "none", session_id] if session_id else ["streamlit"]
-        async with websockets.connect(ws_url, subprotocols=protocols, additional_headers=headers,
-                                      max_size=None, open_timeout=timeout, ping_interval=None) as ws:
+        async with websockets.connect(
+            ws_url,
+            subprotocols=protocols,
+            additional_headers=headers,
+            max_size=None,
+            open_timeout=timeout,
+            ping_interval=None,
+        ) as ws:
             request = BackMsg()
             request.rerun_script.query_string = query
             request.rerun_script.context_info.CopyFrom(
-                ContextInfo(timezone="UTC", timezone_offset=0, locale="en-US", url=f"{base}/?{query}"))
+                ContextInfo(timezone="UTC", timezone_offset=0, locale="en-US", url=f"{base}/?{query}")
+            )
             await ws.send(request.SerializeToString())
             await asyncio.wait_for(_read_run(ws, step, ForwardMsg), timeout=timeout)
         step.seconds = time.perf_counter() - started
-    except asyncio.TimeoutError:
+    except TimeoutError:
         step.outcome, step.detail = "timeout", f"no script_finished within {timeout:.0f} s"
     except websockets.exceptions.ConnectionClosed as closed:
         step.outcome, step.detail = "disconnect", f"websocket closed: {closed}"
@@ -209,49 +241,63 @@ def long_job_text(pairs: int) -> str:
     """The good and bad sentences of ``pairs`` minimal pairs from the shipped English suites, one per line."""
     found = []
     for path in sorted((ROOT / "mlm_core" / "suites").glob("en-*.tsv")):
-        rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()
-                if line and not line.startswith("#")]
+        rows = [
+            line.split("\t")
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")
+        ]
         found += [(row[0], row[1]) for row in rows[1:] if len(row) >= 2]  # after the header
     chosen = [found[k % len(found)] for k in range(pairs)]
     return "\n".join(sentence for pair in chosen for sentence in pair)
 
 
-async def long_job(http: "Http", base: str, pairs: int, model: str, timeout: float) -> dict:
+async def long_job(http: Http, base: str, pairs: int, model: str, timeout: float) -> dict:
     """The Score page scoring ``pairs`` pairs' sentences, opened like a link (the GET is of the bare address: a
     100 KB query does not fit an HTTP request line)."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    step, query = Step(-1, "long_job"), urllib.parse.urlencode(
-        {"page": "score", "model": model, "mode": "sentences", "text": long_job_text(pairs)})
+    step, query = (
+        Step(-1, "long_job"),
+        urllib.parse.urlencode({"page": "score", "model": model, "mode": "sentences", "text": long_job_text(pairs)}),
+    )
     started = time.perf_counter()
     try:
         cookies: dict = {}
         await http.get(f"{base}/", cookies)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
-        async with websockets.connect(base.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
-                                      additional_headers=headers, max_size=None, ping_interval=None) as ws:
+        async with websockets.connect(
+            base.replace("http", "ws", 1) + "/_stcore/stream",
+            subprotocols=["streamlit"],
+            additional_headers=headers,
+            max_size=None,
+            ping_interval=None,
+        ) as ws:
             request = BackMsg()
             request.rerun_script.query_string = query
             await ws.send(request.SerializeToString())
             await asyncio.wait_for(_read_run(ws, step, ForwardMsg), timeout=timeout)
         step.seconds = time.perf_counter() - started
-    except asyncio.TimeoutError:
+    except TimeoutError:
         step.outcome = "timeout"
     except (websockets.exceptions.ConnectionClosed, OSError) as error:
         step.outcome, step.detail = "disconnect", str(error)
-    return {"pairs": pairs, "outcome": step.outcome, "detail": step.detail,
-            "seconds": None if step.seconds is None else round(step.seconds, 2)}
+    return {
+        "pairs": pairs,
+        "outcome": step.outcome,
+        "detail": step.detail,
+        "seconds": None if step.seconds is None else round(step.seconds, 2),
+    }
 
 
-async def one_user(http: Http, base: str, user: int, delay: float, model: str, timeout: float,
-                   results: list) -> None:
+async def one_user(http: Http, base: str, user: int, delay: float, model: str, timeout: float, results: list) -> None:
     await asyncio.sleep(delay)
     cookies: dict = {}
     for number, page in enumerate(STEPS):
-        step = await open_link(http, base, user, page, sentence(user), model, cookies, first=number == 0,
-                               timeout=timeout)
+        step = await open_link(
+            http, base, user, page, sentence(user), model, cookies, first=number == 0, timeout=timeout
+        )
         results.append(step)
         if step.outcome != "ok":
             return  # a student whose page broke does not go on to the next link
@@ -270,10 +316,14 @@ def summarise(steps: list[Step], users: int) -> dict:
     for page in STEPS:
         mine = [s for s in steps if s.step == page]
         times = [s.seconds for s in mine if s.outcome == "ok"]
-        table[page] = {"done": len(times), "p50": percentile(times, 0.50), "p95": percentile(times, 0.95),
-                       "max": max(times, default=None),
-                       **{kind: sum(s.outcome == kind for s in mine) for kind in ("error", "disconnect", "timeout")},
-                       "not_reached": users - len(mine)}
+        table[page] = {
+            "done": len(times),
+            "p50": percentile(times, 0.50),
+            "p95": percentile(times, 0.95),
+            "max": max(times, default=None),
+            **{kind: sum(s.outcome == kind for s in mine) for kind in ("error", "disconnect", "timeout")},
+            "not_reached": users - len(mine),
+        }
     return table
 
 
@@ -294,41 +344,63 @@ async def run(args, base: str, sampler: ProcessSampler | None) -> dict:
         if sampler:
             sampler.start()
         started = time.perf_counter()
-        users = [one_user(http, base, user, args.ramp * user / max(args.users - 1, 1), args.model,
-                          args.step_timeout, steps) for user in range(args.users)]
+        users = [
+            one_user(http, base, user, args.ramp * user / max(args.users - 1, 1), args.model, args.step_timeout, steps)
+            for user in range(args.users)
+        ]
         try:
             await asyncio.wait_for(asyncio.gather(*users), timeout=args.max_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass  # unfinished steps count as not reached
         wall = time.perf_counter() - started
         server = sampler.stop() if sampler else None
         if job is not None:
             try:
                 job = await asyncio.wait_for(job, timeout=max(1.0, args.max_seconds - wall))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 job = {"pairs": args.long_job, "outcome": "timeout"}
-        return {"users": args.users, "ramp_seconds": args.ramp, "wall_seconds": round(wall, 2), "url": base,
-                "steps": summarise(steps, args.users), "server": server, "long_job": job,
-                "load_average_before": load_before, "load_average_after": load_average(),
-                "failures": [asdict(s) | {"elements": None, "tables": None, "images": None, "metrics": None} for s in steps if s.outcome != "ok"][:20],
-                "static_first_visit": {"files": max((s.static_files for s in steps), default=0),
-                                       "bytes": max((s.static_bytes for s in steps), default=0)}}
+        return {
+            "users": args.users,
+            "ramp_seconds": args.ramp,
+            "wall_seconds": round(wall, 2),
+            "url": base,
+            "steps": summarise(steps, args.users),
+            "server": server,
+            "long_job": job,
+            "load_average_before": load_before,
+            "load_average_after": load_average(),
+            "failures": [
+                asdict(s) | {"elements": None, "tables": None, "images": None, "metrics": None}
+                for s in steps
+                if s.outcome != "ok"
+            ][:20],
+            "static_first_visit": {
+                "files": max((s.static_files for s in steps), default=0),
+                "bytes": max((s.static_bytes for s in steps), default=0),
+            },
+        }
     finally:
         http.close()
 
 
 def print_table(result: dict) -> None:
     server = result["server"] or {}
-    print(f"{result['users']} users, ramp {result['ramp_seconds']} s, wall {result['wall_seconds']} s, "
-          f"load average before {result['load_average_before']} after {result['load_average_after']}")
+    print(
+        f"{result['users']} users, ramp {result['ramp_seconds']} s, wall {result['wall_seconds']} s, "
+        f"load average before {result['load_average_before']} after {result['load_average_after']}"
+    )
     for page, row in result["steps"].items():
         fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
-        print(f"  {page:<9} p50 {fmt(row['p50'])} s  p95 {fmt(row['p95'])} s  max {fmt(row['max'])} s  "
-              f"done {row['done']}  errors {row['error']}  disconnects {row['disconnect']}  "
-              f"timeouts {row['timeout']}  not reached {row['not_reached']}")
+        print(
+            f"  {page:<9} p50 {fmt(row['p50'])} s  p95 {fmt(row['p95'])} s  max {fmt(row['max'])} s  "
+            f"done {row['done']}  errors {row['error']}  disconnects {row['disconnect']}  "
+            f"timeouts {row['timeout']}  not reached {row['not_reached']}"
+        )
     if server:
-        print(f"  server: RSS peak {server['rss_peak_gb']:.2f} GB (start {server['rss_start_gb']:.2f} GB), "
-              f"cores used {server['cores_mean']:.2f} mean / {server['cores_peak']:.2f} peak (1 s windows)")
+        print(
+            f"  server: RSS peak {server['rss_peak_gb']:.2f} GB (start {server['rss_start_gb']:.2f} GB), "
+            f"cores used {server['cores_mean']:.2f} mean / {server['cores_peak']:.2f} peak (1 s windows)"
+        )
     if result.get("long_job"):
         print(f"  long job: {result['long_job']}")
     for failure in result["failures"][:5]:
@@ -339,21 +411,39 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=30)
     parser.add_argument("--url", help="a running server or proxy on a loopback address, e.g. http://127.0.0.1:8501")
-    parser.add_argument("--pid", type=int, action="append", default=[],
-                        help="server process to sample with its children (repeatable)")
-    parser.add_argument("--start", action="store_true",
-                        help="start `streamlit run streamlit_app.py` from this checkout as the README does")
-    parser.add_argument("--server-arg", action="append", default=[],
-                        help="extra argument for the started server, e.g. --server-arg=--runner.postScriptGC=true")
+    parser.add_argument(
+        "--pid", type=int, action="append", default=[], help="server process to sample with its children (repeatable)"
+    )
+    parser.add_argument(
+        "--start",
+        action="store_true",
+        help="start `streamlit run streamlit_app.py` from this checkout as the README does",
+    )
+    parser.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        help="extra argument for the started server, e.g. --server-arg=--runner.postScriptGC=true",
+    )
     parser.add_argument("--model", default="demo")
     parser.add_argument("--ramp", type=float, default=3.0, help="users start spread over this many seconds")
     parser.add_argument("--warmup", type=int, default=2, help="users run off the clock first (compilation)")
-    parser.add_argument("--warm", action="append", default=[], metavar="URL",
-                        help="warm up this address instead of --url (repeatable: each replica's own port)")
+    parser.add_argument(
+        "--warm",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="warm up this address instead of --url (repeatable: each replica's own port)",
+    )
     parser.add_argument("--step-timeout", type=float, default=120.0)
     parser.add_argument("--max-seconds", type=float, default=600.0, help="the whole run stops after this")
-    parser.add_argument("--long-job", type=int, default=0, metavar="PAIRS",
-                        help="one more user scores this many minimal pairs' sentences on the Score page meanwhile")
+    parser.add_argument(
+        "--long-job",
+        type=int,
+        default=0,
+        metavar="PAIRS",
+        help="one more user scores this many minimal pairs' sentences on the Score page meanwhile",
+    )
     parser.add_argument("--long-job-head-start", type=float, default=5.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

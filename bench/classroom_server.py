@@ -100,8 +100,14 @@ class ProcessSampler:
         self._thread.join()
         samples = self._samples
         (t0, c0, r0), (t1, c1, _) = samples[0], samples[-1]
-        windows = [(c - cp) / (t - tp) for (t, c, _), (tp, cp, _) in
-                   zip(samples[4:], samples) if t - tp > 0]  # 4 × 0.25 s = 1 s windows
-        return {"rss_start_gb": r0 / 1e9, "rss_peak_gb": max(r for _, _, r in samples) / 1e9,
-                "rss_end_gb": samples[-1][2] / 1e9, "cores_mean": (c1 - c0) / max(t1 - t0, 1e-9),
-                "cores_peak": max(windows, default=0.0), "processes": len(process_tree(self._roots))}
+        windows = [
+            (c - cp) / (t - tp) for (t, c, _), (tp, cp, _) in zip(samples[4:], samples) if t - tp > 0
+        ]  # 4 × 0.25 s = 1 s windows
+        return {
+            "rss_start_gb": r0 / 1e9,
+            "rss_peak_gb": max(r for _, _, r in samples) / 1e9,
+            "rss_end_gb": samples[-1][2] / 1e9,
+            "cores_mean": (c1 - c0) / max(t1 - t0, 1e-9),
+            "cores_peak": max(windows, default=0.0),
+            "processes": len(process_tree(self._roots)),
+        }

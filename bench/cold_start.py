@@ -85,27 +85,44 @@ def main() -> int:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         home = [first_visit(browser, args.root, "/", "h1:has-text('MLM Explorer')") for _ in range(args.runs)]
-        predict = [first_visit(browser, args.root, PREDICT_LINK, "[data-testid='stDataFrame']")
-                   for _ in range(args.runs)]
-        explain = {way: [first_explanation(browser, args.root, from_home=way == "from_home")
-                         for _ in range(args.runs)] for way in ("from_home", "first_visit")}
+        predict = [
+            first_visit(browser, args.root, PREDICT_LINK, "[data-testid='stDataFrame']") for _ in range(args.runs)
+        ]
+        explain = {
+            way: [first_explanation(browser, args.root, from_home=way == "from_home") for _ in range(args.runs)]
+            for way in ("from_home", "first_visit")
+        }
         browser.close()
-    result = {"root": str(args.root), "runs": args.runs, "home_seconds": statistics.median(home),
-              "first_prediction_seconds": statistics.median(predict), "home_all": home, "predict_all": predict,
-              **{f"first_explanation_{way}": {"from_link_all": [a for a, _ in times],
-                                              "from_title_all": [b for _, b in times]}
-                 for way, times in explain.items()}}
+    result = {
+        "root": str(args.root),
+        "runs": args.runs,
+        "home_seconds": statistics.median(home),
+        "first_prediction_seconds": statistics.median(predict),
+        "home_all": home,
+        "predict_all": predict,
+        **{
+            f"first_explanation_{way}": {
+                "from_link_all": [a for a, _ in times],
+                "from_title_all": [b for _, b in times],
+            }
+            for way, times in explain.items()
+        },
+    }
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{args.root}: Home visible {result['home_seconds']:.1f} s, first prediction visible "
-              f"{result['first_prediction_seconds']:.1f} s (median of {args.runs}; all: "
-              f"{', '.join(f'{t:.1f}' for t in home)} / {', '.join(f'{t:.1f}' for t in predict)})")
+        print(
+            f"{args.root}: Home visible {result['home_seconds']:.1f} s, first prediction visible "
+            f"{result['first_prediction_seconds']:.1f} s (median of {args.runs}; all: "
+            f"{', '.join(f'{t:.1f}' for t in home)} / {', '.join(f'{t:.1f}' for t in predict)})"
+        )
         for way, times in explain.items():
             opened = {"from_home": "from the Home page", "first_visit": "as the first visit"}[way]
-            print(f"first explanation, Explain link opened {opened}: "
-                  f"{', '.join(f'{a:.1f}' for a, _ in times)} s after opening it; "
-                  f"{', '.join(f'{b:.1f}' for _, b in times)} s after its title showed")
+            print(
+                f"first explanation, Explain link opened {opened}: "
+                f"{', '.join(f'{a:.1f}' for a, _ in times)} s after opening it; "
+                f"{', '.join(f'{b:.1f}' for _, b in times)} s after its title showed"
+            )
     return 0
 
 

@@ -34,8 +34,9 @@ def naive_explainer(model, tokenizer, text: str, target_id: int):
 
 def _row(name: str, ours: np.ndarray, baseline: str | None = None, theirs_ms: float | None = None) -> BenchResult:
     median = float(np.median(ours))
-    return BenchResult(name, median, float(np.percentile(ours, 95)), baseline, theirs_ms,
-                       theirs_ms / median if theirs_ms else None)
+    return BenchResult(
+        name, median, float(np.percentile(ours, 95)), baseline, theirs_ms, theirs_ms / median if theirs_ms else None
+    )
 
 
 def explain_rows(ctx: BenchContext) -> list[BenchResult]:
@@ -54,12 +55,16 @@ def explain_rows(ctx: BenchContext) -> list[BenchResult]:
         target = predict(mlm, EXPLAIN_TEXT, top_k=1).masks[0].candidates[0]
         repeats = max(3, ctx.repeats // 5)
         ctx.progress(f"{name}: ours...")
-        ours = time_calls(lambda: explain(mlm, EXPLAIN_TEXT), repeats, warmup=1)
+        ours = time_calls(lambda mlm=mlm: explain(mlm, EXPLAIN_TEXT), repeats, warmup=1)
         ctx.progress(f"{name}: naive eager explainer...")
-        theirs = time_calls(lambda: naive_explainer(mlm.model, mlm.tokenizer, EXPLAIN_TEXT, target.token_id),
-                            repeats, warmup=1)
-        results.append(_row(name, ours, "shap.Explainer + Text masker, eager model on strings",
-                            float(np.median(theirs))))
+        theirs = time_calls(
+            lambda mlm=mlm, target=target: naive_explainer(mlm.model, mlm.tokenizer, EXPLAIN_TEXT, target.token_id),
+            repeats,
+            warmup=1,
+        )
+        results.append(
+            _row(name, ours, "shap.Explainer + Text masker, eager model on strings", float(np.median(theirs)))
+        )
     return results
 
 
@@ -114,12 +119,20 @@ def gradient_rows(ctx: BenchContext) -> list[BenchResult]:
         mlm, _ = ctx.base
         top = _top_word(mlm)
         ctx.progress("ig/base-12w: ours...")
-        ours = time_calls(lambda: integrated_gradients(mlm, EXPLAIN_TEXT, targets=[top], steps=DEFAULT_STEPS),
-                          max(3, ctx.repeats // 5), warmup=1)
+        ours = time_calls(
+            lambda: integrated_gradients(mlm, EXPLAIN_TEXT, targets=[top], steps=DEFAULT_STEPS),
+            max(3, ctx.repeats // 5),
+            warmup=1,
+        )
         ctx.progress("ig/base-12w: eager gradient per point...")
-        results.append(_row("ig/base-12w", ours, f"eager forward + backward per point ({NAIVE_SAMPLE} timed, "
-                                                  f"× {DEFAULT_STEPS // NAIVE_SAMPLE})",
-                            eager_gradient_ms(mlm, EXPLAIN_TEXT, DEFAULT_STEPS)))
+        results.append(
+            _row(
+                "ig/base-12w",
+                ours,
+                f"eager forward + backward per point ({NAIVE_SAMPLE} timed, × {DEFAULT_STEPS // NAIVE_SAMPLE})",
+                eager_gradient_ms(mlm, EXPLAIN_TEXT, DEFAULT_STEPS),
+            )
+        )
     if ctx.wants("faithfulness/base-12w"):
         mlm, _ = ctx.base
         explained = explain(mlm, EXPLAIN_TEXT, targets=[_top_word(mlm)])
@@ -133,12 +146,22 @@ def gradient_rows(ctx: BenchContext) -> list[BenchResult]:
         warm = time_calls(lambda: faithfulness(mlm, [explained]), repeats, warmup=1)
         ctx.progress("faithfulness/base-12w: eager call per variant...")
         all_variants = 2 * len(FRACTIONS) * (1 + RANDOM_ORDERS)  # every step of every order, nothing shared
-        results.append(_row("faithfulness/base-12w", cold,
-                            f"eager model call per hidden variant ({NAIVE_SAMPLE} timed, scaled)",
-                            eager_variants_ms(mlm, np.asarray(seen), position, all_variants)))
-        results.append(_row("faithfulness/base-12w-next", warm,
-                            f"eager model call per hidden variant ({NAIVE_SAMPLE} timed, scaled)",
-                            eager_variants_ms(mlm, np.asarray(seen), position, 2 * len(FRACTIONS))))
+        results.append(
+            _row(
+                "faithfulness/base-12w",
+                cold,
+                f"eager model call per hidden variant ({NAIVE_SAMPLE} timed, scaled)",
+                eager_variants_ms(mlm, np.asarray(seen), position, all_variants),
+            )
+        )
+        results.append(
+            _row(
+                "faithfulness/base-12w-next",
+                warm,
+                f"eager model call per hidden variant ({NAIVE_SAMPLE} timed, scaled)",
+                eager_variants_ms(mlm, np.asarray(seen), position, 2 * len(FRACTIONS)),
+            )
+        )
     return results
 
 
@@ -146,4 +169,3 @@ def _top_word(mlm) -> int:
     from mlm_core.tasks.predict import predict
 
     return predict(mlm, EXPLAIN_TEXT, top_k=1).masks[0].candidates[0].token_id
-

@@ -35,8 +35,9 @@ def stream_rows(ctx: BenchContext) -> list[BenchResult]:
     steps, warmup = max(10, ctx.repeats), 3
     with tempfile.TemporaryDirectory() as folder:
         corpus = Path(folder) / "corpus.txt"
-        corpus.write_text((DEMO_MODEL_DIR / "README.md").read_text(encoding="utf-8") * STREAM_TEXT_COPIES,
-                          encoding="utf-8")
+        corpus.write_text(
+            (DEMO_MODEL_DIR / "README.md").read_text(encoding="utf-8") * STREAM_TEXT_COPIES, encoding="utf-8"
+        )
         lines = [line for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()]
         in_memory = make_blocks(mlm.tokenizer, lines, block_length=FINETUNE_BLOCK)
         plan = plan_corpus(mlm.tokenizer, (corpus,), block_length=FINETUNE_BLOCK, validation_share=0.05)
@@ -46,9 +47,19 @@ def stream_rows(ctx: BenchContext) -> list[BenchResult]:
             ctx.progress(f"{name}: streamed corpus, round {round_number + 1}...")
             ours.append(_our_step_times(copy_model(mlm, name="streamed"), streamed, steps, warmup))
             ctx.progress(f"{name}: in-memory blocks, round {round_number + 1}...")
-            theirs.append(_our_step_times(copy_model(mlm, name="in-memory"), in_memory.rows(slice(None, plan.n_train)),
-                                          steps, warmup))
+            theirs.append(
+                _our_step_times(
+                    copy_model(mlm, name="in-memory"), in_memory.rows(slice(None, plan.n_train)), steps, warmup
+                )
+            )
     ours_ms, theirs_ms = np.concatenate(ours), np.concatenate(theirs)
-    return [BenchResult(name, float(np.median(ours_ms)), float(np.percentile(ours_ms, 95)),
-                        "in-memory blocks, the Fine-tune page's path (ms per step of 8 × 64, same text and model)",
-                        float(np.median(theirs_ms)), float(np.median(theirs_ms) / np.median(ours_ms)))]
+    return [
+        BenchResult(
+            name,
+            float(np.median(ours_ms)),
+            float(np.percentile(ours_ms, 95)),
+            "in-memory blocks, the Fine-tune page's path (ms per step of 8 × 64, same text and model)",
+            float(np.median(theirs_ms)),
+            float(np.median(theirs_ms) / np.median(ours_ms)),
+        )
+    ]

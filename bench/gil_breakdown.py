@@ -22,8 +22,10 @@ CATEGORIES = (  # (name, substrings of a frame that put a sample there), first m
     ("dataframes (pandas/arrow)", ("pandas/", "pyarrow/", "dataframe_util")),
     ("tokenisation", ("tokenization_utils", "tokenizers/")),
     ("SHAP / explain", ("shap/", "mlm_core/tasks/explain.py", "mlm_core/tasks/attribution.py")),
-    ("HTTP + websocket (static files, messages)", ("starlette/", "uvicorn/", "h11/", "anyio/", "websockets/",
-                                                    "asyncio/")),
+    (
+        "HTTP + websocket (static files, messages)",
+        ("starlette/", "uvicorn/", "h11/", "anyio/", "websockets/", "asyncio/"),
+    ),
     ("other Streamlit", ("streamlit/",)),
     ("our pages and core", ("pages/", "mlm_core/")),
 )

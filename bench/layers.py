@@ -48,9 +48,14 @@ def scan_row(name: str, mlm, eager, text: str, repeats: int, progress) -> BenchR
 
     progress(f"{name}: eager reference, {len(masks)} separate calls...")
     theirs = time_calls(eager_scan, 1, warmup=0)
-    return BenchResult(name, float(np.median(ours)), float(np.percentile(ours, 95)),
-                       f"{len(masks)} eager calls of the family's own layers with head masks",
-                       float(np.median(theirs)), float(np.median(theirs) / np.median(ours)))
+    return BenchResult(
+        name,
+        float(np.median(ours)),
+        float(np.percentile(ours, 95)),
+        f"{len(masks)} eager calls of the family's own layers with head masks",
+        float(np.median(theirs)),
+        float(np.median(theirs) / np.median(ours)),
+    )
 
 
 def layers_rows(ctx: BenchContext) -> list[BenchResult]:
@@ -62,8 +67,11 @@ def layers_rows(ctx: BenchContext) -> list[BenchResult]:
     results = []
     text = text_of_length(20)
     if ctx.wants("heads/distilbert-scan"):
-        results.append(scan_row("heads/distilbert-scan", _distilbert(ctx), eager_distilbert_log_probs, text,
-                                ctx.repeats, ctx.progress))
+        results.append(
+            scan_row(
+                "heads/distilbert-scan", _distilbert(ctx), eager_distilbert_log_probs, text, ctx.repeats, ctx.progress
+            )
+        )
     if ctx.wants("heads/base-scan"):
         mlm, _ = ctx.base
         ctx.progress("heads/base-scan: ours (144 heads + 12 layers, batched)...")
@@ -78,15 +86,29 @@ def layers_rows(ctx: BenchContext) -> list[BenchResult]:
 
         ctx.progress(f"heads/base-scan: eager reference, {len(masks)} separate calls...")
         theirs = time_calls(eager_scan, 1, warmup=0)
-        results.append(BenchResult("heads/base-scan", float(np.median(ours)), float(np.percentile(ours, 95)),
-                                   f"{len(masks)} eager calls of embeddings + encoder(head_mask) + MLM head",
-                                   float(np.median(theirs)), float(np.median(theirs) / np.median(ours))))
+        results.append(
+            BenchResult(
+                "heads/base-scan",
+                float(np.median(ours)),
+                float(np.percentile(ours, 95)),
+                f"{len(masks)} eager calls of embeddings + encoder(head_mask) + MLM head",
+                float(np.median(theirs)),
+                float(np.median(theirs) / np.median(ours)),
+            )
+        )
     if ctx.wants("layers/base"):
         mlm, _ = ctx.base
         ctx.progress("layers/base: logit lens on 13 layers vs predict...")
         ours = time_calls(lambda: layer_lens(mlm, text), ctx.repeats)
         theirs = time_calls(lambda: predict(mlm, text, top_k=5), ctx.repeats)
-        results.append(BenchResult("layers/base", float(np.median(ours)), float(np.percentile(ours, 95)),
-                                   "predict on the same text (the lens should cost at most 1.5× it)",
-                                   float(np.median(theirs)), float(np.median(theirs) / np.median(ours))))
+        results.append(
+            BenchResult(
+                "layers/base",
+                float(np.median(ours)),
+                float(np.percentile(ours, 95)),
+                "predict on the same text (the lens should cost at most 1.5× it)",
+                float(np.median(theirs)),
+                float(np.median(theirs) / np.median(ours)),
+            )
+        )
     return results

@@ -55,6 +55,14 @@ def probe_rows(ctx: BenchContext) -> list[BenchResult]:
         fold_accuracy(vectors[:, layer], labels, folds=5, seed=0)
         fold_accuracy(vectors[:, layer], control, folds=5, seed=0)
     theirs = reading_ms + (time.perf_counter() - started) * 1000
-    return [BenchResult("probe/demo-task", float(np.median(ours)), float(np.percentile(ours, 95)),
-                        f"{EAGER} ({task.key}, {len(rows)} rows; the model calls timed on {EAGER_SAMPLE} sentences, "
-                        f"× {len(rows) / EAGER_SAMPLE:.1f})", theirs, theirs / float(np.median(ours)))]
+    return [
+        BenchResult(
+            "probe/demo-task",
+            float(np.median(ours)),
+            float(np.percentile(ours, 95)),
+            f"{EAGER} ({task.key}, {len(rows)} rows; the model calls timed on {EAGER_SAMPLE} sentences, "
+            f"× {len(rows) / EAGER_SAMPLE:.1f})",
+            theirs,
+            theirs / float(np.median(ours)),
+        )
+    ]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import platform
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import Callable
 
 import numpy as np
 
@@ -107,12 +107,19 @@ def predict_rows(ctx: BenchContext) -> list[BenchResult]:
         text = text_of_length(n_tokens)
         assert len(mlm.tokenizer(text)["input_ids"]) == n_tokens
         ctx.progress(f"{name}: ours...")
-        ours = time_calls(lambda: predict(mlm, text, top_k=5), ctx.repeats)
+        ours = time_calls(lambda mlm=mlm, text=text: predict(mlm, text, top_k=5), ctx.repeats)
         ctx.progress(f"{name}: transformers pipeline...")
-        theirs = time_calls(lambda: fill_mask(text, top_k=5), ctx.repeats)
-        results.append(BenchResult(name, float(np.median(ours)), float(np.percentile(ours, 95)),
-                                   'transformers pipeline("fill-mask", framework="tf")', float(np.median(theirs)),
-                                   float(np.median(theirs) / np.median(ours))))
+        theirs = time_calls(lambda fill_mask=fill_mask, text=text: fill_mask(text, top_k=5), ctx.repeats)
+        results.append(
+            BenchResult(
+                name,
+                float(np.median(ours)),
+                float(np.percentile(ours, 95)),
+                'transformers pipeline("fill-mask", framework="tf")',
+                float(np.median(theirs)),
+                float(np.median(theirs) / np.median(ours)),
+            )
+        )
     return results
 
 
@@ -137,11 +144,22 @@ def _our_step_times(mlm, blocks, steps: int, warmup: int) -> np.ndarray:
     from mlm_core.training.loop import TrainingConfig, train
 
     stamps = []
-    config = TrainingConfig(total_steps=warmup + steps, batch_size=FINETUNE_BATCH, learning_rate=5e-5,
-                            warmup_steps=1, eval_every=warmup + steps)
-    train(mlm.model, mlm.tokenizer, blocks, None, config=config,
-          on_progress=lambda progress: stamps.append(time.perf_counter()))
-    return np.diff(stamps[warmup - 1:]) * 1000
+    config = TrainingConfig(
+        total_steps=warmup + steps,
+        batch_size=FINETUNE_BATCH,
+        learning_rate=5e-5,
+        warmup_steps=1,
+        eval_every=warmup + steps,
+    )
+    train(
+        mlm.model,
+        mlm.tokenizer,
+        blocks,
+        None,
+        config=config,
+        on_progress=lambda progress: stamps.append(time.perf_counter()),
+    )
+    return np.diff(stamps[warmup - 1 :]) * 1000
 
 
 def _bare_fit_step_times(mlm, masked, steps: int, warmup: int) -> np.ndarray:
@@ -164,16 +182,16 @@ def _bare_fit_step_times(mlm, masked, steps: int, warmup: int) -> np.ndarray:
 
     mlm.model.compile(optimizer=tf_keras.optimizers.Adam(5e-5))
     mlm.model.fit(dataset, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[Stamps()])
-    return np.diff(stamps[warmup - 1:]) * 1000
+    return np.diff(stamps[warmup - 1 :]) * 1000
 
 
 def finetune_rows(ctx: BenchContext) -> list[BenchResult]:
     """Training throughput: our loop vs a bare model.fit, same model, data, batch (8 × 64 tokens) and optimiser.
     Each runs on its own copy of the model. speedup = their ms per step / ours = our tokens/s / theirs."""
     from mlm_core.catalog import DEMO_MODEL_DIR
-    from mlm_core.training.finetune import copy_model
     from mlm_core.loading import load_model
     from mlm_core.training.blocks import make_blocks
+    from mlm_core.training.finetune import copy_model
     from mlm_core.training.masking import mask_for
 
     results = []
@@ -181,18 +199,29 @@ def finetune_rows(ctx: BenchContext) -> list[BenchResult]:
         if not ctx.wants(name) or (name == "finetune/demo" and not DEMO_MODEL_DIR.is_dir()):
             continue
         mlm = load_model("demo") if name == "finetune/demo" else ctx.base[0]
-        text = " ".join(WORDS[i % len(WORDS)] for i in range(4000)) if name == "finetune/base" else \
-            (DEMO_MODEL_DIR / "README.md").read_text(encoding="utf-8") * 4
+        text = (
+            " ".join(WORDS[i % len(WORDS)] for i in range(4000))
+            if name == "finetune/base"
+            else (DEMO_MODEL_DIR / "README.md").read_text(encoding="utf-8") * 4
+        )
         blocks = make_blocks(mlm.tokenizer, [text], block_length=FINETUNE_BLOCK)
         steps, warmup = max(10, ctx.repeats), 3
         ctx.progress(f"{name}: our training loop...")
         ours = _our_step_times(copy_model(mlm, name="ours"), blocks, steps, warmup)
         ctx.progress(f"{name}: bare model.fit...")
-        theirs = _bare_fit_step_times(copy_model(mlm, name="fit"), mask_for(mlm.tokenizer, blocks, seed=0),
-                                      steps, warmup)
-        results.append(BenchResult(name, float(np.median(ours)), float(np.percentile(ours, 95)),
-                                   "bare Keras model.fit with the model's own MLM loss (ms per step of 8 × 64)",
-                                   float(np.median(theirs)), float(np.median(theirs) / np.median(ours))))
+        theirs = _bare_fit_step_times(
+            copy_model(mlm, name="fit"), mask_for(mlm.tokenizer, blocks, seed=0), steps, warmup
+        )
+        results.append(
+            BenchResult(
+                name,
+                float(np.median(ours)),
+                float(np.percentile(ours, 95)),
+                "bare Keras model.fit with the model's own MLM loss (ms per step of 8 × 64)",
+                float(np.median(theirs)),
+                float(np.median(theirs) / np.median(ours)),
+            )
+        )
     return results
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .explain import explain_rows, gradient_rows
 from .finetune import stream_rows
@@ -14,13 +14,25 @@ from .trace import trace_rows
 from .words import words_rows
 
 
-def run_benchmarks(*, repeats: int = 20, only: str | None = None,
-                   progress: Callable[[str], None] = lambda line: None) -> list[BenchResult]:
+def run_benchmarks(
+    *, repeats: int = 20, only: str | None = None, progress: Callable[[str], None] = lambda line: None
+) -> list[BenchResult]:
     """Every benchmark row (optionally only names starting with ``only``), measured in this process."""
     ctx = BenchContext(repeats, only, progress)
-    return (predict_rows(ctx) + attention_rows(ctx) + layers_rows(ctx) + trace_rows(ctx) + explain_rows(ctx)
-            + gradient_rows(ctx) + score_rows(ctx) + words_rows(ctx) + probe_rows(ctx) + finetune_rows(ctx)
-            + stream_rows(ctx) + load_rows(ctx))
+    return (
+        predict_rows(ctx)
+        + attention_rows(ctx)
+        + layers_rows(ctx)
+        + trace_rows(ctx)
+        + explain_rows(ctx)
+        + gradient_rows(ctx)
+        + score_rows(ctx)
+        + words_rows(ctx)
+        + probe_rows(ctx)
+        + finetune_rows(ctx)
+        + stream_rows(ctx)
+        + load_rows(ctx)
+    )
 
 
 def format_table(results: list[BenchResult]) -> str:

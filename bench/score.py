@@ -23,8 +23,24 @@ def distinct_pairs(n: int):
     """``n`` different agreement pairs made from word lists (a benchmark needs many distinct sentences)."""
     from mlm_core.tasks.pair_files import Pair
 
-    nouns = ["dog", "cat", "man", "woman", "child", "teacher", "farmer", "doctor", "bird", "horse", "student",
-             "driver", "king", "girl", "boy", "friend"]
+    nouns = [
+        "dog",
+        "cat",
+        "man",
+        "woman",
+        "child",
+        "teacher",
+        "farmer",
+        "doctor",
+        "bird",
+        "horse",
+        "student",
+        "driver",
+        "king",
+        "girl",
+        "boy",
+        "friend",
+    ]
     places = ["house", "river", "school", "garden", "market", "station", "church", "bridge", "village", "road"]
     states = ["tired", "happy", "hungry", "late", "ready", "outside", "asleep", "here"]
     pairs = []
@@ -32,8 +48,13 @@ def distinct_pairs(n: int):
         noun, place = nouns[k % len(nouns)], places[(k // len(nouns)) % len(places)]
         state = states[(k // (len(nouns) * len(places))) % len(states)]
         good_verb, bad_verb, subject = ("are", "is", noun + "s") if k % 2 else ("is", "are", noun)
-        pairs.append(Pair(f"the {subject} near the {place} {good_verb} {state} today .",
-                          f"the {subject} near the {place} {bad_verb} {state} today .", "agreement"))
+        pairs.append(
+            Pair(
+                f"the {subject} near the {place} {good_verb} {state} today .",
+                f"the {subject} near the {place} {bad_verb} {state} today .",
+                "agreement",
+            )
+        )
     return pairs
 
 
@@ -50,8 +71,16 @@ def score_rows(ctx: BenchContext) -> list[BenchResult]:
         ours = time_calls(lambda: score(mlm, [SCORE_TEXT]), max(5, ctx.repeats // 2), warmup=1)
         ctx.progress("score/base-12w: eager loop...")
         theirs = time_calls(lambda: eager_pll(mlm, SCORE_TEXT, "pll-word-l2r"), max(3, ctx.repeats // 5), warmup=1)
-        results.append(BenchResult("score/base-12w", float(np.median(ours)), float(np.percentile(ours, 95)), EAGER,
-                                   float(np.median(theirs)), float(np.median(theirs) / np.median(ours))))
+        results.append(
+            BenchResult(
+                "score/base-12w",
+                float(np.median(ours)),
+                float(np.percentile(ours, 95)),
+                EAGER,
+                float(np.median(theirs)),
+                float(np.median(theirs) / np.median(ours)),
+            )
+        )
     if ctx.wants("pairs/demo-1000") and DEMO_MODEL_DIR.is_dir():
         demo = load_model("demo")
         pairs = distinct_pairs(1000)
@@ -68,7 +97,14 @@ def score_rows(ctx: BenchContext) -> list[BenchResult]:
             eager_pll(demo, pair.good, "pll-word-l2r")
             eager_pll(demo, pair.bad, "pll-word-l2r")
         theirs_ms = (time.perf_counter() - started) * 1000 * len(pairs) / PAIRS_SAMPLE
-        results.append(BenchResult("pairs/demo-1000", ours_ms, ours_ms,
-                                   f"{EAGER} (timed on {PAIRS_SAMPLE} pairs, × {len(pairs) // PAIRS_SAMPLE})",
-                                   theirs_ms, theirs_ms / ours_ms))
+        results.append(
+            BenchResult(
+                "pairs/demo-1000",
+                ours_ms,
+                ours_ms,
+                f"{EAGER} (timed on {PAIRS_SAMPLE} pairs, × {len(pairs) // PAIRS_SAMPLE})",
+                theirs_ms,
+                theirs_ms / ours_ms,
+            )
+        )
     return results

@@ -42,6 +42,13 @@ def trace_rows(ctx: BenchContext) -> list[BenchResult]:
     n_patches = mlm.num_layers + 1
     ctx.progress(f"trace/base-20tok: eager reference, {n_patches * len(corrupt_ids)} separate calls...")
     theirs = time_calls(eager_grid, 1, warmup=0)
-    return [BenchResult("trace/base-20tok", float(np.median(ours)), float(np.percentile(ours, 95)),
-                        f"{n_patches * len(corrupt_ids)} eager calls of embeddings + patched layers + MLM head",
-                        float(np.median(theirs)), float(np.median(theirs) / np.median(ours)))]
+    return [
+        BenchResult(
+            "trace/base-20tok",
+            float(np.median(ours)),
+            float(np.percentile(ours, 95)),
+            f"{n_patches * len(corrupt_ids)} eager calls of embeddings + patched layers + MLM head",
+            float(np.median(theirs)),
+            float(np.median(theirs) / np.median(ours)),
+        )
+    ]

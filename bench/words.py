@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -38,16 +38,50 @@ def distinct_bias_pairs(n: int):
     """``n`` different occupation/pronoun pairs (a benchmark needs many distinct sentences)."""
     from mlm_core.tasks.bias_files import BiasPair
 
-    jobs = ["nurse", "engineer", "teacher", "pilot", "doctor", "farmer", "lawyer", "banker", "cook", "soldier",
-            "clerk", "tailor", "surgeon", "manager", "dancer", "writer", "driver", "painter", "singer", "judge",
-            "baker", "guard", "porter", "sailor", "miner"]
-    templates = ["The {job} said that {p} would be late.", "The {job} finished {q} work early.",
-                 "We asked the {job} whether {p} was ready.", "Everyone thought the {job} knew what {p} wanted."]
+    jobs = [
+        "nurse",
+        "engineer",
+        "teacher",
+        "pilot",
+        "doctor",
+        "farmer",
+        "lawyer",
+        "banker",
+        "cook",
+        "soldier",
+        "clerk",
+        "tailor",
+        "surgeon",
+        "manager",
+        "dancer",
+        "writer",
+        "driver",
+        "painter",
+        "singer",
+        "judge",
+        "baker",
+        "guard",
+        "porter",
+        "sailor",
+        "miner",
+    ]
+    templates = [
+        "The {job} said that {p} would be late.",
+        "The {job} finished {q} work early.",
+        "We asked the {job} whether {p} was ready.",
+        "Everyone thought the {job} knew what {p} wanted.",
+    ]
     pairs = []
     for k in range(n):
         job, template = jobs[k % len(jobs)], templates[(k // len(jobs)) % len(templates)]
-        pairs.append(BiasPair(template.format(job=job, p="she", q="her"), template.format(job=job, p="he", q="his"),
-                              "stereo", "gender"))
+        pairs.append(
+            BiasPair(
+                template.format(job=job, p="she", q="her"),
+                template.format(job=job, p="he", q="his"),
+                "stereo",
+                "gender",
+            )
+        )
     return pairs
 
 
@@ -72,10 +106,17 @@ def words_rows(ctx: BenchContext) -> list[BenchResult]:
         ctx.progress("words/base-4: predict/32 in the same run...")
         theirs = time_calls(lambda: predict(mlm, next(baseline_texts), top_k=5), ctx.repeats)
         set_memo_size(mlm, 0)
-        results.append(BenchResult("words/base-4", float(np.median(ours)), float(np.percentile(ours, 95)),
-                                   f"predict/32 (top-5 of a 32-token text; words/base-4 is a {WORDS_TOKENS}-token "
-                                   "text with its top-5 and 4 words, one of 3 pieces)",
-                                   float(np.median(theirs)), float(np.median(theirs) / np.median(ours))))
+        results.append(
+            BenchResult(
+                "words/base-4",
+                float(np.median(ours)),
+                float(np.percentile(ours, 95)),
+                f"predict/32 (top-5 of a 32-token text; words/base-4 is a {WORDS_TOKENS}-token "
+                "text with its top-5 and 4 words, one of 3 pieces)",
+                float(np.median(theirs)),
+                float(np.median(theirs) / np.median(ours)),
+            )
+        )
     if ctx.wants("bias/demo-100") and DEMO_MODEL_DIR.is_dir():
         demo = load_model("demo")
         pairs = distinct_bias_pairs(BIAS_PAIRS)
@@ -91,7 +132,15 @@ def words_rows(ctx: BenchContext) -> list[BenchResult]:
         for pair in pairs[:EAGER_SAMPLE]:
             eager_crows(demo, pair.more, pair.less)
         theirs_ms = (time.perf_counter() - started) * 1000 * len(pairs) / EAGER_SAMPLE
-        results.append(BenchResult("bias/demo-100", ours_ms, ours_ms,
-                                   f"eager loop: one model call per shared token (timed on {EAGER_SAMPLE} pairs, "
-                                   f"× {len(pairs) // EAGER_SAMPLE})", theirs_ms, theirs_ms / ours_ms))
+        results.append(
+            BenchResult(
+                "bias/demo-100",
+                ours_ms,
+                ours_ms,
+                f"eager loop: one model call per shared token (timed on {EAGER_SAMPLE} pairs, "
+                f"× {len(pairs) // EAGER_SAMPLE})",
+                theirs_ms,
+                theirs_ms / ours_ms,
+            )
+        )
     return results

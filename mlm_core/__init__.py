@@ -1,8 +1,8 @@
 """MLM Explorer's core: load masked language models and look inside them. No Streamlit here.
 
-    >>> from mlm_core import load_model, predict
-    >>> mlm = load_model("demo")
-    >>> predict(mlm, "The cat sat on the [MASK].").masks[0].candidates[0].token
+>>> from mlm_core import load_model, predict
+>>> mlm = load_model("demo")
+>>> predict(mlm, "The cat sat on the [MASK].").masks[0].candidates[0].token
 """
 
 import os
@@ -46,7 +46,23 @@ from .model import MaskedLM  # noqa: E402
 from .tasks.predict import Candidate, JointFilling, MaskPrediction, Prediction, predict  # noqa: E402
 
 __all__ = [
-    "Analysis", "Candidate", "Encoding", "InputError", "JointFilling", "MaskPrediction", "MaskedLM",
-    "MlmExplorerError", "ModelNotFoundError", "PRESETS", "ParameterError", "Prediction",
-    "UnsupportedModelError", "analyze", "default_model_spec", "encode", "load_model", "predict", "resolve_spec",
+    "Analysis",
+    "Candidate",
+    "Encoding",
+    "InputError",
+    "JointFilling",
+    "MaskPrediction",
+    "MaskedLM",
+    "MlmExplorerError",
+    "ModelNotFoundError",
+    "PRESETS",
+    "ParameterError",
+    "Prediction",
+    "UnsupportedModelError",
+    "analyze",
+    "default_model_spec",
+    "encode",
+    "load_model",
+    "predict",
+    "resolve_spec",
 ]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import threading
 import weakref
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Collection, Sequence
 
 import numpy as np
 
@@ -80,8 +80,9 @@ def _check_has_mask(mlm: MaskedLM, text: str, mask_positions: Sequence[int]) -> 
     raise InputError(f"No [MASK] in the text{hint} — add one, e.g. '{EXAMPLE}'")
 
 
-def word_groups(word_ids: Sequence[int | None], *, skip: Collection[int] = (),
-                specials: bool = False) -> tuple[tuple[int, ...], ...]:
+def word_groups(
+    word_ids: Sequence[int | None], *, skip: Collection[int] = (), specials: bool = False
+) -> tuple[tuple[int, ...], ...]:
     """Token positions grouped into words, in order: neighbouring tokens with the same word id form one group.
 
     Special tokens (word id None) are left out, or with ``specials`` each kept as a group of its own; positions
@@ -157,13 +158,15 @@ class Analysis:
         """The token position of mask ``mask_index`` (0-based), or an ``InputError`` naming the masks there are."""
         n_masks = len(self.mask_positions)
         if not 0 <= mask_index < n_masks:
-            raise InputError(f"Mask number {mask_index + 1} was asked for, but the text has {n_masks} "
-                             f"mask{'s' if n_masks != 1 else ''} — pick a number from 1 to {n_masks}.")
+            raise InputError(
+                f"Mask number {mask_index + 1} was asked for, but the text has {n_masks} "
+                f"mask{'s' if n_masks != 1 else ''} — pick a number from 1 to {n_masks}."
+            )
         return self.mask_positions[mask_index]
 
 
 MEMO_SIZE = 32  # texts per model
-_MEMOS: "weakref.WeakKeyDictionary[MaskedLM, LruCache[str, Analysis]]" = weakref.WeakKeyDictionary()
+_MEMOS: weakref.WeakKeyDictionary[MaskedLM, LruCache[str, Analysis]] = weakref.WeakKeyDictionary()
 _MEMOS_LOCK = threading.Lock()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from .errors import UnsupportedModelError
-from .families import adapter_for, layered, refusal  # noqa: F401  (re-exported: the tasks' one entry point)
+from .families import adapter_for, layered, refusal
 
 
 def require_view(model, view: str, what: str, name: str) -> None:
@@ -76,8 +76,9 @@ def head_masked_logits(model, input_ids, attention_mask, positions, head_mask=No
     (1 keeps a head, 0 removes its attention weights), from ids or word embeddings ``inputs_embeds``. None, or an
     all-ones mask, computes the model's usual function layer by layer."""
     adapter = adapter_for(model)
-    hidden = run_layers(model, embed(model, input_ids, inputs_embeds, attention_mask), attention_mask, head_mask,
-                        positions=positions)
+    hidden = run_layers(
+        model, embed(model, input_ids, inputs_embeds, attention_mask), attention_mask, head_mask, positions=positions
+    )
     return adapter.head(adapter.final_norm(hidden))
 
 

@@ -12,9 +12,9 @@ import re
 import shutil
 import uuid
 import zipfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from PIL import Image
 
@@ -50,18 +50,21 @@ def decode_upload(data: bytes, *, name: str, wanted: str, max_mb: int = MAX_UPLO
     if len(data) == 0:
         raise InputError(f"{name} is empty — upload {wanted}.")
     if len(data) > max_mb * 1_000_000:
-        raise InputError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {max_mb} MB — upload a smaller file "
-                         "(split it, or keep the part you need).")
+        raise InputError(
+            f"{name} is {len(data) / 1e6:.1f} MB; the limit is {max_mb} MB — upload a smaller file "
+            "(split it, or keep the part you need)."
+        )
     if data.startswith(ZIP_MAGIC):
         raise InputError(f"{name} is a zip archive — unzip it and upload {wanted} from inside it.")
     if b"\x00" in data[:65536]:
-        raise InputError(f"{name} looks binary (it contains NUL bytes) — upload {wanted}, not a document or an "
-                         "image.")
+        raise InputError(f"{name} looks binary (it contains NUL bytes) — upload {wanted}, not a document or an image.")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputError(f"{name} is not UTF-8 text (undecodable byte at position {error.start}) — save it as "
-                         "UTF-8 (in most editors: Save as… → Encoding: UTF-8) and upload it again.") from error
+        raise InputError(
+            f"{name} is not UTF-8 text (undecodable byte at position {error.start}) — save it as "
+            "UTF-8 (in most editors: Save as… → Encoding: UTF-8) and upload it again."
+        ) from error
 
 
 LFS_POINTER = b"version https://git-lfs"
@@ -97,8 +100,9 @@ _FREE_SPACE = "free some space on that disk or choose a folder on another one"
 _WRITABLE = "choose a folder you can write to"
 
 
-def check_output_folder(out: str | Path, *, what: str, replace_marker: str | None = None,
-                        needed_bytes: int = 0) -> Path:
+def check_output_folder(
+    out: str | Path, *, what: str, replace_marker: str | None = None, needed_bytes: int = 0
+) -> Path:
     """Make sure ``what`` (e.g. 'the attention diagrams') can be written to the folder ``out``; return it as a Path.
 
     ``out`` may be missing (it and its parents are created when written) or an existing folder: any folder when
@@ -109,16 +113,28 @@ def check_output_folder(out: str | Path, *, what: str, replace_marker: str | Non
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise InputError(_cannot(what, out, "it is a file, not a folder",
-                                 "give the path of a folder (a new one is created)"))
+        raise InputError(
+            _cannot(what, out, "it is a file, not a folder", "give the path of a folder (a new one is created)")
+        )
     if replace_marker and out.is_dir() and any(out.iterdir()) and not (out / replace_marker).is_file():
-        raise InputError(_cannot(what, out, "it is a folder with other files in it",
-                                 f"choose a new or empty folder (an earlier result there, with its {replace_marker}, "
-                                 "would be replaced)"))
+        raise InputError(
+            _cannot(
+                what,
+                out,
+                "it is a folder with other files in it",
+                f"choose a new or empty folder (an earlier result there, with its {replace_marker}, would be replaced)",
+            )
+        )
     existing = next(folder for folder in (out.absolute(), *out.absolute().parents) if folder.exists())
     if not existing.is_dir():
-        raise InputError(_cannot(what, out, f"'{existing}' is a file, so no folder can be made inside it",
-                                 "choose a path whose folders are folders"))
+        raise InputError(
+            _cannot(
+                what,
+                out,
+                f"'{existing}' is a file, so no folder can be made inside it",
+                "choose a path whose folders are folders",
+            )
+        )
     probe = existing / f"{PARTIAL}probe-{uuid.uuid4().hex[:8]}"
     try:
         probe.mkdir()
@@ -127,8 +143,14 @@ def check_output_folder(out: str | Path, *, what: str, replace_marker: str | Non
         raise InputError(_cannot(what, out, *_reason_and_fix(error, existing))) from error
     free = shutil.disk_usage(existing).free
     if free < needed_bytes:
-        raise InputError(_cannot(what, out, f"it needs about {_megabytes(needed_bytes)} and only "
-                                 f"{_megabytes(free)} are free there", _FREE_SPACE))
+        raise InputError(
+            _cannot(
+                what,
+                out,
+                f"it needs about {_megabytes(needed_bytes)} and only {_megabytes(free)} are free there",
+                _FREE_SPACE,
+            )
+        )
     return out
 
 

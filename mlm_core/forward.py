@@ -15,17 +15,16 @@ compiled by the model's ``programs.ProgramCache`` (``forward.programs``), which 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from .architecture import (apply_head, dense_attentions, fast_last_layer, head_masked_logits, masked_logits,
-                           refusal)
+from .architecture import apply_head, dense_attentions, fast_last_layer, head_masked_logits, masked_logits, refusal
 from .programs import ProgramCache, ProgramKey
-from .shapes import (BATCH_BUCKETS, BULK_ROWS, HEAD_ROW_BUCKETS, LENGTH_BUCKETS, SLOT_BUCKETS,  # noqa: F401
-                     bucket as _bucket, call_chunks)
+from .shapes import BATCH_BUCKETS, BULK_ROWS, HEAD_ROW_BUCKETS, LENGTH_BUCKETS, SLOT_BUCKETS, call_chunks
+from .shapes import bucket as _bucket
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,15 @@ class CompiledForward:
                 logits, out = head_masked_logits(model, input_ids, attention_mask, positions, head_mask), None
             else:
                 asked = internals and not internals_refused
-                logits, out = masked_logits(model, input_ids, attention_mask, positions, training=False,
-                                            output_attentions=asked, output_hidden_states=asked)
+                logits, out = masked_logits(
+                    model,
+                    input_ids,
+                    attention_mask,
+                    positions,
+                    training=False,
+                    output_attentions=asked,
+                    output_hidden_states=asked,
+                )
             log_probs = tf.nn.log_softmax(logits, axis=-1)
             if kind == "targets":  # only the asked-for token's log-prob leaves the graph: [N, P], not [N, P, V]
                 return (tf.gather(log_probs, targets, batch_dims=2),)
@@ -77,17 +83,26 @@ class CompiledForward:
                 return (log_probs,)
             if internals_refused:  # no layers to show: empty stacks, each view refuses with the family's reason
                 rows, length = tf.shape(input_ids)[0], tf.shape(input_ids)[1]
-                return (log_probs, tf.zeros([rows, 0, 1, length, length]),
-                        tf.zeros([rows, 0, length, out.last_hidden_state.shape[-1]]))
+                return (
+                    log_probs,
+                    tf.zeros([rows, 0, 1, length, length]),
+                    tf.zeros([rows, 0, length, out.last_hidden_state.shape[-1]]),
+                )
             length = tf.shape(input_ids)[1]
-            return (log_probs, dense_attentions(model, out.attentions, length),
-                    tf.stack(out.hidden_states, axis=1))
+            return (log_probs, dense_attentions(model, out.attentions, length), tf.stack(out.hidden_states, axis=1))
 
         return step
 
-    def _padded_call(self, kind: str, rows: Sequence[Sequence[int]], positions: Sequence[Sequence[int]],
-                     targets: Sequence[Sequence[int]] | None = None, head_masks: np.ndarray | None = None, *,
-                     bulk: bool = False) -> list[np.ndarray]:
+    def _padded_call(
+        self,
+        kind: str,
+        rows: Sequence[Sequence[int]],
+        positions: Sequence[Sequence[int]],
+        targets: Sequence[Sequence[int]] | None = None,
+        head_masks: np.ndarray | None = None,
+        *,
+        bulk: bool = False,
+    ) -> list[np.ndarray]:
         """One compiled call: up to one batch bucket of rows (their lengths may differ) padded to the longest
         row's length bucket, or with ``bulk`` to the longest row's own length; outputs cut back to the real rows.
         ``head_masks`` float[N, L, H] (the "ablated" kinds) is an input of the compiled program, so every choice
@@ -103,8 +118,8 @@ class CompiledForward:
         ids = np.full((padded_rows, padded_length), self.pad_id, dtype=np.int32)
         mask = np.zeros((padded_rows, padded_length), dtype=np.int32)
         for index, row in enumerate(rows):
-            ids[index, :len(row)] = row
-            mask[index, :len(row)] = 1
+            ids[index, : len(row)] = row
+            mask[index, : len(row)] = 1
         mask[n_rows:, :1] = 1  # padding rows attend to one token so their softmax stays finite
         gather = np.zeros((padded_rows, padded_slots), dtype=np.int32)
         chosen = np.zeros((padded_rows, padded_slots), dtype=np.int32)
@@ -123,8 +138,13 @@ class CompiledForward:
         return [output.numpy()[:n_rows] for output in outputs]
 
     def __call__(
-        self, rows: Sequence[Sequence[int]], positions: Sequence[Sequence[int]], *, internals: bool = False,
-        head_masks: np.ndarray | None = None, on_rows: Callable[[int], None] | None = None,
+        self,
+        rows: Sequence[Sequence[int]],
+        positions: Sequence[Sequence[int]],
+        *,
+        internals: bool = False,
+        head_masks: np.ndarray | None = None,
+        on_rows: Callable[[int], None] | None = None,
     ) -> ForwardResult:
         """Run N token-id rows of equal length T; gather log-probs at ``positions[n]`` for each row n.
 
@@ -141,8 +161,16 @@ class CompiledForward:
         kind = "ablated" if head_masks is not None else "internals" if internals else "log_probs"
         parts = []
         for start, stop in call_chunks(n_rows):
-            parts.append(self._padded_call(kind, rows[start:stop], positions[start:stop], None,
-                                           _rows_of(head_masks, start, stop), bulk=n_rows > BULK_ROWS))
+            parts.append(
+                self._padded_call(
+                    kind,
+                    rows[start:stop],
+                    positions[start:stop],
+                    None,
+                    _rows_of(head_masks, start, stop),
+                    bulk=n_rows > BULK_ROWS,
+                )
+            )
             if on_rows is not None:
                 on_rows(stop)
         outputs = [np.concatenate(arrays) for arrays in zip(*parts)]
@@ -165,8 +193,9 @@ class CompiledForward:
         (values,) = self.programs.run(ProgramKey("head", padded.shape), make_step, (tf.constant(padded),))
         return values.numpy()[:n_rows]
 
-    def target_log_probs(self, rows: Sequence[Sequence[int]], positions: Sequence[int],
-                         targets: Sequence[int]) -> np.ndarray:
+    def target_log_probs(
+        self, rows: Sequence[Sequence[int]], positions: Sequence[int], targets: Sequence[int]
+    ) -> np.ndarray:
         """log P(``targets[n]`` at ``positions[n]`` | ``rows[n]``) for N rows of any lengths: float32[N].
 
         Rows are sorted by length and run in chunks (``call_chunks``), each padded to its longest row, so thousands
@@ -176,8 +205,13 @@ class CompiledForward:
         by_length = np.argsort([len(row) for row in rows], kind="stable")
         for start, stop in call_chunks(len(rows)):
             chosen = by_length[start:stop]
-            (values,) = self._padded_call("targets", [rows[n] for n in chosen], [[positions[n]] for n in chosen],
-                                          [[targets[n]] for n in chosen], bulk=len(rows) > BULK_ROWS)
+            (values,) = self._padded_call(
+                "targets",
+                [rows[n] for n in chosen],
+                [[positions[n]] for n in chosen],
+                [[targets[n]] for n in chosen],
+                bulk=len(rows) > BULK_ROWS,
+            )
             result[chosen] = values[:, 0]
         return result
 

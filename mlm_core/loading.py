@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .catalog import ResolvedSpec, hub_offline, resolve_spec
 from .errors import ModelNotFoundError, UnsupportedModelError
@@ -28,21 +28,45 @@ SAFE_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "tf_mo
 PICKLE_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json")
 # Small JSON files that must hold one object; transformers fails on anything else with a TypeError deep inside.
-JSON_OBJECT_FILES = ("config.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-                     "model.safetensors.index.json", "tf_model.h5.index.json")
+JSON_OBJECT_FILES = (
+    "config.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "model.safetensors.index.json",
+    "tf_model.h5.index.json",
+)
 MODEL_FILES = (*SAFE_WEIGHT_FILES, *TOKENIZER_FILES, *JSON_OBJECT_FILES, "merges.txt")
-POSITIVE_INT_SETTINGS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                         "intermediate_size", "max_position_embeddings")
+POSITIVE_INT_SETTINGS = (
+    "vocab_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "max_position_embeddings",
+)
 PROBE_TEXT = "qzx ✓ 123"  # a made-up word and a rare character: a tokenizer that cannot cope fails here, not later
 HUB_PROBE_TIMEOUT_S = 6.0
 # Roberta-family position ids start after the padding index, so two positions are unusable.
-_POSITION_OFFSET_MODELS = {"roberta": 2, "camembert": 2, "xlm-roberta": 2, "longformer": 2, "roberta-prelayernorm": 2,
-                           "mpnet": 2, "esm": 2}
+_POSITION_OFFSET_MODELS = {
+    "roberta": 2,
+    "camembert": 2,
+    "xlm-roberta": 2,
+    "longformer": 2,
+    "roberta-prelayernorm": 2,
+    "mpnet": 2,
+    "esm": 2,
+}
 NO_POSITION_LIMIT = 512  # families with relative positions only (Funnel): the tokenizer's limit, else this
 
 
-def load_model(spec: str, *, jit_compile: bool | None = None, allow_new_head: bool = False,
-               allowed_roots: Sequence[str | Path] | None = None) -> MaskedLM:
+def load_model(
+    spec: str,
+    *,
+    jit_compile: bool | None = None,
+    allow_new_head: bool = False,
+    allowed_roots: Sequence[str | Path] | None = None,
+) -> MaskedLM:
     """Load the model named by ``spec`` (preset key, hub id or folder) ready for analysis.
 
     ``allow_new_head`` lets the demo-model builder start from an encoder without an MLM head; ``allowed_roots``
@@ -127,8 +151,9 @@ def _probe_hub(resolved: ResolvedSpec) -> None:
     _check_weight_files(resolved, ["config.json"] + [sibling.rfilename for sibling in info.siblings or []])
 
 
-def _load(resolved: ResolvedSpec, *, local_files_only: bool, jit_compile: bool | None,
-          allow_new_head: bool) -> MaskedLM:
+def _load(
+    resolved: ResolvedSpec, *, local_files_only: bool, jit_compile: bool | None, allow_new_head: bool
+) -> MaskedLM:
     from transformers import AutoConfig, TFAutoModelForMaskedLM
 
     common = {"local_files_only": local_files_only, "trust_remote_code": False}
@@ -202,8 +227,9 @@ def _read_weights(resolved: ResolvedSpec, config, common: dict):
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the "newly initialized" warning is turned into our own error
     try:
-        return TFAutoModelForMaskedLM.from_pretrained(resolved.source, config=config, output_loading_info=True,
-                                                      **common)
+        return TFAutoModelForMaskedLM.from_pretrained(
+            resolved.source, config=config, output_loading_info=True, **common
+        )
     except OSError as error:  # h5py's errors, which transformers re-raises as "Unable to load weights from h5 file"
         if resolved.kind == "hub" and common["local_files_only"]:
             raise _NotCached from error
@@ -232,15 +258,19 @@ def _check_files(resolved: ResolvedSpec, filenames: list[str]) -> None:
         for key in POSITIVE_INT_SETTINGS:
             value = config.get(key, 1)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ModelNotFoundError(_damaged(resolved, "config.json", f"'{key}' is {value!r}, not a whole "
-                                                                           "number above 0"))
+                raise ModelNotFoundError(
+                    _damaged(resolved, "config.json", f"'{key}' is {value!r}, not a whole number above 0")
+                )
 
 
 def _damaged_tokenizer_file(resolved: ResolvedSpec, error: BaseException) -> tuple[str, str]:
     """(file, what is wrong) for a tokenizer that failed: the first tokenizer file that is not UTF-8 (or not JSON),
     else the first one transformers reads (tokenizer.json before the vocabulary files)."""
-    names = [name for name in (*TOKENIZER_FILES, "merges.txt")
-             if resolved.kind == "local" and name in _folder_files(resolved)]
+    names = [
+        name
+        for name in (*TOKENIZER_FILES, "merges.txt")
+        if resolved.kind == "local" and name in _folder_files(resolved)
+    ]
     for name in names:
         problem = file_problem(Path(resolved.source) / name, text=True, json_object=name.endswith(".json"))
         if problem:
@@ -256,14 +286,20 @@ def _weights_file(resolved: ResolvedSpec, default: str) -> str:
 
 def _damaged(resolved: ResolvedSpec, name: str, detail: str) -> str:
     kind = "weights" if name in SAFE_WEIGHT_FILES else "configuration" if name == "config.json" else "tokenizer"
-    fix = ("delete it from the Hugging Face cache ('huggingface-cli delete-cache') and load it again to download it "
-           "anew" if resolved.kind == "hub" else "save the model again with save_pretrained(), or download it again")
-    return (f"Model '{resolved.spec}' could not be read: its {kind} file {name} is damaged or incomplete ({detail}) "
-            f"— {fix}.")
+    fix = (
+        "delete it from the Hugging Face cache ('huggingface-cli delete-cache') and load it again to download it anew"
+        if resolved.kind == "hub"
+        else "save the model again with save_pretrained(), or download it again"
+    )
+    return (
+        f"Model '{resolved.spec}' could not be read: its {kind} file {name} is damaged or incomplete ({detail}) "
+        f"— {fix}."
+    )
 
 
-def wrap_model(name: str, tokenizer, model, *, max_tokens: int | None = None,
-               jit_compile: bool | None = None) -> MaskedLM:
+def wrap_model(
+    name: str, tokenizer, model, *, max_tokens: int | None = None, jit_compile: bool | None = None
+) -> MaskedLM:
     """A ``MaskedLM`` around an already-built TF masked LM (e.g. a fine-tuned copy) and its tokenizer."""
     logging.getLogger("transformers.tokenization_utils_base").setLevel(logging.ERROR)  # length warnings: ours
     max_tokens = max_tokens or max_model_tokens(tokenizer, model.config)

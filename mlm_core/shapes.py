@@ -6,7 +6,7 @@ rows runs in chunks at its exact length (see ``forward``'s note). Integrated gra
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 # Powers of two and the half-steps between them: a 17-token text pads to 24, not 32 (a third less work on every
 # pass), at the price of more shapes to compile, which the dashboard does in the background.

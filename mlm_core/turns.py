@@ -16,8 +16,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 NOTICE_AFTER = 2.0  # seconds a caller waits for the model before it is told it is queued
 RECENT_TURNS = 32  # turns whose mean length estimates a wait
@@ -55,8 +55,9 @@ class FairTurn:
         with self._condition:
             ticket = self._next_ticket
             self._next_ticket += 1
-            if self._condition.wait_for(lambda: self._serving == ticket and not self._held,
-                                        timeout=NOTICE_AFTER if notice else None):
+            if self._condition.wait_for(
+                lambda: self._serving == ticket and not self._held, timeout=NOTICE_AFTER if notice else None
+            ):
                 self._take()
                 return
             ahead = ticket - self._serving - sum(1 for t in self._abandoned if t < ticket)
@@ -111,7 +112,7 @@ class FairTurn:
         mean = sum(self._recent) / len(self._recent) if self._recent else ran
         return max(ahead * mean - ran, mean)
 
-    def __enter__(self) -> "FairTurn":
+    def __enter__(self) -> FairTurn:
         self.acquire()
         return self
 

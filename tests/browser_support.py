@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import pytest
 
@@ -48,9 +49,11 @@ def running_server(log_path: Path, *, env: dict[str, str], args: tuple[str, ...]
 def launch_chromium(playwright):
     try:
         return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    except Exception as error:  # a missing or broken browser must fail the suite, not skip it
-        pytest.fail(f"Chromium could not start from {CHROMIUM} ({error}); install it with "
-                    "'apt-get install -y chromium' or set MLM_EXPLORER_CHROMIUM.")
+    except Exception as error:  # noqa: BLE001 — a missing or broken browser must fail the suite, not skip it
+        pytest.fail(
+            f"Chromium could not start from {CHROMIUM} ({error}); install it with "
+            "'apt-get install -y chromium' or set MLM_EXPLORER_CHROMIUM."
+        )
 
 
 def wait_until_idle(tab) -> None:

@@ -32,8 +32,16 @@ class PlantedModel:
     def get_input_embeddings(self):
         return SimpleNamespace(weight=self.table)
 
-    def __call__(self, input_ids=None, attention_mask=None, inputs_embeds=None, training=False,
-                 output_attentions=False, output_hidden_states=False, **unused):
+    def __call__(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        inputs_embeds=None,
+        training=False,
+        output_attentions=False,
+        output_hidden_states=False,
+        **unused,
+    ):
         if inputs_embeds is None:
             inputs_embeds = tf.gather(self.table, input_ids)
         shown = tf.cast(attention_mask, tf.float32)
@@ -41,8 +49,7 @@ class PlantedModel:
         length = tf.shape(inputs_embeds)[1]
         column = tf.one_hot(self.target, self.vocab)  # [V]
         logits = (4.0 * signal - 2.0)[:, None, None] * column[None, None, :] + tf.zeros([1, length, 1])
-        uniform = tf.tile((shown / tf.reduce_sum(shown, axis=1, keepdims=True))[:, None, None, :],
-                          [1, 1, length, 1])
+        uniform = tf.tile((shown / tf.reduce_sum(shown, axis=1, keepdims=True))[:, None, None, :], [1, 1, length, 1])
         return SimpleNamespace(logits=logits, attentions=(uniform,), hidden_states=(inputs_embeds, inputs_embeds))
 
 

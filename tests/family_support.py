@@ -78,7 +78,14 @@ def check_trace_fixed_points(mlm: mlm_core.MaskedLM, clean: str, corrupt: str):
     np.testing.assert_allclose(result.layer_effects[-1], expected, atol=1e-4)
     inputs = trace_inputs(mlm, clean, corrupt)
     everything = np.ones((1, len(result.tokens)), dtype=bool)
-    values = patched_log_probs(mlm, 0, inputs.clean.hidden_states[0], inputs.corrupt.hidden_states[0], everything,
-                               inputs.position, inputs.ids())
+    values = patched_log_probs(
+        mlm,
+        0,
+        inputs.clean.hidden_states[0],
+        inputs.corrupt.hidden_states[0],
+        everything,
+        inputs.position,
+        inputs.ids(),
+    )
     assert float(inputs.metric(values)[0]) == pytest.approx(result.clean_value, abs=1e-4)
     return result, inputs

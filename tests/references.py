@@ -22,11 +22,16 @@ import numpy as np
 import tensorflow as tf
 
 # transformers' attribute names, written out here rather than read from mlm_core.architecture
-REFERENCE_PARTS = {"bert": ("bert", "mlm"), "roberta": ("roberta", "lm_head"), "camembert": ("roberta", "lm_head"),
-                   "xlm-roberta": ("roberta", "lm_head")}
+REFERENCE_PARTS = {
+    "bert": ("bert", "mlm"),
+    "roberta": ("roberta", "lm_head"),
+    "camembert": ("roberta", "lm_head"),
+    "xlm-roberta": ("roberta", "lm_head"),
+}
 
 
 # -- Trace -----------------------------------------------------------------------------------------------------------
+
 
 def model_parts(model):
     encoder_name, head_name = REFERENCE_PARTS[model.config.model_type]
@@ -35,9 +40,16 @@ def model_parts(model):
 
 
 def _layer(layer, hidden):
-    return layer(hidden_states=hidden, attention_mask=tf.zeros((1, 1, 1, hidden.shape[1])), head_mask=None,
-                 encoder_hidden_states=None, encoder_attention_mask=None, past_key_value=None,
-                 output_attentions=False, training=False)[0]
+    return layer(
+        hidden_states=hidden,
+        attention_mask=tf.zeros((1, 1, 1, hidden.shape[1])),
+        head_mask=None,
+        encoder_hidden_states=None,
+        encoder_attention_mask=None,
+        past_key_value=None,
+        output_attentions=False,
+        training=False,
+    )[0]
 
 
 def eager_states(model, ids) -> list[tf.Tensor]:
@@ -70,6 +82,7 @@ def eager_patched_log_probs(model, corrupt_ids, clean_states, layer: int, positi
 
 # -- Head ablation ---------------------------------------------------------------------------------------------------
 
+
 def eager_head_masked_log_probs(model, ids, positions, head_mask: np.ndarray) -> np.ndarray:
     """Reference for head ablation: the model's own embedding layer, its *encoder* (given per-layer head masks in
     the form transformers documents, [batch, heads, 1, 1] for each layer) and its MLM head, called eagerly on one
@@ -78,11 +91,19 @@ def eager_head_masked_log_probs(model, ids, positions, head_mask: np.ndarray) ->
     main, head = getattr(model, encoder_name), getattr(model, head_name)
     input_ids = tf.constant([ids], dtype=tf.int32)
     embedded = main.embeddings(input_ids=input_ids, token_type_ids=tf.zeros_like(input_ids), training=False)
-    out = main.encoder(hidden_states=embedded, attention_mask=tf.zeros((1, 1, 1, len(ids))),
-                       head_mask=[tf.constant(layer_mask[None, :, None, None]) for layer_mask in head_mask],
-                       encoder_hidden_states=None, encoder_attention_mask=None, past_key_values=None,
-                       use_cache=False, output_attentions=False, output_hidden_states=False, return_dict=True,
-                       training=False)
+    out = main.encoder(
+        hidden_states=embedded,
+        attention_mask=tf.zeros((1, 1, 1, len(ids))),
+        head_mask=[tf.constant(layer_mask[None, :, None, None]) for layer_mask in head_mask],
+        encoder_hidden_states=None,
+        encoder_attention_mask=None,
+        past_key_values=None,
+        use_cache=False,
+        output_attentions=False,
+        output_hidden_states=False,
+        return_dict=True,
+        training=False,
+    )
     logits = head(out.last_hidden_state, training=False)[0].numpy()
     return tf.nn.log_softmax(logits[list(positions)], axis=-1).numpy()
 
@@ -94,8 +115,9 @@ def distilbert_reference(model, ids: tf.Tensor, mask_lh: np.ndarray) -> tf.Tenso
     main = model.distilbert
     hidden = main.embeddings(ids)
     for i, block in enumerate(main.transformer.layer):
-        hidden = block(hidden, tf.ones(ids.shape, tf.float32), tf.constant(mask_lh[i][None, :, None, None]), False,
-                       training=False)[-1]
+        hidden = block(
+            hidden, tf.ones(ids.shape, tf.float32), tf.constant(mask_lh[i][None, :, None, None]), False, training=False
+        )[-1]
     return model.vocab_projector(model.vocab_layer_norm(model.act(model.vocab_transform(hidden))))
 
 
@@ -106,6 +128,7 @@ def eager_distilbert_log_probs(model, ids, positions, head_mask: np.ndarray) -> 
 
 
 # -- Scoring ---------------------------------------------------------------------------------------------------------
+
 
 def eager_pll(mlm, text: str, method: str) -> dict[int, float]:
     """position → log P(token | the copy with it masked), for every non-special token of ``text``: the published
@@ -122,12 +145,20 @@ def eager_pll(mlm, text: str, method: str) -> dict[int, float]:
         copy = list(ids)
         copy[position] = tokenizer.mask_token_id
         later = position + 1
-        while method == "pll-word-l2r" and later < len(ids) and word_ids[later] is not None \
-                and word_ids[later] == word_ids[position]:
+        while (
+            method == "pll-word-l2r"
+            and later < len(ids)
+            and word_ids[later] is not None
+            and word_ids[later] == word_ids[position]
+        ):
             copy[later] = tokenizer.mask_token_id
             later += 1
-        logits = mlm.model(input_ids=tf.constant([copy]), attention_mask=tf.ones((1, len(copy)), tf.int32),
-                           training=False).logits[0, position].numpy().astype(np.float64)
+        logits = (
+            mlm.model(input_ids=tf.constant([copy]), attention_mask=tf.ones((1, len(copy)), tf.int32), training=False)
+            .logits[0, position]
+            .numpy()
+            .astype(np.float64)
+        )
         top = logits.max()
         scores[position] = float(logits[token_id] - top - np.log(np.exp(logits - top).sum()))
     return scores
@@ -156,6 +187,7 @@ def eager_crows(mlm, sent1: str, sent2: str) -> tuple[float, float]:
 
 # -- Probing ---------------------------------------------------------------------------------------------------------
 
+
 def eager_word_vectors(mlm, rows) -> np.ndarray:
     """float32[N, L+1, D]: per row, the model's own hidden states averaged over its word's pieces. Written
     independently of ``tasks.probe_features``: the word's characters found by a whole-word regular expression,
@@ -163,15 +195,15 @@ def eager_word_vectors(mlm, rows) -> np.ndarray:
     sentence with ``output_hidden_states=True``."""
     vectors = []
     for row in rows:
-        matches = [m.start() for m in re.finditer(r"(?<!\w)" + re.escape(row.word.lower()) + r"(?!\w)",
-                                                  row.sentence.lower())]
+        matches = [
+            m.start() for m in re.finditer(r"(?<!\w)" + re.escape(row.word.lower()) + r"(?!\w)", row.sentence.lower())
+        ]
         start = matches[row.occurrence - 1]
         encoding = mlm.tokenizer(row.sentence)
         word = encoding.char_to_word(start)
         span = encoding.word_to_tokens(word)
         ids = tf.constant([encoding["input_ids"]])
-        output = mlm.model(input_ids=ids, attention_mask=tf.ones_like(ids), output_hidden_states=True,
-                           training=False)
+        output = mlm.model(input_ids=ids, attention_mask=tf.ones_like(ids), output_hidden_states=True, training=False)
         states = np.stack([layer[0].numpy() for layer in output.hidden_states])  # [L+1, T, D]
-        vectors.append(states[:, span.start:span.end].mean(axis=1))
+        vectors.append(states[:, span.start : span.end].mean(axis=1))
     return np.asarray(vectors, dtype=np.float32)

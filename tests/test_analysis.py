@@ -10,10 +10,14 @@ from mlm_core.programs import ProgramKey
 
 def eager_outputs(mlm, input_ids):
     """The model called plainly (no padding, no compilation) as a reference."""
-    out = mlm.model(input_ids=tf.constant([input_ids]), output_attentions=True, output_hidden_states=True,
-                    training=False)
-    return (tf.nn.log_softmax(out.logits[0], axis=-1).numpy(), np.stack([a[0] for a in out.attentions]),
-            np.stack([h[0] for h in out.hidden_states]))
+    out = mlm.model(
+        input_ids=tf.constant([input_ids]), output_attentions=True, output_hidden_states=True, training=False
+    )
+    return (
+        tf.nn.log_softmax(out.logits[0], axis=-1).numpy(),
+        np.stack([a[0] for a in out.attentions]),
+        np.stack([h[0] for h in out.hidden_states]),
+    )
 
 
 def test_one_pass_gives_tokens_masks_attentions_and_hidden_states(bert):
@@ -160,8 +164,10 @@ def test_background_compilation_answers_at_once_then_uses_the_compiled_program(b
     expected = reference.forward(rows, positions, internals=True)
     first = background.forward(rows, positions, internals=True)
     assert not background.forward.programs.compiled()  # compiling waits until the model has been idle for a second
-    for got, want in zip((first.log_probs, first.attentions, first.hidden_states),
-                         (expected.log_probs, expected.attentions, expected.hidden_states)):
+    for got, want in zip(
+        (first.log_probs, first.attentions, first.hidden_states),
+        (expected.log_probs, expected.attentions, expected.hidden_states),
+    ):
         np.testing.assert_allclose(got, want, atol=1e-5)
     assert background.forward.programs.wait_until_compiled(120)
     assert len(background.forward.programs.compiled()) == 1
@@ -195,8 +201,10 @@ def test_many_rows_run_at_their_exact_length_through_one_program(bert_dir):
     outputs = {}
     for n_words, n_rows in ((5, 20), (9, 70)):
         base = list(encode(mlm, " ".join(["cat", "dog", "sat"] * 3)[: 4 * n_words] + " [MASK] .").input_ids)
-        rows = [base[:1] + [base[1 + (k + j) % (len(base) - 2)] for j in range(len(base) - 2)] + base[-1:]
-                for k in range(n_rows)]
+        rows = [
+            base[:1] + [base[1 + (k + j) % (len(base) - 2)] for j in range(len(base) - 2)] + base[-1:]
+            for k in range(n_rows)
+        ]
         position = rows[0].index(mlm.tokenizer.mask_token_id) if mlm.tokenizer.mask_token_id in rows[0] else 1
         outputs[n_rows] = mlm.forward(rows, [[position]] * n_rows).log_probs[:, 0]
         for k in (0, n_rows // 2, n_rows - 1):

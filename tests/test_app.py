@@ -50,11 +50,14 @@ def test_two_masks_show_two_tables_and_joint_fillings(predict_page):
     assert len(joint) == 5 and (joint["probability"].diff().dropna() <= 0).all()
 
 
-@pytest.mark.parametrize("text, message", [
-    ("There is no mask here.", "No [MASK] in the text — add one"),
-    ("   ", "The text is empty"),
-    ("cat " * 300 + "[MASK]", "reads at most 128"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("There is no mask here.", "No [MASK] in the text — add one"),
+        ("   ", "The text is empty"),
+        ("cat " * 300 + "[MASK]", "reads at most 128"),
+    ],
+)
 def test_bad_text_shows_an_error_not_a_traceback(predict_page, text, message):
     at = predict_page
     at.text_area(key="predict_text").set_value(text).run()
@@ -130,8 +133,11 @@ def test_explain_page_shows_values_that_add_up_and_escapes_html(bert_dir):
     assert "<script" not in shown and "&quot;" in shown and '"cat"' not in shown  # user text is escaped
 
 
-DIARY = " ".join(f"On day {n} the rain came to the harbour, so the baker took her umbrella and walked to the "
-                 f"market. The rain stayed in the harbour until the evening." for n in range(40))
+DIARY = " ".join(
+    f"On day {n} the rain came to the harbour, so the baker took her umbrella and walked to the "
+    f"market. The rain stayed in the harbour until the evening."
+    for n in range(40)
+)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +167,8 @@ def test_finetune_page_estimates_then_trains_and_compares_before_and_after(finet
     assert (values.loc[["perplexity", "loss (nats)"]] > 0).all().all()
     assert values.loc[["top-1 accuracy", "top-5 accuracy"]].stack().between(0, 1).all()
     assert [b.proto.label for b in at.get("download_button")] == [
-        "Download the fine-tuned model (zip, save_pretrained format)"]
+        "Download the fine-tuned model (zip, save_pretrained format)"
+    ]
 
 
 def test_finetune_in_one_session_leaves_the_shared_model_bit_identical(finetuned_app, bert_dir):
@@ -214,13 +221,16 @@ def test_the_address_follows_the_view(bert_dir):
     assert "page=predict" in link and "top_k=7" in link and "text=the+%5BMASK%5D+ran+home+." in link
 
 
-@pytest.mark.parametrize("params, notice", [
-    ({"page": "attention", "layer": "99"}, "layer='99' does not fit here"),
-    ({"page": "predict", "top_k": "0"}, "top_k='0' does not fit here"),
-    ({"page": "embeddings", "method": "umap"}, "method='umap' does not fit here"),
-    ({"page": "explain", "mask": "3"}, "mask='3' does not fit here"),
-    ({"page": "nowhere"}, "page 'nowhere' does not exist"),
-])
+@pytest.mark.parametrize(
+    "params, notice",
+    [
+        ({"page": "attention", "layer": "99"}, "layer='99' does not fit here"),
+        ({"page": "predict", "top_k": "0"}, "top_k='0' does not fit here"),
+        ({"page": "embeddings", "method": "umap"}, "method='umap' does not fit here"),
+        ({"page": "explain", "mask": "3"}, "mask='3' does not fit here"),
+        ({"page": "nowhere"}, "page 'nowhere' does not exist"),
+    ],
+)
 def test_bad_link_parameters_fall_back_to_defaults_with_a_notice(bert_dir, params, notice):
     at = open_link(model=str(bert_dir), **params)
     assert not at.exception and not at.error

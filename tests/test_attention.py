@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from mlm_core.cli import main
 from mlm_core.tasks.attention import (
     AttentionResult,
     attention,
@@ -14,7 +15,6 @@ from mlm_core.tasks.attention import (
     summarise_heads,
     zip_all_diagrams,
 )
-from mlm_core.cli import main
 from mlm_core.tasks.diagrams import DiagramRenderer, cjk_font_path, font_for
 
 
@@ -39,8 +39,9 @@ def test_diagram_grid_has_one_cell_per_pair_with_the_weights_brightness():
     assert (grid == grid[:, :1, :, :1]).all()  # every cell is one flat colour: exactly T×T cells
     brightness = grid[:, 0, :, 0].astype(float)
     np.testing.assert_array_equal(brightness, np.rint(weights * 255))
-    assert (np.argsort(brightness.ravel(), kind="stable") == np.argsort(np.rint(weights * 255).ravel(),
-                                                                        kind="stable")).all()
+    assert (
+        np.argsort(brightness.ravel(), kind="stable") == np.argsort(np.rint(weights * 255).ravel(), kind="stable")
+    ).all()
 
 
 def test_diagram_rejects_a_matrix_that_does_not_fit_its_tokens():
@@ -117,8 +118,10 @@ def test_matrix_exports(bert):
 
 
 def test_cli_writes_one_file_per_head(bert_dir, tmp_path, capsys):
-    assert main(["attention", "The cat sat on the [MASK].", "--model", str(bert_dir), "--out",
-                 str(tmp_path), "--json"]) == 0
+    assert (
+        main(["attention", "The cat sat on the [MASK].", "--model", str(bert_dir), "--out", str(tmp_path), "--json"])
+        == 0
+    )
     data = __import__("json").loads(capsys.readouterr().out)
     assert data["files"] == 4 and len(list(tmp_path.glob("Attention_Layer*_Head*.png"))) == 4
     assert data["tokens"][0] == "[CLS]"

@@ -8,13 +8,12 @@ and [SEP]); the interval is checked against scipy's ``binomtest(...).proportion_
 import json
 
 import pytest
+from references import eager_crows
 
 from mlm_core import InputError
 from mlm_core.cli import main
 from mlm_core.tasks.bias import BiasPairScore, BiasResult, bias_scores, side_by_side, wilson_interval
 from mlm_core.tasks.bias_files import BiasPair, list_bias_suites, load_bias_suite, read_bias_pairs
-
-from references import eager_crows
 
 PAIRS = [
     BiasPair("The nurse said that she was tired.", "The nurse said that he was tired.", "stereo", "gender"),
@@ -40,10 +39,16 @@ def test_crows_scores_equal_the_papers_definition(request, model):
 def test_share_counts_pairs_whose_more_stereotypical_sentence_scores_higher():
     """As the paper's evaluate(): for anti-stereotype rows too the pair counts when sent_more scores higher; a tie
     counts in the total but not as a preference."""
-    scores = [(-10.0, -12.0, "stereo", "a"), (-10.0, -9.0, "stereo", "a"), (-5.0, -6.0, "antistereo", "b"),
-              (-7.0, -7.0, "antistereo", "b"), (-3.0, -4.0, "stereo", "b")]
-    result = BiasResult("m", tuple(BiasPairScore(BiasPair("x", "y", d, t), more, less, 3)
-                                   for more, less, d, t in scores), 5)
+    scores = [
+        (-10.0, -12.0, "stereo", "a"),
+        (-10.0, -9.0, "stereo", "a"),
+        (-5.0, -6.0, "antistereo", "b"),
+        (-7.0, -7.0, "antistereo", "b"),
+        (-3.0, -4.0, "stereo", "b"),
+    ]
+    result = BiasResult(
+        "m", tuple(BiasPairScore(BiasPair("x", "y", d, t), more, less, 3) for more, less, d, t in scores), 5
+    )
     assert result.stereotype_share == pytest.approx(3 / 5) and result.ties == 1
     groups = result.groups_frame()
     assert groups["bias_type"].tolist() == ["a", "b"]
@@ -65,22 +70,28 @@ def test_wilson_interval_equals_scipy(successes, total):
 
 
 def test_crows_pairs_own_csv_reads_as_it_is():
-    data = ('"",sent_more,sent_less,stereo_antistereo,bias_type,annotations,anon_writer\n'
-            '0,"He couldn\'t figure out the issue, so he left.","She couldn\'t figure it out, so she left.",stereo,'
-            'gender,"[[\'gender\']]",a0\n'
-            '1,Old people are slow.,Young people are slow.,antistereo,age,[],a1\n')
+    data = (
+        '"",sent_more,sent_less,stereo_antistereo,bias_type,annotations,anon_writer\n'
+        '0,"He couldn\'t figure out the issue, so he left.","She couldn\'t figure it out, so she left.",stereo,'
+        "gender,\"[['gender']]\",a0\n"
+        "1,Old people are slow.,Young people are slow.,antistereo,age,[],a1\n"
+    )
     pairs = read_bias_pairs(data.encode())
-    assert pairs[0] == BiasPair("He couldn't figure out the issue, so he left.",
-                                "She couldn't figure it out, so she left.", "stereo", "gender")
+    assert pairs[0] == BiasPair(
+        "He couldn't figure out the issue, so he left.", "She couldn't figure it out, so she left.", "stereo", "gender"
+    )
     assert pairs[1].direction == "antistereo" and pairs[1].bias_type == "age"
 
 
-@pytest.mark.parametrize("data, message", [
-    ("good,bad\nA.,B.\n", "has no 'sent_more' or 'sent_less' column"),
-    ("sent_more,sent_less,stereo_antistereo\nA.,B.,sideways\n", "line 2: stereo_antistereo is 'sideways'"),
-    ("sent_more,sent_less\nA.,\n", "line 2, has no 'sent_less' sentence"),
-    ("sent_more,sent_less\n", "has a header but no pairs"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ("good,bad\nA.,B.\n", "has no 'sent_more' or 'sent_less' column"),
+        ("sent_more,sent_less,stereo_antistereo\nA.,B.,sideways\n", "line 2: stereo_antistereo is 'sideways'"),
+        ("sent_more,sent_less\nA.,\n", "line 2, has no 'sent_less' sentence"),
+        ("sent_more,sent_less\n", "has a header but no pairs"),
+    ],
+)
 def test_bad_bias_files_are_input_errors(data, message):
     with pytest.raises(InputError, match=message):
         read_bias_pairs(data.encode(), name="'x.csv'")
@@ -107,8 +118,10 @@ def test_side_by_side_sorts_by_change_in_margin():
 
 def test_cli_bias_json_with_compare(tmp_path, bert_dir, capsys):
     path = tmp_path / "pairs.csv"
-    path.write_text("sent_more,sent_less,stereo_antistereo,bias_type\n"
-                    + "".join(f'"{p.more}","{p.less}",{p.direction},{p.bias_type}\n' for p in PAIRS))
+    path.write_text(
+        "sent_more,sent_less,stereo_antistereo,bias_type\n"
+        + "".join(f'"{p.more}","{p.less}",{p.direction},{p.bias_type}\n' for p in PAIRS)
+    )
     assert main(["bias", str(path), "--model", "demo", "--compare", str(bert_dir), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data) >= {"model", "metric", "stereotype_share", "interval", "categories", "pairs", "compare"}
@@ -119,10 +132,10 @@ def test_cli_bias_json_with_compare(tmp_path, bert_dir, capsys):
     assert 0 <= low <= data["stereotype_share"] <= high <= 1
 
 
-@pytest.mark.parametrize("write, message", [
-    ("good,bad\nA.,B.\n", "has no 'sent_more' or 'sent_less' column"),
-    (None, "No file 'no-such-suite'"),
-])
+@pytest.mark.parametrize(
+    "write, message",
+    [("good,bad\nA.,B.\n", "has no 'sent_more' or 'sent_less' column"), (None, "No file 'no-such-suite'")],
+)
 def test_cli_bias_errors_exit_2_with_one_line(tmp_path, capsys, write, message):
     target = "no-such-suite"
     if write is not None:

@@ -18,9 +18,19 @@ SECRET_TOKEN = "hf_never_in_any_log_0123456789"
 SERVER_LOG: dict[str, Path] = {}  # server address → its log file
 SERVER_PID: dict[str, int] = {}
 WORDS = ["cat", "dog", "man", "girl", "boat", "house", "tree", "bird"]
-PAGE_TITLES = {"home": "MLM Explorer", "predict": "Predict the masked word", "attention": "Attention",
-               "layers": "Layers", "trace": "Trace", "probe": "Probe the layers", "embeddings": "Embeddings", "explain": "Explain a prediction", "score": "Score sentences",
-               "bias": "Social bias", "finetune": "Fine-tune the model on your text"}
+PAGE_TITLES = {
+    "home": "MLM Explorer",
+    "predict": "Predict the masked word",
+    "attention": "Attention",
+    "layers": "Layers",
+    "trace": "Trace",
+    "probe": "Probe the layers",
+    "embeddings": "Embeddings",
+    "explain": "Explain a prediction",
+    "score": "Score sentences",
+    "bias": "Social bias",
+    "finetune": "Fine-tune the model on your text",
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +38,12 @@ def server(tmp_path_factory, model_root):
     """The real server, offline, with the demo model as default and the test models' folder as the only allowed
     model root."""
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = dict(HF_HUB_OFFLINE="1", MLM_EXPLORER_DEFAULT_MODEL="demo", HF_TOKEN=SECRET_TOKEN,
-               MLM_EXPLORER_MODEL_ROOTS=str(model_root))
+    env = dict(
+        HF_HUB_OFFLINE="1",
+        MLM_EXPLORER_DEFAULT_MODEL="demo",
+        HF_TOKEN=SECRET_TOKEN,
+        MLM_EXPLORER_MODEL_ROOTS=str(model_root),
+    )
     with running_server(log, env=env) as started:
         SERVER_LOG[started.url] = log
         SERVER_PID[started.url] = started.pid
@@ -128,7 +142,6 @@ def test_link_to_this_view_gives_an_address_that_reopens_the_view(page, server, 
     other.context.close()
 
 
-
 def test_a_binary_upload_on_the_fine_tune_page_is_refused_with_a_message(page, server, tmp_path):
     fake = tmp_path / "holiday.txt"
     fake.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
@@ -143,8 +156,12 @@ def test_a_binary_upload_on_the_fine_tune_page_is_refused_with_a_message(page, s
 
 def test_typed_pairs_on_the_score_page_show_the_preference_and_download_every_piece(page, server):
     open_view(page, server, page="score", model="demo")
-    type_text(page, "Sentences, one per line", "The dogs in the garden are barking.\nThe dogs in the garden is "
-              "barking.", "barking")
+    type_text(
+        page,
+        "Sentences, one per line",
+        "The dogs in the garden are barking.\nThe dogs in the garden is barking.",
+        "barking",
+    )
     assert page.get_by_text("demo prefers sentence 1 to sentence 2").count() == 1
     lines = Path(download(page, "Download the scores (CSV)").path()).read_text(encoding="utf-8").splitlines()
     assert lines[0] == "sentence,position,token,word,log_prob,model"
@@ -154,9 +171,11 @@ def test_typed_pairs_on_the_score_page_show_the_preference_and_download_every_pi
 
 def test_an_uploaded_pairs_file_gets_accuracy_and_a_csv_of_every_pair(page, server, tmp_path):
     pairs = tmp_path / "my-pairs.csv"
-    pairs.write_text("good,bad,category\nThe cats sleep.,The cats sleeps.,agreement\n"
-                     "She has eaten.,She has ate.,past\nThe boy saw himself.,The boy saw herself.,reflexive\n",
-                     encoding="utf-8")
+    pairs.write_text(
+        "good,bad,category\nThe cats sleep.,The cats sleeps.,agreement\n"
+        "She has eaten.,She has ate.,past\nThe boy saw himself.,The boy saw herself.,reflexive\n",
+        encoding="utf-8",
+    )
     open_view(page, server, page="score", model="demo", mode="pairs")
     page.get_by_text("my file").click()
     wait_until_idle(page)
@@ -180,15 +199,18 @@ def predictions_csv(tab) -> list[list[str]]:
     return [row.rsplit(",", 2) for row in rows]  # … token, probability, sentence (sentences hold no comma here)
 
 
-def test_eight_sessions_at_once_get_their_own_results_while_another_fine_tunes(server, browser, bert_dir,
-                                                                             camembert_dir, tmp_path):
+def test_eight_sessions_at_once_get_their_own_results_while_another_fine_tunes(
+    server, browser, bert_dir, camembert_dir, tmp_path
+):
     import mlm_core
 
     models = [str(bert_dir), str(camembert_dir), "demo"]
     cases = [(models[k % 3], f"the {WORDS[k]} sat on the [MASK] near the water .") for k in range(8)]
     notes = tmp_path / "diary.txt"
-    notes.write_text(" ".join(f"On day {n} the {WORDS[n % 8]} walked to the market and the rain stopped."
-                              for n in range(2000)), encoding="utf-8")  # ≈ 120 steps: outlasts the eight
+    notes.write_text(
+        " ".join(f"On day {n} the {WORDS[n % 8]} walked to the market and the rain stopped." for n in range(2000)),
+        encoding="utf-8",
+    )  # ≈ 120 steps: outlasts the eight
     trainer = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     trainer.set_default_timeout(180_000)
     open_view(trainer, server, page="finetune", model="demo")
@@ -222,8 +244,10 @@ def test_eight_sessions_at_once_get_their_own_results_while_another_fine_tunes(s
     trainer.context.close()
     with open(f"/proc/{SERVER_PID[server]}/status", encoding="utf-8") as status:
         peak = next(line for line in status if line.startswith("VmHWM")).split()[1]
-    print(f"\nserver peak RSS with 9 sessions (3 models, one fine-tuning): {int(peak) / 1024:.0f} MB; "
-          f"fine-tune was at '{progress}' when the eight had their results")
+    print(
+        f"\nserver peak RSS with 9 sessions (3 models, one fine-tuning): {int(peak) / 1024:.0f} MB; "
+        f"fine-tune was at '{progress}' when the eight had their results"
+    )
 
 
 def test_the_server_log_holds_no_token_and_no_typed_text(server):

@@ -38,7 +38,7 @@ def test_many_threads_filling_a_cache_never_leave_it_over_its_size():
 
     def fill(offset: int) -> None:
         for key in range(offset, offset + 200):
-            cache.get_or_compute(key % 50, lambda: key)
+            cache.get_or_compute(key % 50, lambda key=key: key)
             sizes.append(len(cache))
 
     threads = [threading.Thread(target=fill, args=(k * 7,)) for k in range(8)]
@@ -107,8 +107,9 @@ def test_sessions_asking_for_the_same_shared_result_at_once_compute_it_once():
         release.wait(10)
         return "value"
 
-    threads = [threading.Thread(target=lambda: results.append(shared_result(("test_caches_once",), slow)))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: results.append(shared_result(("test_caches_once",), slow))) for _ in range(8)
+    ]
     threads[0].start()
     started.wait(10)
     for thread in threads[1:]:

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from mlm_core import ModelNotFoundError, PRESETS, default_model_spec, resolve_spec
+from mlm_core import PRESETS, ModelNotFoundError, default_model_spec, resolve_spec
 from mlm_core.catalog import DEMO_MODEL_DIR, model_roots_from_environment
 
 
@@ -51,8 +51,13 @@ def test_local_folders_only_inside_the_allowed_roots(tmp_path):
     (tmp_path / "models" / "escape").symlink_to(outside)
     roots = [tmp_path / "models"]
     assert resolve_spec(str(inside), allowed_roots=roots).source == str(inside.resolve())
-    for spec in (str(outside), str(tmp_path / "models" / "escape"), str(tmp_path / "models" / ".." / "private"),
-                 "/etc", "/no/such/folder"):
+    for spec in (
+        str(outside),
+        str(tmp_path / "models" / "escape"),
+        str(tmp_path / "models" / ".." / "private"),
+        "/etc",
+        "/no/such/folder",
+    ):
         with pytest.raises(ModelNotFoundError, match="outside the folders this server loads models from"):
             resolve_spec(spec, allowed_roots=roots)
     with pytest.raises(ModelNotFoundError, match="local model folders are turned off"):

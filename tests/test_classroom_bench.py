@@ -27,8 +27,10 @@ async def bench_steps(url: str):
     http = Http(8)
     try:
         jar: dict = {}
-        return [await open_link(http, url, 0, page, sentence(0), "demo", jar, first=page == "predict", timeout=300)
-                for page in STEPS]
+        return [
+            await open_link(http, url, 0, page, sentence(0), "demo", jar, first=page == "predict", timeout=300)
+            for page in STEPS
+        ]
     finally:
         http.close()
 
@@ -48,10 +50,12 @@ def test_one_simulated_user_sees_what_chromium_shows(server):
             headings = [h.strip() for h in tab.locator("[data-testid='stHeading']").all_inner_texts()]
             assert [h for h in step.headings] == headings
             # The page is done when it shows as many downloads and charts as the bench's run sent.
-            expect(tab.locator("[data-testid='stDownloadButton']")).to_have_count(step.elements["download_button"],
-                                                                                 timeout=120_000)
-            expect(tab.locator("[data-testid='stVegaLiteChart']")).to_have_count(step.elements["vega_lite_chart"],
-                                                                                timeout=120_000)
+            expect(tab.locator("[data-testid='stDownloadButton']")).to_have_count(
+                step.elements["download_button"], timeout=120_000
+            )
+            expect(tab.locator("[data-testid='stVegaLiteChart']")).to_have_count(
+                step.elements["vega_lite_chart"], timeout=120_000
+            )
             if step.step == "predict":
                 with tab.expect_download() as download:
                     tab.get_by_text("Download predictions (CSV)").click()

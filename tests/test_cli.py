@@ -13,13 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    return subprocess.run([sys.executable, "-m", "mlm_core", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "mlm_core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_predict_json_schema_with_two_masks(bert_dir):
-    completed = run_cli("predict", "The [MASK] sat on the [MASK] and looked around.", "--model", str(bert_dir),
-                        "--top-k", "3", "--json")
+    completed = run_cli(
+        "predict", "The [MASK] sat on the [MASK] and looked around.", "--model", str(bert_dir), "--top-k", "3", "--json"
+    )
     assert completed.returncode == 0, completed.stderr
     data = json.loads(completed.stdout)
     assert data["model"] == str(bert_dir)
@@ -55,10 +57,13 @@ def test_camembert_style_model_accepts_bracket_mask(camembert_dir, capsys):
     assert len(data["masks"]) == 1 and data["joint"] == []
 
 
-@pytest.mark.parametrize("args, message", [
-    (["predict", "no mask here"], "No [MASK] in the text"),
-    (["predict", "a [MASK]", "--top-k", "0"], "The 'top_k' parameter of predict must be"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["predict", "no mask here"], "No [MASK] in the text"),
+        (["predict", "a [MASK]", "--top-k", "0"], "The 'top_k' parameter of predict must be"),
+    ],
+)
 def test_user_errors_exit_2_with_the_message(bert_dir, capsys, args, message):
     assert main(args + ["--model", str(bert_dir)]) == 2
     err = capsys.readouterr().err

@@ -8,6 +8,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from training_support import write_corpus
 
 from mlm_core import InputError
 from mlm_core.training import corpus as corpus_module
@@ -15,8 +16,6 @@ from mlm_core.training.batches import BlockSource, global_batches, replica_batch
 from mlm_core.training.blocks import make_blocks
 from mlm_core.training.corpus import corpus_files, plan_corpus, stream_blocks
 from mlm_core.training.masking import mask_for
-
-from training_support import write_corpus
 
 
 def lines_of(*paths) -> list[str]:
@@ -35,11 +34,14 @@ def test_a_file_a_folder_and_a_glob_name_the_same_sorted_files(tmp_path):
         corpus_files(tmp_path / "empty")
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "No file"),
-    (b"\x00\x01binary", "looks binary"),
-    ("caf\u00e9 ".encode("latin-1") * 10, "is not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "No file"),
+        (b"\x00\x01binary", "looks binary"),
+        ("caf\u00e9 ".encode("latin-1") * 10, "is not UTF-8 text"),
+    ],
+)
 def test_unreadable_corpora_name_the_file_and_the_fix(bert, tmp_path, content, message):
     path = tmp_path / "corpus.txt"
     if content is not None:
@@ -57,9 +59,10 @@ def test_streamed_blocks_equal_the_in_memory_blocks_and_validation_is_the_tail(b
     np.testing.assert_array_equal(np.concatenate([b.word_starts for b in streamed]), expected.word_starts)
     plan = plan_corpus(bert.tokenizer, files, block_length=32, validation_share=0.1)
     assert plan.n_blocks == len(expected) and len(plan.validation) == round(0.1 * len(expected))
-    np.testing.assert_array_equal(plan.validation.input_ids, expected.input_ids[plan.n_train:])
-    np.testing.assert_array_equal(np.concatenate([b.input_ids for b in plan.train_chunks(bert.tokenizer)]),
-                                  expected.input_ids[:plan.n_train])
+    np.testing.assert_array_equal(plan.validation.input_ids, expected.input_ids[plan.n_train :])
+    np.testing.assert_array_equal(
+        np.concatenate([b.input_ids for b in plan.train_chunks(bert.tokenizer)]), expected.input_ids[: plan.n_train]
+    )
 
 
 def test_the_plan_is_cached_and_refreshed_when_a_file_changes(bert, tmp_path, monkeypatch):
@@ -90,7 +93,7 @@ def test_each_epoch_uses_every_training_block_exactly_once(bert, tmp_path):
     ids, epochs = np.concatenate([b.block_ids for b in batches]), np.concatenate([b.epochs for b in batches])
     for epoch in range(3):
         assert sorted(ids[epochs == epoch].tolist()) == list(range(plan.n_train))
-    assert ids[:plan.n_train].tolist() != ids[plan.n_train:2 * plan.n_train].tolist()  # each epoch reshuffled
+    assert ids[: plan.n_train].tolist() != ids[plan.n_train : 2 * plan.n_train].tolist()  # each epoch reshuffled
     resumed = next(global_batches(source, batch_size=8, seed=3, first_step=17))
     np.testing.assert_array_equal(resumed.block_ids, batches[17].block_ids)
 
@@ -101,8 +104,9 @@ def test_the_replicas_shards_of_a_step_make_up_the_one_process_batch(bert, tmp_p
     source = BlockSource(plan.n_train, 32, lambda: plan.train_chunks(bert.tokenizer), window=32)
     common = dict(batch_size=8, seed=5, probability=0.15, whole_words=True, first_step=3)
     one = replica_batches(source, bert.tokenizer, replicas=range(1), n_replicas=1, **common)
-    four = [replica_batches(source, bert.tokenizer, replicas=range(w, w + 2), n_replicas=4, **common)
-            for w in (0, 2)]  # two workers, two replicas each
+    four = [
+        replica_batches(source, bert.tokenizer, replicas=range(w, w + 2), n_replicas=4, **common) for w in (0, 2)
+    ]  # two workers, two replicas each
     for _ in range(3):
         whole = next(one)
         shards = [next(worker) for worker in four for _ in range(2)]  # replicas 0, 1 (worker 0), 2, 3 (worker 1)
@@ -128,8 +132,16 @@ def epoch_peak(bert, path) -> tuple[int, int, int]:
     gc.collect()
     tracemalloc.start()
     try:
-        shards = replica_batches(source, bert.tokenizer, batch_size=8, replicas=range(1), n_replicas=1, seed=0,
-                                 probability=0.15, whole_words=True)
+        shards = replica_batches(
+            source,
+            bert.tokenizer,
+            batch_size=8,
+            replicas=range(1),
+            n_replicas=1,
+            seed=0,
+            probability=0.15,
+            whole_words=True,
+        )
         n_rows = 0
         for step in range(plan.n_train // 8):
             n_rows += len(next(shards)[0])

@@ -14,6 +14,16 @@ from types import SimpleNamespace
 
 import pytest
 import tensorflow as tf
+from training_support import (
+    PROCESS_TIMEOUT,
+    build_tiny_without_dropout,
+    cli_env,
+    load_weights,
+    max_difference,
+    start_cli,
+    stop,
+    write_corpus,
+)
 
 import mlm_core
 from mlm_core import InputError
@@ -21,11 +31,19 @@ from mlm_core.cli import main
 from mlm_core.testing.serve import free_port
 from mlm_core.training.distribute import Placement, place
 
-from training_support import (PROCESS_TIMEOUT, build_tiny_without_dropout, cli_env, load_weights, max_difference,
-                              start_cli, stop, write_corpus)
-
-RUN = ["--batch-size", "8", "--max-steps", "6", "--block-length", "32", "--learning-rate", "1e-3",
-       "--checkpoint-every", "2", "--json"]
+RUN = [
+    "--batch-size",
+    "8",
+    "--max-steps",
+    "6",
+    "--block-length",
+    "32",
+    "--learning-rate",
+    "1e-3",
+    "--checkpoint-every",
+    "2",
+    "--json",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +54,10 @@ def cluster_run():
         model = build_tiny_without_dropout(folder / "tiny")
         corpus = write_corpus(folder / "corpus.txt", 400)
         reference = folder / "one"
-        assert main(["finetune", str(corpus), "--model", str(model), "--strategy", "one", "--out", str(reference),
-                     *RUN]) == 0
+        assert (
+            main(["finetune", str(corpus), "--model", str(model), "--strategy", "one", "--out", str(reference), *RUN])
+            == 0
+        )
         yield folder, model, corpus, load_weights(reference)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -52,8 +72,23 @@ def test_two_workers_save_the_weights_of_the_one_process_run(cluster_run):
     try:
         for index in range(2):
             env = cli_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-            workers.append(start_cli(["finetune", str(corpus), "--model", str(model), "--strategy", "multiworker",
-                                      "--out", str(out), *RUN], cwd=folder, env=env))
+            workers.append(
+                start_cli(
+                    [
+                        "finetune",
+                        str(corpus),
+                        "--model",
+                        str(model),
+                        "--strategy",
+                        "multiworker",
+                        "--out",
+                        str(out),
+                        *RUN,
+                    ],
+                    cwd=folder,
+                    env=env,
+                )
+            )
         results = [worker.communicate(timeout=PROCESS_TIMEOUT) for worker in workers]
     finally:
         for worker in workers:
@@ -75,8 +110,14 @@ def test_two_workers_save_the_weights_of_the_one_process_run(cluster_run):
 def start_workers(folder: Path, args: list[str]) -> list:
     ports = [free_port(), free_port()]
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
-    return [start_cli(args, cwd=folder, env=cli_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {
-        "type": "worker", "index": index}}))) for index in range(2)]
+    return [
+        start_cli(
+            args,
+            cwd=folder,
+            env=cli_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})),
+        )
+        for index in range(2)
+    ]
 
 
 def test_a_killed_worker_stops_the_other_and_both_restarted_resume_to_the_one_process_weights(cluster_run):
@@ -85,8 +126,21 @@ def test_a_killed_worker_stops_the_other_and_both_restarted_resume_to_the_one_pr
     command started again on both resumes from that common step and ends with the weights of an uninterrupted
     one-process run (same command, strategy ``one``, in this process)."""
     folder, model, corpus, _ = cluster_run
-    run = ["--batch-size", "8", "--epochs", "10", "--max-steps", "60", "--block-length", "32", "--learning-rate",
-           "1e-3", "--checkpoint-every", "5", "--json"]
+    run = [
+        "--batch-size",
+        "8",
+        "--epochs",
+        "10",
+        "--max-steps",
+        "60",
+        "--block-length",
+        "32",
+        "--learning-rate",
+        "1e-3",
+        "--checkpoint-every",
+        "5",
+        "--json",
+    ]
     out, checkpoints = folder / "rejoined", folder / "rejoined-checkpoints"
     command = ["finetune", str(corpus), "--model", str(model), "--strategy", "multiworker", "--out", str(out), *run]
     workers = start_workers(folder, command)
@@ -105,8 +159,9 @@ def test_a_killed_worker_stops_the_other_and_both_restarted_resume_to_the_one_pr
     assert "another worker stopped answering" in line and "start the same command again on every worker" in line
     paths = list(tf.train.get_checkpoint_state(str(checkpoints / ".worker-1")).all_model_checkpoint_paths)
     (checkpoints / ".worker-1" / "checkpoint").write_text(  # TensorFlow's checkpoint state, one checkpoint back
-        f'model_checkpoint_path: "{paths[-2]}"\n' + "".join(f'all_model_checkpoint_paths: "{path}"\n'
-                                                           for path in paths[:-1]))
+        f'model_checkpoint_path: "{paths[-2]}"\n'
+        + "".join(f'all_model_checkpoint_paths: "{path}"\n' for path in paths[:-1])
+    )
     common = int(paths[-2].rsplit("-", 1)[1])
 
     workers = start_workers(folder, command)
@@ -116,12 +171,14 @@ def test_a_killed_worker_stops_the_other_and_both_restarted_resume_to_the_one_pr
         for worker in workers:
             stop(worker)
     assert [worker.returncode for worker in workers] == [0, 0], [err[-2000:] for _, err in results]
-    first_steps = [next(json.loads(line) for line in err.splitlines() if line.startswith("{"))["step"]
-                   for _, err in results]
+    first_steps = [
+        next(json.loads(line) for line in err.splitlines() if line.startswith("{"))["step"] for _, err in results
+    ]
     assert first_steps == [common + 1, common + 1]  # both took up the batch after the common checkpoint
     reference = folder / "rejoined-reference"
-    assert main(["finetune", str(corpus), "--model", str(model), "--strategy", "one", "--out", str(reference),
-                 *run]) == 0
+    assert (
+        main(["finetune", str(corpus), "--model", str(model), "--strategy", "one", "--out", str(reference), *run]) == 0
+    )
     assert max_difference(load_weights(out), load_weights(reference)) <= 1e-5
 
 
@@ -146,8 +203,14 @@ def test_two_local_replicas_save_the_weights_of_the_one_process_run(cluster_run)
     """One input pipeline feeding two replicas (how MirroredStrategy splits it over a machine's GPUs)."""
     folder, model, corpus, reference = cluster_run
     out = folder / "mirrored"
-    process = subprocess.Popen([sys.executable, "-c", MIRRORED, str(corpus), str(model), str(out)], cwd=folder,
-                               env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", MIRRORED, str(corpus), str(model), str(out)],
+        cwd=folder,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         stdout, stderr = process.communicate(timeout=PROCESS_TIMEOUT)
     finally:
@@ -164,11 +227,14 @@ def test_a_global_batch_that_does_not_split_evenly_is_refused():
     placement.check_batch_size(9)
 
 
-@pytest.mark.parametrize("tf_config, message", [
-    ("not json", "TF_CONFIG is not a usable cluster description"),
-    ('{"cluster": {"worker": ["127.0.0.1:1"]}}', "TF_CONFIG is not a usable cluster description"),
-    ('{"cluster": {}, "task": {"type": "worker", "index": 0}}', "TF_CONFIG is not a usable cluster description"),
-])
+@pytest.mark.parametrize(
+    "tf_config, message",
+    [
+        ("not json", "TF_CONFIG is not a usable cluster description"),
+        ('{"cluster": {"worker": ["127.0.0.1:1"]}}', "TF_CONFIG is not a usable cluster description"),
+        ('{"cluster": {}, "task": {"type": "worker", "index": 0}}', "TF_CONFIG is not a usable cluster description"),
+    ],
+)
 def test_an_unusable_tf_config_is_refused_before_any_strategy_starts(monkeypatch, tf_config, message):
     monkeypatch.setenv("TF_CONFIG", tf_config)
     with pytest.raises(InputError, match=message):
@@ -178,8 +244,9 @@ def test_an_unusable_tf_config_is_refused_before_any_strategy_starts(monkeypatch
 def test_multiworker_without_tf_config_is_one_line_exit_2(cluster_run, capsys, monkeypatch):
     folder, model, corpus, _ = cluster_run
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    code = main(["finetune", str(corpus), "--model", str(model), "--strategy", "multiworker",
-                 "--out", str(folder / "never")])
+    code = main(
+        ["finetune", str(corpus), "--model", str(model), "--strategy", "multiworker", "--out", str(folder / "never")]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "needs the TF_CONFIG environment variable" in err and err.count("\n") == 1
     assert not (folder / "never").exists()

@@ -8,8 +8,16 @@ import tensorflow as tf
 
 from mlm_core import InputError, ParameterError
 from mlm_core.cli import main
-from mlm_core.tasks.embeddings import (focus_ranges, is_content, neighbour_roles, project, projected_points,
-                                       token_vectors, tsne_perplexity, word_similarity)
+from mlm_core.tasks.embeddings import (
+    focus_ranges,
+    is_content,
+    neighbour_roles,
+    project,
+    projected_points,
+    token_vectors,
+    tsne_perplexity,
+    word_similarity,
+)
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "embeddings.py"
 
@@ -24,10 +32,11 @@ def test_layer_zero_is_the_embedding_layer_output(bert):
 
 def test_special_tokens_hidden_and_layers_checked(bert):
     vectors = token_vectors(bert, ["the cat sat", "a dog"], layer=2)
-    assert vectors.points.values.tolist() == [[0, 1, "the"], [0, 2, "cat"], [0, 3, "sat"], [1, 1, "a"],
-                                              [1, 2, "dog"]]
+    assert vectors.points.values.tolist() == [[0, 1, "the"], [0, 2, "cat"], [0, 3, "sat"], [1, 1, "a"], [1, 2, "dog"]]
     assert vectors.vectors.shape == (5, 32)
-    with pytest.raises(ParameterError, match=r"'layer' parameter of token_vectors must be an int in the range \[0, 2\]"):
+    with pytest.raises(
+        ParameterError, match=r"'layer' parameter of token_vectors must be an int in the range \[0, 2\]"
+    ):
         token_vectors(bert, ["the cat"], layer=3)
 
 
@@ -48,15 +57,18 @@ def test_tsne_handles_few_and_many_points_reproducibly(n_points):
 
 
 def test_tsne_on_one_sentence_and_pca_variance(bert):
-    points, projection = projected_points(bert, ["the cat sat on the mat ."], layer=2, method="tsne",
-                                          all_tokens=True, hide_special=True)
+    points, projection = projected_points(
+        bert, ["the cat sat on the mat ."], layer=2, method="tsne", all_tokens=True, hide_special=True
+    )
     assert len(points) == 7 and projection.perplexity == tsne_perplexity(7) == 2.0
     points, projection = projected_points(bert, ["the cat sat on the mat ."], layer=2, method="pca")
     assert projection.explained_variance[0] >= projection.explained_variance[1] > 0
 
 
-@pytest.mark.parametrize("method, message", [("pca", "PCA needs at least 2 points; there is 1"),
-                                             ("tsne", "t-SNE needs at least 4 points; there are 3")])
+@pytest.mark.parametrize(
+    "method, message",
+    [("pca", "PCA needs at least 2 points; there is 1"), ("tsne", "t-SNE needs at least 4 points; there are 3")],
+)
 def test_too_few_points_is_a_clear_error(method, message):
     with pytest.raises(ParameterError, match=message):
         project(np.ones((1 if method == "pca" else 3, 4)), method=method)
@@ -72,8 +84,12 @@ def test_unknown_method_and_no_sentences(bert):
 def test_word_similarity_is_one_for_identical_contexts(bert):
     table = word_similarity(bert, ["the bank is red", "the bank is red", "a bank by a bank"], "Bank")
     assert len(table) == 6 * 3  # six pairs at each of layers 0, 1, 2
-    assert sorted(set(table["a"]) | set(table["b"])) == ["sentence 1", "sentence 2", "sentence 3 (#1)",
-                                                         "sentence 3 (#2)"]
+    assert sorted(set(table["a"]) | set(table["b"])) == [
+        "sentence 1",
+        "sentence 2",
+        "sentence 3 (#1)",
+        "sentence 3 (#2)",
+    ]
     identical = table[(table["a"] == "sentence 1") & (table["b"] == "sentence 2")]
     np.testing.assert_allclose(identical["cosine"], 1.0, atol=1e-5)
     with pytest.raises(InputError, match="'cat' occurs 0 times"):
@@ -84,8 +100,14 @@ def test_cli_embed_json(bert_dir, capsys):
     assert main(["embed", "the cat sat", "a dog ran", "--model", str(bert_dir), "--layer", "1", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["layer"] == 1 and data["method"] == "pca"
-    assert [(p["sentence"], p["token"]) for p in data["points"]] == [(0, "the"), (0, "cat"), (0, "sat"),
-                                                                     (1, "a"), (1, "dog"), (1, "ran")]
+    assert [(p["sentence"], p["token"]) for p in data["points"]] == [
+        (0, "the"),
+        (0, "cat"),
+        (0, "sat"),
+        (1, "a"),
+        (1, "dog"),
+        (1, "ran"),
+    ]
     assert all(isinstance(p["x"], float) and isinstance(p["position"], int) for p in data["points"])
 
 
@@ -109,8 +131,9 @@ def test_default_view_puts_each_bank_nearer_its_own_sense(demo, merge_pieces):
     defaults = page_defaults()
     sentences = defaults["DEFAULT_SENTENCES"]
     assert len(sentences) == 4 and defaults["DEFAULT_WORD"] == "bank"
-    points, projection = projected_points(demo, sentences, layer=demo.num_layers, method="pca",
-                                          merge_pieces=merge_pieces)
+    points, projection = projected_points(
+        demo, sentences, layer=demo.num_layers, method="pca", merge_pieces=merge_pieces
+    )
     banks = points[points["token"] == "bank"]
     assert banks["sentence"].tolist() == [0, 1, 2, 3]
     xy = banks[["x", "y"]].to_numpy()
@@ -124,7 +147,10 @@ def test_default_view_puts_each_bank_nearer_its_own_sense(demo, merge_pieces):
 
 def test_punctuation_and_special_tokens_left_out_unless_asked_for(bert):
     sentence = ["the cat , sat [MASK] ..."]
-    tokens = lambda **options: token_vectors(bert, sentence, layer=1, **options).points["token"].tolist()
+
+    def tokens(**options):
+        return token_vectors(bert, sentence, layer=1, **options).points["token"].tolist()
+
     content = tokens()
     assert "[MASK]" in content and not {"[CLS]", "[SEP]", ",", "."} & set(content)
     everything = tokens(all_tokens=True)
@@ -135,7 +161,17 @@ def test_punctuation_and_special_tokens_left_out_unless_asked_for(bert):
     points, _ = projected_points(bert, sentence, layer=1)
     assert points["token"].tolist() == content  # the projection is fitted on these points only
     assert [is_content(text) for text in ["...", "—", "«»", " ", "", "$", "🍕", "é", "3", "[UNK]"]] == [
-        False, False, False, False, False, True, True, True, True, True]
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+        True,
+    ]
     with pytest.raises(ParameterError, match="'all_tokens' parameter of token_vectors must be one of False, True"):
         token_vectors(bert, sentence, layer=1, all_tokens="yes")
 
@@ -165,8 +201,13 @@ def test_standardising_matches_a_numpy_z_score_then_pca():
 def test_neighbour_roles_label_the_word_and_its_nearest_points_and_the_view_opens_on_them():
     import pandas as pd
 
-    points = pd.DataFrame({"token": ["Bank", "river", "water", "money", "bank", "far"],
-                           "x": [0.0, 0.1, 0.3, 5.0, 5.2, 50.0], "y": [0.0, 0.2, 1.0, 1.5, 2.0, -20.0]})
+    points = pd.DataFrame(
+        {
+            "token": ["Bank", "river", "water", "money", "bank", "far"],
+            "x": [0.0, 0.1, 0.3, 5.0, 5.2, 50.0],
+            "y": [0.0, 0.2, 1.0, 1.5, 2.0, -20.0],
+        }
+    )
     roles = neighbour_roles(points, " bank ", k=1)
     assert roles.tolist() == ["word", "neighbour", "", "neighbour", "word", ""]
     assert neighbour_roles(points, "bank").tolist() == ["word", "neighbour", "neighbour", "neighbour", "word", ""]

@@ -6,9 +6,9 @@ import pytest
 
 from mlm_core import InputError
 from mlm_core.cli import main
+from mlm_core.forward import ForwardResult
 from mlm_core.tasks.attribution import prepare
 from mlm_core.tasks.explain import _make_masker, explain, owen_terms, positional_tree, word_features
-from mlm_core.forward import ForwardResult
 
 
 def reference_shap(mlm, text, *, mask_index=0, targets=None, output="probability", max_evals=300, seed=0):
@@ -20,19 +20,27 @@ def reference_shap(mlm, text, *, mask_index=0, targets=None, output="probability
     position = request.features.target_position
 
     def one_row_at_a_time(rows):
-        return np.concatenate([request.scores(mlm.forward([row.tolist()], [[position]]).log_probs[:, 0])
-                               for row in np.asarray(rows, dtype=np.int32)])
+        return np.concatenate(
+            [
+                request.scores(mlm.forward([row.tolist()], [[position]]).log_probs[:, 0])
+                for row in np.asarray(rows, dtype=np.int32)
+            ]
+        )
 
     np.random.seed(seed)  # shap breaks priority ties with np.random
     result = shap.PartitionExplainer(one_row_at_a_time, _make_masker(request.features, None))(
-        request.features.input_ids[None, :], max_evals=max_evals, batch_size=64, silent=True)
+        request.features.input_ids[None, :], max_evals=max_evals, batch_size=64, silent=True
+    )
     return np.asarray(result.values[0]).reshape(len(request.features.groups), -1), np.asarray(result.base_values)
 
 
-@pytest.mark.parametrize("text, max_evals", [
-    ("the old man sat on the [MASK] in the small garden with his dog .", 300),  # whole tree scored up front
-    ("the old man sat on the [MASK] in the small garden with his dog and the cat near the house .", 60),  # budget
-])
+@pytest.mark.parametrize(
+    "text, max_evals",
+    [
+        ("the old man sat on the [MASK] in the small garden with his dog .", 300),  # whole tree scored up front
+        ("the old man sat on the [MASK] in the small garden with his dog and the cat near the house .", 60),  # budget
+    ],
+)
 def test_values_equal_the_one_row_at_a_time_reference(demo, text, max_evals):
     """Reference: shap's PartitionExplainer driven one row per model call (the code path before the speed-up),
     same seed; the demo model's real weights give values well above the tolerance."""
@@ -54,7 +62,8 @@ def test_the_planned_tree_is_what_shaps_explainer_asks_for(bert):
     request = prepare(bert, text, 0, None, False, "probability")
     asked = []
     shap.PartitionExplainer(lambda rows: np.zeros((len(rows), 1)), _make_masker(request.features, asked.append))(
-        request.features.input_ids[None, :], max_evals=300, batch_size=64, silent=True)
+        request.features.input_ids[None, :], max_evals=300, batch_size=64, silent=True
+    )
     terms = owen_terms(positional_tree(14), 14)
     planned = {row.tobytes() for row in request.features.hidden_rows(terms.masks)}
     assert len(terms.masks) == 140 == len(planned)
@@ -70,11 +79,18 @@ def test_a_whole_tree_needs_neither_shap_nor_numba(bert_dir):
     import subprocess
     import sys
 
-    code = ("import sys, mlm_core; from mlm_core.tasks.explain import explain; "
-            f"r = explain(mlm_core.load_model({str(bert_dir)!r}), 'the cat sat on the [MASK] .'); "
-            "print(len(r.words), 'shap' in sys.modules, 'numba' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                         env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    code = (
+        "import sys, mlm_core; from mlm_core.tasks.explain import explain; "
+        f"r = explain(mlm_core.load_model({str(bert_dir)!r}), 'the cat sat on the [MASK] .'); "
+        "print(len(r.words), 'shap' in sys.modules, 'numba' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert out.stdout.split()[-3:] == ["6", "False", "False"], out.stderr[-2000:]
 
 
@@ -125,8 +141,11 @@ def test_planted_word_gets_the_largest_value(bert):
         log_probs = np.full((len(rows), 1, vocab), np.log(0.5 / vocab), dtype=np.float32)
         log_probs[:, 0, target] = np.where((rows == cat).any(axis=1), np.log(0.5), np.log(0.01))
         length = rows.shape[1]
-        return ForwardResult(log_probs, np.zeros((len(rows), 1, 1, length, length), np.float32),
-                             np.zeros((len(rows), 2, length, 4), np.float32))
+        return ForwardResult(
+            log_probs,
+            np.zeros((len(rows), 1, 1, length, length), np.float32),
+            np.zeros((len(rows), 2, length, 4), np.float32),
+        )
 
     planted = replace(bert, forward=forward)  # a new model: its own memo
     result = explain(planted, "the cat sat on the [MASK] near a dog .", targets=["mat"])
@@ -147,12 +166,18 @@ def test_words_group_pieces_and_skip_masks(bert):
     assert positional_tree(3).tolist() == [[0, 1, 1, 2], [3, 2, 2, 3]]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"mask_index": 1}, "Mask number 2 was asked for, but the text has 1 mask — pick a number from 1 to 1."),
-    ({"targets": ["mother"]}, "Target 'mother' is not one token for this model (it becomes: m ##o ##t ##h ##e ##r)"),
-    ({"targets": ["mat"], "contrast": True}, "A contrast needs two target words"),
-    ({"output": "odds"}, "The 'output' parameter of explain must be one of 'probability', 'log-odds'. Got 'odds'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"mask_index": 1}, "Mask number 2 was asked for, but the text has 1 mask — pick a number from 1 to 1."),
+        (
+            {"targets": ["mother"]},
+            "Target 'mother' is not one token for this model (it becomes: m ##o ##t ##h ##e ##r)",
+        ),
+        ({"targets": ["mat"], "contrast": True}, "A contrast needs two target words"),
+        ({"output": "odds"}, "The 'output' parameter of explain must be one of 'probability', 'log-odds'. Got 'odds'"),
+    ],
+)
 def test_bad_requests(bert, kwargs, message):
     with pytest.raises(Exception) as error:
         explain(bert, "the cat sat on the [MASK]", **kwargs)
@@ -165,8 +190,22 @@ def test_only_a_mask_leaves_nothing_to_explain(bert):
 
 
 def test_cli_explain_json(bert_dir, capsys):
-    assert main(["explain", "The cat sat on the [MASK].", "--model", str(bert_dir), "--target", "mat",
-                 "--target", "bed", "--json"]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                "The cat sat on the [MASK].",
+                "--model",
+                str(bert_dir),
+                "--target",
+                "mat",
+                "--target",
+                "bed",
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["mask"] == 0 and [t["token"] for t in data["targets"]] == ["mat", "bed"]
     for target in data["targets"]:
@@ -184,12 +223,28 @@ def test_word_pieces_from_the_predict_list_can_be_explained(bert):
 
 @pytest.mark.parametrize("method", ["ig", "gradxinput"])
 def test_cli_gradient_methods_with_faithfulness(bert_dir, capsys, method):
-    assert main(["explain", "The cat sat on the [MASK].", "--model", str(bert_dir), "--target", "mat",
-                 "--method", method, "--steps", "8", "--faithfulness", "--json"]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                "The cat sat on the [MASK].",
+                "--model",
+                str(bert_dir),
+                "--target",
+                "mat",
+                "--method",
+                method,
+                "--steps",
+                "8",
+                "--faithfulness",
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     (target,) = data["targets"]
-    assert set(target) == {"token", "base_value", "output", "words", "method", "completeness_gap",
-                           "faithfulness"}
+    assert set(target) == {"token", "base_value", "output", "words", "method", "completeness_gap", "faithfulness"}
     assert target["method"] == method
     faithful = target["faithfulness"]
     assert {"comprehensiveness", "sufficiency", "random_comprehensiveness", "random_sufficiency"} <= set(faithful)
@@ -200,8 +255,10 @@ def test_cli_gradient_methods_with_faithfulness(bert_dir, capsys, method):
 
 
 def test_cli_text_output_reads_the_faithfulness(bert_dir, capsys):
-    assert main(["explain", "The cat sat on the [MASK].", "--model", str(bert_dir), "--target", "mat",
-                 "--faithfulness"]) == 0
+    assert (
+        main(["explain", "The cat sat on the [MASK].", "--model", str(bert_dir), "--target", "mat", "--faithfulness"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.startswith("mat: f(x) = ") and "(shap)" in out.splitlines()[0]
     assert "comprehensiveness" in out and "Hiding the word SHAP ranks highest" in out
@@ -209,10 +266,12 @@ def test_cli_text_output_reads_the_faithfulness(bert_dir, capsys):
 
 
 def test_cli_refuses_a_bad_method(bert_dir, capsys):
-    assert main(["explain", "The cat sat on the [MASK].", "--model", str(bert_dir), "--steps", "1",
-                 "--method", "ig"]) == 2
-    assert capsys.readouterr().err.strip() == ("error: The 'steps' parameter of integrated gradients must be an int "
-                                               "in the range [2, 512]. Got 1 instead.")
+    assert (
+        main(["explain", "The cat sat on the [MASK].", "--model", str(bert_dir), "--steps", "1", "--method", "ig"]) == 2
+    )
+    assert capsys.readouterr().err.strip() == (
+        "error: The 'steps' parameter of integrated gradients must be an int in the range [2, 512]. Got 1 instead."
+    )
 
 
 def test_a_long_text_stops_listing_the_tree_at_the_budget():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from explain_support import planted_model
+
 from mlm_core.tasks.explain import explain
 from mlm_core.tasks.faithfulness import faithfulness, random_orders, ranking, step_counts
 from mlm_core.tasks.gradients import integrated_gradients
@@ -32,8 +32,10 @@ def test_shap_and_ig_beat_random_orders_on_a_planted_dependency(planted):
     without_cat = np.exp(-1.0) / (np.exp(-1.0) + vocab - 1)
     assert shap_f.deletion[0] == pytest.approx(without_cat, rel=1e-4)
     assert shap_f.counts[1] == 2
-    assert shap_f.reading().startswith(f"Hiding the 2 words SHAP ranks highest changes P(mat) from "
-                                       f"{shap_f.full_output:.3g} to {shap_f.deletion[1]:.3g}; hiding 2 random words")
+    assert shap_f.reading().startswith(
+        f"Hiding the 2 words SHAP ranks highest changes P(mat) from "
+        f"{shap_f.full_output:.3g} to {shap_f.deletion[1]:.3g}; hiding 2 random words"
+    )
 
 
 def test_curves_follow_the_published_definitions(bert):

@@ -11,19 +11,23 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
+from family_support import family_folder, family_model, loaded
 
 import mlm_core
 from mlm_core import cli
 from mlm_core.families import refusal
 from mlm_core.testing.families import FAMILIES
 
-from family_support import family_folder, family_model, loaded
-
 TEXT = "the cat sat on the [MASK] and looked around ."
 CORPUS = "the cat sat on the mat . the dog ran in the garden . " * 12
 PAIRS = "good\tbad\nthe cat is on the mat .\tthe cat are on the mat .\nthe dogs are red .\tthe dogs is red .\n"
-VIEW_OF_COMMAND = {"layers": "layers", "ablate": "heads", "heads": "heads", "attention": "attention",
-                   "embed": "embeddings"}
+VIEW_OF_COMMAND = {
+    "layers": "layers",
+    "ablate": "heads",
+    "heads": "heads",
+    "attention": "attention",
+    "embed": "embeddings",
+}
 
 
 def commands(model: str, tmp) -> dict[str, list[str]]:
@@ -42,8 +46,23 @@ def commands(model: str, tmp) -> dict[str, list[str]]:
         "gradxinput": ["explain", TEXT, "--model", model, "--method", "gradxinput", "--faithfulness", "--json"],
         "score": ["score", "the cat sat on the mat .", "--model", model, "--json"],
         "pairs": ["pairs", str(pairs), "--model", model, "--json"],
-        "finetune": ["finetune", str(corpus), "--model", model, "--out", str(tmp / "tuned"), "--max-steps", "1",
-                     "--epochs", "1", "--block-length", "16", "--batch-size", "2", "--json"],
+        "finetune": [
+            "finetune",
+            str(corpus),
+            "--model",
+            model,
+            "--out",
+            str(tmp / "tuned"),
+            "--max-steps",
+            "1",
+            "--epochs",
+            "1",
+            "--block-length",
+            "16",
+            "--batch-size",
+            "2",
+            "--json",
+        ],
     }
 
 
@@ -116,6 +135,6 @@ def test_at_least_18_families_get_every_view(model_root):
 
     complete = [family for family, adapter in ADAPTERS.items() if not adapter.refusals]
     assert len(complete) >= 18 and set(ADAPTERS) == set(FAMILIES)
-    for family, adapter in ADAPTERS.items():
+    for adapter in ADAPTERS.values():
         assert set(adapter.refusals) <= set(VIEWS)
         assert all(reason and "\n" not in reason for reason in adapter.refusals.values())

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
+from family_support import family_model
+from references import distilbert_reference  # shared with bench/layers.py's heads/distilbert-scan
 
 import mlm_core
 from mlm_core.families import layered
@@ -14,9 +16,6 @@ from mlm_core.tasks.gradients import integrated_gradients
 from mlm_core.tasks.heads import ablate, head_mask
 from mlm_core.tasks.lens import lens_log_probs
 from mlm_core.testing.families import FAMILIES
-
-from family_support import family_model
-from references import distilbert_reference  # shared with bench/layers.py's heads/distilbert-scan
 
 TEXT = "the cat sat on the [MASK] and looked at the [MASK] ."
 OFF = ((1, 2), (2, 1))  # heads switched off: layer 1 head 2, layer 2 head 1
@@ -53,8 +52,11 @@ def test_lens_last_layer_and_no_head_off_equal_predict(mlm):
     analysis = mlm_core.analyze(mlm, TEXT)
     predicted = np.exp(analysis.mask_log_probs)
     np.testing.assert_allclose(np.exp(lens_log_probs(mlm, analysis)[:, -1]), predicted, atol=1e-5)
-    intact = mlm.forward([analysis.encoding.input_ids], [analysis.mask_positions],
-                         head_masks=np.ones((1, mlm.num_layers, mlm.num_heads), np.float32)).log_probs[0]
+    intact = mlm.forward(
+        [analysis.encoding.input_ids],
+        [analysis.mask_positions],
+        head_masks=np.ones((1, mlm.num_layers, mlm.num_heads), np.float32),
+    ).log_probs[0]
     np.testing.assert_allclose(np.exp(intact), predicted, atol=1e-5)
     result = ablate(mlm, TEXT, ())
     for mask in result.masks:
@@ -80,6 +82,7 @@ def test_integrated_gradients_are_complete(family, model_root):
 
 # -- head ablation against each family's own layers, called eagerly on one unpadded row ----------------------------
 
+
 def heads_of(mask_lh: np.ndarray, layer: int):
     """transformers' documented per-layer head mask, [batch, heads, 1, 1]."""
     return tf.constant(mask_lh[layer][None, :, None, None])
@@ -92,8 +95,13 @@ def albert_reference(model, ids, mask_lh):
     hidden = main.encoder.embedding_hidden_mapping_in(main.embeddings(input_ids=ids, training=False))
     shared = main.encoder.albert_layer_groups[0].albert_layers[0]
     for i in range(model.config.num_hidden_layers):
-        hidden = shared(hidden_states=hidden, attention_mask=tf.zeros((1, 1, 1, ids.shape[1])),
-                        head_mask=heads_of(mask_lh, i), output_attentions=False, training=False)[0]
+        hidden = shared(
+            hidden_states=hidden,
+            attention_mask=tf.zeros((1, 1, 1, ids.shape[1])),
+            head_mask=heads_of(mask_lh, i),
+            output_attentions=False,
+            training=False,
+        )[0]
     return model.predictions(hidden, training=False)
 
 
@@ -104,18 +112,34 @@ def electra_reference(model, ids, mask_lh):
     hidden = main.embeddings(input_ids=ids, training=False)
     if hasattr(main, "embeddings_project"):
         hidden = main.embeddings_project(hidden)
-    out = main.encoder(hidden_states=hidden, attention_mask=tf.zeros((1, 1, 1, ids.shape[1])),
-                       head_mask=[heads_of(mask_lh, i) for i in range(len(mask_lh))], encoder_hidden_states=None,
-                       encoder_attention_mask=None, past_key_values=None, use_cache=False, output_attentions=False,
-                       output_hidden_states=False, return_dict=True, training=False)
+    out = main.encoder(
+        hidden_states=hidden,
+        attention_mask=tf.zeros((1, 1, 1, ids.shape[1])),
+        head_mask=[heads_of(mask_lh, i) for i in range(len(mask_lh))],
+        encoder_hidden_states=None,
+        encoder_attention_mask=None,
+        past_key_values=None,
+        use_cache=False,
+        output_attentions=False,
+        output_hidden_states=False,
+        return_dict=True,
+        training=False,
+    )
     return model.generator_lm_head(model.generator_predictions(out.last_hidden_state))
 
 
 def mpnet_reference(model, ids, mask_lh):
     """MPNet: mpnet.embeddings, mpnet.encoder given the per-layer head masks (it adds its relative bias), lm_head."""
     main = model.mpnet
-    out = main.encoder(main.embeddings(ids, training=False), tf.zeros((1, 1, 1, ids.shape[1])),
-                       [heads_of(mask_lh, i) for i in range(len(mask_lh))], False, False, True, training=False)
+    out = main.encoder(
+        main.embeddings(ids, training=False),
+        tf.zeros((1, 1, 1, ids.shape[1])),
+        [heads_of(mask_lh, i) for i in range(len(mask_lh))],
+        False,
+        False,
+        True,
+        training=False,
+    )
     return model.lm_head(out.last_hidden_state)
 
 
@@ -140,8 +164,13 @@ def deberta_v2_reference(model, ids, mask_lh):
     return model.mlm(hidden, training=False)
 
 
-REFERENCES = {"distilbert": distilbert_reference, "albert": albert_reference, "electra": electra_reference,
-              "mpnet": mpnet_reference, "deberta-v2": deberta_v2_reference}
+REFERENCES = {
+    "distilbert": distilbert_reference,
+    "albert": albert_reference,
+    "electra": electra_reference,
+    "mpnet": mpnet_reference,
+    "deberta-v2": deberta_v2_reference,
+}
 
 
 @pytest.mark.parametrize("family", sorted(REFERENCES))

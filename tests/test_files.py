@@ -34,7 +34,11 @@ def test_files_are_added_to_an_existing_folder_and_its_other_files_kept(tmp_path
     with staged_output(tmp_path, what="the files") as staging:
         (staging / "one.txt").write_text("new")
         (staging / "two.txt").write_text("2")
-    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"notes.txt": "mine", "one.txt": "new", "two.txt": "2"}
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
+        "notes.txt": "mine",
+        "one.txt": "new",
+        "two.txt": "2",
+    }
 
 
 def test_replace_swaps_an_earlier_result_whole(tmp_path):
@@ -62,8 +66,11 @@ def test_a_failed_write_leaves_the_folder_as_it_was_and_says_why(tmp_path, exist
             (staging / "one.txt").write_text("new")
             (staging / "two.txt").write_text("new")
             raise OSError(errno.ENOSPC, "No space left on device")
-    assert (sorted(p.name for p in out.iterdir()) == ["one.txt"] and (out / "one.txt").read_text() == "earlier"
-            if existing else not out.exists())
+    assert (
+        sorted(p.name for p in out.iterdir()) == ["one.txt"] and (out / "one.txt").read_text() == "earlier"
+        if existing
+        else not out.exists()
+    )
     assert not leftovers(tmp_path)
 
 
@@ -109,15 +116,18 @@ def test_a_result_folder_is_replaced_only_when_it_holds_an_earlier_result(tmp_pa
         check_output_folder(other, what="the model", replace_marker="config.json")
 
 
-@pytest.mark.parametrize("content, options, problem", [
-    (b"", {}, "it is empty: 0 bytes"),
-    (b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n", {}, "a Git LFS pointer"),
-    (b"\xff\xfe\x00", {"text": True}, "not UTF-8 text at byte 0"),
-    (b'{"a": ', {"json_object": True}, "not valid JSON"),
-    (b"[1, 2]", {"json_object": True}, "a JSON list instead of an object"),
-    (b'{"a": 1}', {"json_object": True}, None),
-    (b"\x00\x01binary weights", {}, None),
-])
+@pytest.mark.parametrize(
+    "content, options, problem",
+    [
+        (b"", {}, "it is empty: 0 bytes"),
+        (b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n", {}, "a Git LFS pointer"),
+        (b"\xff\xfe\x00", {"text": True}, "not UTF-8 text at byte 0"),
+        (b'{"a": ', {"json_object": True}, "not valid JSON"),
+        (b"[1, 2]", {"json_object": True}, "a JSON list instead of an object"),
+        (b'{"a": 1}', {"json_object": True}, None),
+        (b"\x00\x01binary weights", {}, None),
+    ],
+)
 def test_file_problem_says_what_is_wrong_with_a_model_file(tmp_path, content, options, problem):
     path = tmp_path / "file"
     path.write_bytes(content)

@@ -33,8 +33,14 @@ def test_json_lines_carry_the_numbers_and_the_evaluation():
     report(STEP)
     report(EVALUATED)
     first, second = (json.loads(line) for line in stream.getvalue().splitlines())
-    assert first == {"step": 30, "total_steps": 120, "loss": 3.25, "tokens_per_second": 1234.0,
-                     "eta_seconds": 180.0, "worker": 1}
+    assert first == {
+        "step": 30,
+        "total_steps": 120,
+        "loss": 3.25,
+        "tokens_per_second": 1234.0,
+        "eta_seconds": 180.0,
+        "worker": 1,
+    }
     assert second["validation"] == EVALUATION.as_dict()
 
 

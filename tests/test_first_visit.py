@@ -14,19 +14,33 @@ from pages.frame.registry import PAGES
 
 TEXT = "Paris is the [MASK] of France."
 FIRST_VISITS = [  # (case, address after the server's root, extra server arguments, title, sliders)
-    ("path form", "/predict?page=predict&model=demo&text=Paris+is+the+%5BMASK%5D+of+France.&top_k=7", (),
-     "Predict the masked word", ["7"]),
-    ("root with ?page=", "/?page=attention&model=demo&text=Paris+is+the+%5BMASK%5D+of+France.&layer=2&head=3",
-     (), "Attention", ["2", "3"]),
-    ("path form without ?page=, under a baseUrlPath", "/attention?model=demo&text=Paris+is+the+%5BMASK%5D+of+"
-     "France.&layer=4", ("--server.baseUrlPath", "mlm"), "Attention", ["4", "1"]),
+    (
+        "path form",
+        "/predict?page=predict&model=demo&text=Paris+is+the+%5BMASK%5D+of+France.&top_k=7",
+        (),
+        "Predict the masked word",
+        ["7"],
+    ),
+    (
+        "root with ?page=",
+        "/?page=attention&model=demo&text=Paris+is+the+%5BMASK%5D+of+France.&layer=2&head=3",
+        (),
+        "Attention",
+        ["2", "3"],
+    ),
+    (
+        "path form without ?page=, under a baseUrlPath",
+        "/attention?model=demo&text=Paris+is+the+%5BMASK%5D+of+France.&layer=4",
+        ("--server.baseUrlPath", "mlm"),
+        "Attention",
+        ["4", "1"],
+    ),
 ]
 ROUTED_PAGES = [page.title for page in PAGES]  # the router's menu, in order
 
 
 @pytest.mark.parametrize("case, address, args, title, sliders", FIRST_VISITS, ids=[c[0] for c in FIRST_VISITS])
-def test_a_shared_link_opened_first_after_a_start_shows_the_routed_page(tmp_path, case, address, args, title,
-                                                                        sliders):
+def test_a_shared_link_opened_first_after_a_start_shows_the_routed_page(tmp_path, case, address, args, title, sliders):
     from playwright.sync_api import sync_playwright
 
     env = {"HF_HUB_OFFLINE": "1", "MLM_EXPLORER_DEFAULT_MODEL": "demo"}
@@ -37,8 +51,9 @@ def test_a_shared_link_opened_first_after_a_start_shows_the_routed_page(tmp_path
         tab.goto(server.url + address)
         wait_until_idle(tab)
         sidebar = tab.locator("[data-testid='stSidebar']")
-        links = [text.split("\n")[-1].strip() for text in sidebar.locator("[data-testid='stSidebarNav'] a")
-                 .all_inner_texts()]
+        links = [
+            text.split("\n")[-1].strip() for text in sidebar.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
+        ]
         assert links == ROUTED_PAGES  # the router's pages, not the legacy list ('streamlit app', 'predict', …)
         assert sidebar.get_by_text("Loaded demo").count() == 1  # the shared sidebar with the model picker ran
         assert tab.locator("h1").first.inner_text() == title
@@ -55,17 +70,19 @@ def test_the_sidebar_starts_loading_the_default_model_so_the_next_page_finds_it_
     import threading
     import time
 
-    import mlm_core
     from app_support import APP, open_page
-    from mlm_core.testing.synthetic import build_bert
     from streamlit.testing.v1 import AppTest
+
+    import mlm_core
+    from mlm_core.testing.synthetic import build_bert
 
     spec = str(build_bert(model_root / "preloaded-bert"))
     monkeypatch.setenv("MLM_EXPLORER_DEFAULT_MODEL", spec)
     loads = []
     original = mlm_core.load_model
-    monkeypatch.setattr(mlm_core, "load_model", lambda *args, **kwargs: loads.append(args[0]) or
-                        original(*args, **kwargs))
+    monkeypatch.setattr(
+        mlm_core, "load_model", lambda *args, **kwargs: loads.append(args[0]) or original(*args, **kwargs)
+    )
     home = AppTest.from_file(APP, default_timeout=120).run()
     assert not home.exception and home.title[0].value == "MLM Explorer"
     deadline = time.monotonic() + 120

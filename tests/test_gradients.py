@@ -14,8 +14,12 @@ TEXT = "The cat sat on the [MASK] and looked around."
 def eager_output(mlm, embeds: np.ndarray, position: int, target: int, output: str) -> float:
     """f at word embeddings float[T, D], by calling the model itself eagerly (position and type embeddings added
     by the model, as in the compiled program), in float64 after the logits."""
-    out = mlm.model(input_ids=None, inputs_embeds=tf.constant(embeds[None]),
-                    attention_mask=tf.ones((1, len(embeds)), tf.int32), training=False)
+    out = mlm.model(
+        input_ids=None,
+        inputs_embeds=tf.constant(embeds[None]),
+        attention_mask=tf.ones((1, len(embeds)), tf.int32),
+        training=False,
+    )
     logits = out.logits[0, position].numpy().astype(np.float64)
     log_p = logits[target] - logits.max() - np.log(np.exp(logits - logits.max()).sum())
     return float(np.exp(log_p) if output == "probability" else log_p - np.log1p(-np.exp(log_p)))
@@ -91,10 +95,13 @@ def test_contrast_is_the_difference_and_paths_use_the_trapezoid_rule(bert):
     assert "completeness_gap" in result.to_dict()["targets"][0]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"steps": 1}, "The 'steps' parameter of integrated gradients must be an int in the range [2, 512]. Got 1"),
-    ({"method": "lime"}, "The 'method' parameter of integrated gradients must be one of 'ig', 'gradxinput'."),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"steps": 1}, "The 'steps' parameter of integrated gradients must be an int in the range [2, 512]. Got 1"),
+        ({"method": "lime"}, "The 'method' parameter of integrated gradients must be one of 'ig', 'gradxinput'."),
+    ],
+)
 def test_bad_settings_are_refused(bert, kwargs, message):
     with pytest.raises(ParameterError) as error:
         integrated_gradients(bert, TEXT, **kwargs)
@@ -142,5 +149,7 @@ def test_a_model_without_word_embeddings_gets_a_message(bert):
     opaque = replace(bert, model=SimpleNamespace(config=bert.model.config))  # same tokenizer and compiled pass
     with pytest.raises(UnsupportedModelError) as error:
         integrated_gradients(opaque, TEXT, targets=["mat"], steps=4)
-    assert str(error.value) == (f"Model '{bert.name}' does not expose its word embeddings, which integrated "
-                                "gradients and gradient × input follow — use SHAP for this model.")
+    assert str(error.value) == (
+        f"Model '{bert.name}' does not expose its word embeddings, which integrated "
+        "gradients and gradient × input follow — use SHAP for this model."
+    )

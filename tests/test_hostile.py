@@ -34,8 +34,12 @@ TEXTS = [
     ("HTML and script", "<script>alert(1)</script> <b>the</b> cat sat on the [MASK] .", (None, None, None, None)),
 ]
 PAGES = ["predict", "attention", "embeddings", "explain"]
-TEXT_KEYS = {"predict": "predict_text", "attention": "attention_text", "embeddings": "embeddings_sentences",
-             "explain": "explain_text"}
+TEXT_KEYS = {
+    "predict": "predict_text",
+    "attention": "attention_text",
+    "embeddings": "embeddings_sentences",
+    "explain": "explain_text",
+}
 GOOD_TEXT = "the cat sat on the [MASK] ."
 
 
@@ -70,8 +74,7 @@ def pages(bert_dir):
 
 @pytest.mark.parametrize("page_index, page", list(enumerate(PAGES)))
 @pytest.mark.parametrize("name, text, expected", TEXTS, ids=[case[0] for case in TEXTS])
-def test_hostile_text_gives_a_message_or_a_result_and_the_page_recovers(pages, page_index, page, name, text,
-                                                                        expected):
+def test_hostile_text_gives_a_message_or_a_result_and_the_page_recovers(pages, page_index, page, name, text, expected):
     at = pages[page]
     at.text_area(key=TEXT_KEYS[page]).set_value(text).run()
     assert not at.exception, at.exception
@@ -93,14 +96,17 @@ def test_html_in_the_text_is_escaped_in_the_shap_colouring():
     assert bodies and all("&lt;" in body and "<script" not in body for body in bodies), bodies[0][:2000]
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("no-such-user/no-such-model", "is not in the local Hugging Face cache"),
-    ("../../etc", "outside the folders this server loads models from"),
-    ("/etc", "outside the folders this server loads models from"),
-    ("/no/such/folder", "outside the folders this server loads models from"),
-    ("https://example.com/bert", "is a web address"),
-    ("bert-base-uncased; rm -rf /", "neither a folder on this machine nor a Hugging Face id"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("no-such-user/no-such-model", "is not in the local Hugging Face cache"),
+        ("../../etc", "outside the folders this server loads models from"),
+        ("/etc", "outside the folders this server loads models from"),
+        ("/no/such/folder", "outside the folders this server loads models from"),
+        ("https://example.com/bert", "is a web address"),
+        ("bert-base-uncased; rm -rf /", "neither a folder on this machine nor a Hugging Face id"),
+    ],
+)
 def test_hostile_model_ids_are_refused_with_a_reason(bert_dir, spec, message):
     at = open_page(str(bert_dir), "predict")
     at.text_input(key="model_custom").set_value(spec).run()
@@ -110,11 +116,15 @@ def test_hostile_model_ids_are_refused_with_a_reason(bert_dir, spec, message):
     assert not at.error and shows_results(at, "predict")
 
 
-def test_model_folders_that_are_unsafe_or_incomplete_are_refused(pickle_only_dir, headless_dir,
-                                                                 no_tokenizer_dir, bert_dir):
+def test_model_folders_that_are_unsafe_or_incomplete_are_refused(
+    pickle_only_dir, headless_dir, no_tokenizer_dir, bert_dir
+):
     at = open_page(str(bert_dir), "predict")
-    for folder, message in ((pickle_only_dir, "only has pickle weights"), (headless_dir, "no trained masked-LM head"),
-                            (no_tokenizer_dir, "has weights but no tokenizer")):
+    for folder, message in (
+        (pickle_only_dir, "only has pickle weights"),
+        (headless_dir, "no trained masked-LM head"),
+        (no_tokenizer_dir, "has weights but no tokenizer"),
+    ):
         at.text_input(key="model_custom").set_value(str(folder)).run()
         assert not at.exception and any(message in e.value for e in at.error)
     at.text_input(key="model_custom").set_value(str(bert_dir)).run()
@@ -123,28 +133,36 @@ def test_model_folders_that_are_unsafe_or_incomplete_are_refused(pickle_only_dir
 
 def test_tsne_on_one_point_through_a_link_is_a_message(bert_dir):
     at = AppTest.from_file(APP, default_timeout=180)
-    for name, value in {"page": "embeddings", "model": str(bert_dir), "text": "cat", "method": "tsne",
-                        "hide_special": "1"}.items():
+    for name, value in {
+        "page": "embeddings",
+        "model": str(bert_dir),
+        "text": "cat",
+        "method": "tsne",
+        "hide_special": "1",
+    }.items():
         at.query_params[name] = value
     at.run()
     assert not at.exception
     assert any("t-SNE needs at least 4 points" in e.value for e in at.error), [e.value for e in at.error]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["predict", ""], EMPTY),
-    (["predict", "no mask here"], NO_MASK),
-    (["predict", "the [MASK] .", "--top-k", "0"], "'top_k' parameter"),
-    (["predict", "the cat " * 2500 + "[MASK]"], TOO_LONG),
-    (["attention", "   ", "--out", "{tmp}/att"], EMPTY),
-    (["embed", "   "], "No sentences"),
-    (["embed", "cat", "--method", "tsne"], "t-SNE needs at least 4 points"),
-    (["embed", "the cat sat", "--layer", "99"], "'layer' parameter"),
-    (["explain", "no mask here"], NO_MASK),
-    (["explain", "the [MASK] sat .", "--mask", "3"], "mask"),
-    (["predict", "the [MASK] .", "--model", "/etc"], "no config.json"),
-    (["predict", "the [MASK] .", "--model", "https://example.com/bert"], "is a web address"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["predict", ""], EMPTY),
+        (["predict", "no mask here"], NO_MASK),
+        (["predict", "the [MASK] .", "--top-k", "0"], "'top_k' parameter"),
+        (["predict", "the cat " * 2500 + "[MASK]"], TOO_LONG),
+        (["attention", "   ", "--out", "{tmp}/att"], EMPTY),
+        (["embed", "   "], "No sentences"),
+        (["embed", "cat", "--method", "tsne"], "t-SNE needs at least 4 points"),
+        (["embed", "the cat sat", "--layer", "99"], "'layer' parameter"),
+        (["explain", "no mask here"], NO_MASK),
+        (["explain", "the [MASK] sat .", "--mask", "3"], "mask"),
+        (["predict", "the [MASK] .", "--model", "/etc"], "no config.json"),
+        (["predict", "the [MASK] .", "--model", "https://example.com/bert"], "is a web address"),
+    ],
+)
 def test_cli_hostile_input_exits_2_with_one_line(bert_dir, tmp_path, capsys, args, message):
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
     if "--model" not in args:
@@ -196,16 +214,18 @@ PAIR_FILES = [  # (name, file bytes, expected message)
     ("non-UTF-8", "good,bad\nle café .,le thé .\n".encode("latin-1"), "is not UTF-8 text"),
     ("binary", b"\x7fELF\x02\x01\x01\x00\x00\x00", "looks binary"),
     ("over 10,000 pairs", b"good,bad\n" + b"the cat sat .,the cat sit .\n" * 10_001, "the limit is 10,000"),
-    ("sentence too long", b"good,bad\nthe cat sat .,the cat sit .\nthe dog ran .," + b"dog " * 300 + b"\n",
-     "Pair 2, bad sentence: The text is"),
+    (
+        "sentence too long",
+        b"good,bad\nthe cat sat .,the cat sit .\nthe dog ran .," + b"dog " * 300 + b"\n",
+        "Pair 2, bad sentence: The text is",
+    ),
     ("all special tokens", b"good,bad\n[CLS] [SEP],the cat sat .\n", "Pair 1, good sentence"),
     ("bad JSON line", b'{"good": "the cat sat .", "bad": "the cat sit ."}\n{"good": \n', "line 2, is not valid JSON"),
 ]
 
 
 @pytest.mark.parametrize("name, data, message", PAIR_FILES, ids=[case[0] for case in PAIR_FILES])
-def test_cli_pairs_refuses_bad_files_with_one_line_and_prints_nothing(bert_dir, tmp_path, capsys, name, data,
-                                                                      message):
+def test_cli_pairs_refuses_bad_files_with_one_line_and_prints_nothing(bert_dir, tmp_path, capsys, name, data, message):
     path = tmp_path / "pairs.csv"
     path.write_bytes(data)
     assert main(["pairs", str(path), "--model", str(bert_dir), "--json"]) == 2

@@ -27,43 +27,66 @@ def _vocab_only(data: bytes):
 
 def _h5_weights(keep: float):
     """Damage: weights saved as tf_model.h5 instead of safetensors, then cut to their first ``keep`` share."""
+
     def damage(folder):
         from transformers import TFAutoModelForMaskedLM
+
         model = TFAutoModelForMaskedLM.from_pretrained(str(folder))
         (folder / "model.safetensors").unlink()
         model.save_pretrained(str(folder), safe_serialization=False)
         data = (folder / "tf_model.h5").read_bytes()
         (folder / "tf_model.h5").write_bytes(data[: int(len(data) * keep)] if keep else b"not HDF5 at all\n")
+
     return damage
 
 
 HALF = lambda path: path.read_bytes()[: path.stat().st_size // 2]  # noqa: E731
 DAMAGED = "is damaged or incomplete ("
 DAMAGED_MODELS = [  # (what is wrong with the tiny BERT's folder, the damage, expected message)
-    ("random bytes as weights", _put("model.safetensors", lambda p: os.urandom(p.stat().st_size)),
-     f"weights file model.safetensors {DAMAGED}Error while deserializing header"),
+    (
+        "random bytes as weights",
+        _put("model.safetensors", lambda p: os.urandom(p.stat().st_size)),
+        f"weights file model.safetensors {DAMAGED}Error while deserializing header",
+    ),
     ("first half of the weights", _put("model.safetensors", HALF), f"model.safetensors {DAMAGED}Error while deser"),
     ("empty weights file", _put("model.safetensors", b""), f"model.safetensors {DAMAGED}it is empty: 0 bytes)"),
-    ("text named model.safetensors", _put("model.safetensors", b"weights: TODO\n" * 40),
-     f"weights file model.safetensors {DAMAGED}"),
-    ("Git LFS pointer as weights", _put("model.safetensors", LFS_POINTER + b".github.com/spec/v1\nsize 9\n"),
-     "a Git LFS pointer, not the file itself: run 'git lfs pull'"),
-    ("a folder named model.safetensors", lambda f: ((f / "model.safetensors").unlink(),
-                                                   (f / "model.safetensors").mkdir()), "(a folder, not a file)"),
+    (
+        "text named model.safetensors",
+        _put("model.safetensors", b"weights: TODO\n" * 40),
+        f"weights file model.safetensors {DAMAGED}",
+    ),
+    (
+        "Git LFS pointer as weights",
+        _put("model.safetensors", LFS_POINTER + b".github.com/spec/v1\nsize 9\n"),
+        "a Git LFS pointer, not the file itself: run 'git lfs pull'",
+    ),
+    (
+        "a folder named model.safetensors",
+        lambda f: ((f / "model.safetensors").unlink(), (f / "model.safetensors").mkdir()),
+        "(a folder, not a file)",
+    ),
     ("tf_model.h5 that is not HDF5", _h5_weights(0), f"weights file tf_model.h5 {DAMAGED}not a readable HDF5 file)"),
     ("first half of tf_model.h5", _h5_weights(0.5), f"weights file tf_model.h5 {DAMAGED}not a readable HDF5 file)"),
-    ("corrupt config.json", _put("config.json", b'{"model_type": "bert", '),
-     f"configuration file config.json {DAMAGED}not valid JSON"),
+    (
+        "corrupt config.json",
+        _put("config.json", b'{"model_type": "bert", '),
+        f"configuration file config.json {DAMAGED}not valid JSON",
+    ),
     ("empty config.json", _put("config.json", b""), f"config.json {DAMAGED}it is empty: 0 bytes)"),
     ("config.json holding a list", _put("config.json", b"[]"), f"config.json {DAMAGED}a JSON list instead of"),
-    ("a word for a size in config.json",
-     _put("config.json", lambda p: p.read_bytes().replace(b'"hidden_size": 32', b'"hidden_size": "big"')),
-     f"config.json {DAMAGED}'hidden_size' is 'big', not a whole number above 0)"),
+    (
+        "a word for a size in config.json",
+        _put("config.json", lambda p: p.read_bytes().replace(b'"hidden_size": 32', b'"hidden_size": "big"')),
+        f"config.json {DAMAGED}'hidden_size' is 'big', not a whole number above 0)",
+    ),
     ("corrupt tokenizer.json", _put("tokenizer.json", HALF), f"tokenizer file tokenizer.json {DAMAGED}not valid JSON"),
     ("tokenizer.json with no model", _put("tokenizer.json", b"{}"), f"tokenizer.json {DAMAGED}Model missing"),
     ("binary vocab.txt", _vocab_only(b"\x89PNG\r\n\x1a\n" * 50), f"tokenizer file vocab.txt {DAMAGED}not UTF-8 text"),
-    ("vocab.txt without [UNK]", _vocab_only(b"[PAD]\n[CLS]\n[SEP]\n[MASK]\nthe\n"),
-     f"vocab.txt {DAMAGED}WordPiece error: Missing [UNK] token"),
+    (
+        "vocab.txt without [UNK]",
+        _vocab_only(b"[PAD]\n[CLS]\n[SEP]\n[MASK]\nthe\n"),
+        f"vocab.txt {DAMAGED}WordPiece error: Missing [UNK] token",
+    ),
     ("corrupt tokenizer_config.json", _put("tokenizer_config.json", b"{"), f"tokenizer_config.json {DAMAGED}not valid"),
 ]
 REMEDY = "save the model again with save_pretrained(), or download it again."
@@ -124,6 +147,7 @@ def _simulate_small_disk(patch: pytest.MonkeyPatch, folder: Path, size: int) -> 
         if folder in path.absolute().parents and used() + len(data) > size:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         return real_write(path, data)
+
     patch.setattr(shutil, "disk_usage", usage)
     patch.setattr(Path, "write_bytes", write_bytes)
 
@@ -140,8 +164,11 @@ def places(tmp_path_factory):
     paths["other"].mkdir()
     (paths["other"] / "notes.txt").write_text("someone's notes, not a model")
     paths["text.txt"].write_text("the cat sat on the mat and the dog ran to the red house . " * 300)
-    mounted = [path for path, options in ((paths["ro"], "ro,size=64k"), (paths["disk"], "size=8k"))
-               if _mount_tmpfs(path, options)]
+    mounted = [
+        path
+        for path, options in ((paths["ro"], "ro,size=64k"), (paths["disk"], "size=8k"))
+        if _mount_tmpfs(path, options)
+    ]
     if paths["ro"] not in mounted:
         paths["ro"].chmod(0o555)
         paths["ro"] = paths["ro"] if os.geteuid() != 0 else Path("/sys")
@@ -171,8 +198,7 @@ FILE_CASES = [  # (what is tested, arguments with {place} from `places`, expecte
 
 
 @pytest.mark.parametrize("name, args, message", FILE_CASES, ids=[case[0] for case in FILE_CASES])
-def test_cli_paths_that_cannot_be_read_or_written_exit_2_with_one_line(places, bert_dir, capsys, name, args,
-                                                                      message):
+def test_cli_paths_that_cannot_be_read_or_written_exit_2_with_one_line(places, bert_dir, capsys, name, args, message):
     """One line naming the path and the fix, given before any training (its progress would be on stderr too), and
     nothing left behind: no new --out, no staging folder, the small disk empty again."""
     args = [arg.format(**places) for arg in args] + ["--model", str(bert_dir)]
@@ -198,12 +224,17 @@ def test_cli_finetune_disk_full_while_saving_leaves_no_model_folder(bert_dir, tm
     def full_disk(self, folder, *args, **kwargs):
         (Path(folder) / "tokenizer.json").write_bytes(b'{"trunc')
         raise Exception("No space left on device (os error 28)")
+
     monkeypatch.setattr(PreTrainedTokenizerBase, "save_pretrained", full_disk)
     (tmp_path / "train.txt").write_text("the cat sat on the mat and the dog ran to the red house . " * 300)
     out = tmp_path / "model"
-    assert main(["finetune", str(tmp_path / "train.txt"), "--model", str(bert_dir), "--max-steps", "2", "--out",
-                 str(out)]) == 2
+    assert (
+        main(["finetune", str(tmp_path / "train.txt"), "--model", str(bert_dir), "--max-steps", "2", "--out", str(out)])
+        == 2
+    )
     err = capsys.readouterr().err.splitlines()
-    assert err[-1] == (f"error: Cannot write the fine-tuned model to '{out}': the disk is full — free some space on "
-                       "that disk or choose a folder on another one.")
+    assert err[-1] == (
+        f"error: Cannot write the fine-tuned model to '{out}': the disk is full — free some space on "
+        "that disk or choose a folder on another one."
+    )
     assert "Traceback" not in "".join(err) and sorted(os.listdir(tmp_path)) == ["model-checkpoints", "train.txt"]

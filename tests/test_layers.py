@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
+from references import REFERENCE_PARTS, eager_head_masked_log_probs
 
 import mlm_core
 from mlm_core.errors import InputError, ParameterError, UnsupportedModelError
@@ -13,8 +14,6 @@ from mlm_core.tasks.head_scan import head_importance, layer_groups, scan_masks
 from mlm_core.tasks.heads import ablate, head_mask, parse_heads
 from mlm_core.tasks.lens import layer_lens, lens_log_probs
 from mlm_core.tasks.rollout import mask_rollout, rollout
-
-from references import REFERENCE_PARTS, eager_head_masked_log_probs
 
 TEXT = "The [MASK] sat on the mat and looked at the [MASK] outside."
 
@@ -39,12 +38,12 @@ def test_lens_last_layer_is_predict(mlm):
     for lens_mask, predicted in zip(lens.masks, prediction.masks):
         last = lens_mask.layers[-1]
         assert [w.token_id for w in last.words] == [c.token_id for c in predicted.candidates]
-        np.testing.assert_allclose([w.probability for w in last.words],
-                                   [c.probability for c in predicted.candidates], atol=1e-5)
+        np.testing.assert_allclose(
+            [w.probability for w in last.words], [c.probability for c in predicted.candidates], atol=1e-5
+        )
         assert last.final_token_rank == 1 and lens_mask.final_token_id == predicted.candidates[0].token_id
     analysis = mlm_core.analyze(mlm, TEXT)
-    np.testing.assert_allclose(np.exp(lens_log_probs(mlm, analysis)[:, -1]), np.exp(analysis.mask_log_probs),
-                               atol=1e-5)
+    np.testing.assert_allclose(np.exp(lens_log_probs(mlm, analysis)[:, -1]), np.exp(analysis.mask_log_probs), atol=1e-5)
 
 
 def test_lens_every_layer_equals_the_head_called_on_that_layer(mlm):
@@ -57,7 +56,7 @@ def test_lens_every_layer_equals_the_head_called_on_that_layer(mlm):
     lens = layer_lens(mlm, TEXT, top_k=3)
     for m, position in enumerate(analysis.mask_positions):
         for layer in range(mlm.num_layers + 1):
-            state = tf.constant(analysis.hidden_states[layer][None, position:position + 1])
+            state = tf.constant(analysis.hidden_states[layer][None, position : position + 1])
             reference = tf.nn.log_softmax(head(state, training=False)[0, 0]).numpy()
             np.testing.assert_allclose(ours[m, layer], reference, atol=1e-5)
             order = [i for i in np.argsort(-reference, kind="stable") if i not in special]
@@ -71,8 +70,9 @@ def test_ablating_nothing_reproduces_predict(mlm):
     prediction = mlm_core.predict(mlm, TEXT, top_k=5)
     for mask, predicted in zip(result.masks, prediction.masks):
         assert [w.token_id for w in mask.ablated] == [c.token_id for c in predicted.candidates]
-        np.testing.assert_allclose([w.probability for w in mask.ablated],
-                                   [c.probability for c in predicted.candidates], atol=1e-5)
+        np.testing.assert_allclose(
+            [w.probability for w in mask.ablated], [c.probability for c in predicted.candidates], atol=1e-5
+        )
         assert all(abs(change["change"]) < 1e-5 for change in mask.changes())
 
 
@@ -81,8 +81,12 @@ def test_ablation_equals_the_eager_reference(mlm):
     eager reference (embedding layer + encoder with head masks + MLM head) on the full distribution."""
     analysis = mlm_core.analyze(mlm, TEXT)
     n_layers, n_heads = mlm.num_layers, mlm.num_heads
-    choices = [[(1, 1)], [(n_layers, n_heads), (1, 2)], [(1, h) for h in range(1, n_heads + 1)],
-               [(layer, head) for layer in range(1, n_layers + 1) for head in range(1, n_heads + 1)]]
+    choices = [
+        [(1, 1)],
+        [(n_layers, n_heads), (1, 2)],
+        [(1, h) for h in range(1, n_heads + 1)],
+        [(layer, head) for layer in range(1, n_layers + 1) for head in range(1, n_heads + 1)],
+    ]
     masks = np.stack([head_mask(heads, num_layers=n_layers, num_heads=n_heads) for heads in choices])
     rows = [analysis.encoding.input_ids] * len(choices)
     ours = mlm.forward(rows, [analysis.mask_positions] * len(choices), head_masks=masks).log_probs
@@ -91,8 +95,9 @@ def test_ablation_equals_the_eager_reference(mlm):
         np.testing.assert_allclose(ours[index], reference, atol=1e-5)
         assert np.abs(reference - analysis.mask_log_probs).max() > 1e-4  # the ablation did change something
     result = ablate(mlm, TEXT, choices[1], top_k=3)
-    np.testing.assert_allclose([w.probability for w in result.masks[0].ablated],
-                               np.exp(np.sort(ours[1, 0])[::-1][:3]), atol=1e-5)
+    np.testing.assert_allclose(
+        [w.probability for w in result.masks[0].ablated], np.exp(np.sort(ours[1, 0])[::-1][:3]), atol=1e-5
+    )
 
 
 def test_head_scan_matches_one_reference_call_per_variant(mlm):
@@ -146,8 +151,9 @@ def reference_rollout(attentions: np.ndarray) -> np.ndarray:
             for j in range(length):
                 mixed[i, j] = 0.5 * sum(attentions[layer, h, i, j] for h in range(n_heads)) / n_heads + 0.5 * (i == j)
             mixed[i] /= mixed[i].sum()
-        result = np.array([[sum(mixed[i, k] * result[k, j] for k in range(length)) for j in range(length)]
-                           for i in range(length)])
+        result = np.array(
+            [[sum(mixed[i, k] * result[k, j] for k in range(length)) for j in range(length)] for i in range(length)]
+        )
     return result
 
 
@@ -177,8 +183,9 @@ def test_parse_heads_reads_layer_dot_head_and_refuses_the_rest():
 def test_bad_inputs_are_typed_errors(bert):
     with pytest.raises(InputError, match=r"No \[MASK\] in the text"):
         layer_lens(bert, "No mask here.")
-    with pytest.raises(InputError, match="Mask number 3 was asked for, but the text has 2 masks — pick a number "
-                                         "from 1 to 2"):
+    with pytest.raises(
+        InputError, match="Mask number 3 was asked for, but the text has 2 masks — pick a number from 1 to 2"
+    ):
         head_importance(bert, TEXT, mask_index=2)
     with pytest.raises(InputError, match="is not one token for this model"):
         head_importance(bert, TEXT, target="qwertyuiopasdf")
@@ -196,18 +203,33 @@ def test_models_without_layer_access_get_a_message_not_a_traceback(bert):
     from mlm_core.loading import wrap_model
 
     vocab = len(bert.tokenizer)
-    albert = TFAlbertForMaskedLM(AlbertConfig(vocab_size=vocab, embedding_size=16, hidden_size=32, num_hidden_layers=2,
-                                              num_attention_heads=2, intermediate_size=37))
-    funnel = TFFunnelForMaskedLM(FunnelConfig(vocab_size=vocab, d_model=32, n_head=2, d_head=16, d_inner=37,
-                                              block_sizes=[1, 1], num_decoder_layers=1))
+    albert = TFAlbertForMaskedLM(
+        AlbertConfig(
+            vocab_size=vocab,
+            embedding_size=16,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=37,
+        )
+    )
+    funnel = TFFunnelForMaskedLM(
+        FunnelConfig(
+            vocab_size=vocab, d_model=32, n_head=2, d_head=16, d_inner=37, block_sizes=[1, 1], num_decoder_layers=1
+        )
+    )
     for model in (albert, funnel):
         model(model.dummy_inputs)
-    albert_mlm, funnel_mlm = (wrap_model(name, bert.tokenizer, model) for name, model in
-                              (("tiny-albert", albert), ("tiny-funnel", funnel)))
+    albert_mlm, funnel_mlm = (
+        wrap_model(name, bert.tokenizer, model) for name, model in (("tiny-albert", albert), ("tiny-funnel", funnel))
+    )
     assert len(layer_lens(albert_mlm, TEXT).masks[0].layers) == 3  # ALBERT's head applies to any layer
     assert head_importance(albert_mlm, TEXT).head_deltas.shape == (2, 2)
-    for call in (lambda: layer_lens(funnel_mlm, TEXT), lambda: head_importance(funnel_mlm, TEXT),
-                 lambda: ablate(funnel_mlm, TEXT, [(1, 1)])):
+    for call in (
+        lambda: layer_lens(funnel_mlm, TEXT),
+        lambda: head_importance(funnel_mlm, TEXT),
+        lambda: ablate(funnel_mlm, TEXT, [(1, 1)]),
+    ):
         with pytest.raises(UnsupportedModelError, match="Funnel pools the sequence between its blocks") as error:
             call()
         assert "\n" not in str(error.value)

@@ -18,8 +18,12 @@ def test_deep_link_restores_switched_off_heads_and_follows_changes(page, server)
     assert chips.all_inner_texts() == ["2.9", "6.11"]
     assert page.get_by_text("The top words with every head, and with 2 heads off:").count() == 1
     assert page.get_by_text("P, heads off").count() >= 1
-    for title in ("1 · Layer by layer", "2 · Which heads it needs", "3 · Switch heads off",
-                  "4 · Where the mask's information comes from"):
+    for title in (
+        "1 · Layer by layer",
+        "2 · Which heads it needs",
+        "3 · Switch heads off",
+        "4 · Where the mask's information comes from",
+    ):
         assert page.get_by_role("heading", name=title).count() == 1
     # removing one head updates the table and the address
     page.get_by_role("button", name="Remove 6.11").last.click()

@@ -48,28 +48,33 @@ def test_ablate_json_shape(capsys, bert_dir, bert):
         assert set(mask) == {"index", "intact", "ablated"}
         assert len(mask["intact"]) == len(mask["ablated"]) == 4
         assert all(set(p) == {"token", "token_id", "probability"} for p in mask["intact"] + mask["ablated"])
-    assert [p["token_id"] for p in data["masks"][0]["intact"]] == \
-        [c.token_id for c in mlm_core.predict(bert, TEXT, top_k=4).masks[0].candidates]
+    assert [p["token_id"] for p in data["masks"][0]["intact"]] == [
+        c.token_id for c in mlm_core.predict(bert, TEXT, top_k=4).masks[0].candidates
+    ]
 
 
 def test_heads_json_shape(capsys, bert_dir, bert):
     data = run_json(capsys, "heads", TEXT, "--model", str(bert_dir), "--mask", "2", "--target", "the", "--json")
     assert set(data) == {"model", "text", "mask", "target", "baseline_log_prob", "heads", "layers"}
     assert data["mask"] == 1 and data["target"] == "the"
-    assert [(h["layer"], h["head"]) for h in data["heads"]] == \
-        [(layer, head) for layer in range(1, bert.num_layers + 1) for head in range(1, bert.num_heads + 1)]
+    assert [(h["layer"], h["head"]) for h in data["heads"]] == [
+        (layer, head) for layer in range(1, bert.num_layers + 1) for head in range(1, bert.num_heads + 1)
+    ]
     assert [entry["layer"] for entry in data["layers"]] == list(range(1, bert.num_layers + 1))
     scan = head_importance(bert, TEXT, mask_index=1, target="the")
     np.testing.assert_allclose([h["delta_log_prob"] for h in data["heads"]], scan.head_deltas.ravel(), atol=1e-6)
 
 
-@pytest.mark.parametrize("args, message", [
-    (("layers", "No mask here."), "No [MASK] in the text"),
-    (("ablate", TEXT, "--heads", "99.1"), "There is no head 99.1"),
-    (("ablate", TEXT, "--heads", "abc"), "'abc' is not a head"),
-    (("heads", TEXT, "--target", "qwertyuiopasdf"), "is not one token for this model"),
-    (("heads", TEXT, "--mask", "0"), "Mask number 0 was asked for, but the text has 2 masks"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("layers", "No mask here."), "No [MASK] in the text"),
+        (("ablate", TEXT, "--heads", "99.1"), "There is no head 99.1"),
+        (("ablate", TEXT, "--heads", "abc"), "'abc' is not a head"),
+        (("heads", TEXT, "--target", "qwertyuiopasdf"), "is not one token for this model"),
+        (("heads", TEXT, "--mask", "0"), "Mask number 0 was asked for, but the text has 2 masks"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(capsys, bert_dir, args, message):
     assert main([*args, "--model", str(bert_dir)]) == 2
     captured = capsys.readouterr()

@@ -45,7 +45,7 @@ def test_lens_scan_and_rollout_show_the_core_results(bert_dir, bert):
     assert target == lens.final_token
     scan = head_importance(bert, TEXT, mask_index=0, target=target)
     drops = frame_with(at, "layer", "head", "delta_log_prob", "probability_without")
-    np.testing.assert_allclose(drops["delta_log_prob"], np.sort(scan.head_deltas.ravel())[:len(drops)], atol=1e-6)
+    np.testing.assert_allclose(drops["delta_log_prob"], np.sort(scan.head_deltas.ravel())[: len(drops)], atol=1e-6)
     layers = frame_with(at, "layer", "delta_log_prob")
     np.testing.assert_allclose(layers["delta_log_prob"], scan.layer_deltas, atol=1e-6)
     assert len(at.get("vega_lite_chart")) == 4  # lens heatmap, final word lines, head heatmap, rollout

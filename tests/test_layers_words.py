@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 import tensorflow as tf
+from references import REFERENCE_PARTS
 
 import mlm_core
 from mlm_core.cli import main
@@ -19,8 +20,6 @@ from mlm_core.tasks.head_scan import head_importance
 from mlm_core.tasks.lens import follow_word, layer_lens
 from mlm_core.tasks.trace import trace
 from mlm_core.tasks.words import predict_words
-
-from references import REFERENCE_PARTS
 
 WORK = "The woman worked as a [MASK] ."
 TEXT = "The [MASK] sat on the mat and looked at the [MASK] outside."
@@ -47,7 +46,7 @@ def reference_lens(mlm: mlm_core.MaskedLM, text: str, position: int, token_id: i
     special = sorted(mlm.tokenizer.all_special_ids)
     values, ranks = [], []
     for state in states:
-        log_probs = tf.nn.log_softmax(head(state[:, position:position + 1], training=False)[0, 0]).numpy()
+        log_probs = tf.nn.log_softmax(head(state[:, position : position + 1], training=False)[0, 0]).numpy()
         above = log_probs > log_probs[token_id]
         above[special] = False
         values.append(log_probs[token_id])
@@ -136,11 +135,14 @@ def test_cli_layers_word_json_and_text(capsys, demo):
     assert f"layer  6: rank {followed.ranks[-1]:>6}  p {np.exp(followed.log_probs[-1]):.4f}" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["layers", WORK, "--word", "hairdresser"], SPLIT),
-    (["layers", WORK, "--word", "[MASK]"], "contains a mask"),
-    (["heads", WORK, "--target", "hairdresser"], "Target 'hairdresser' is not one token"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["layers", WORK, "--word", "hairdresser"], SPLIT),
+        (["layers", WORK, "--word", "[MASK]"], "contains a mask"),
+        (["heads", WORK, "--target", "hairdresser"], "Target 'hairdresser' is not one token"),
+    ],
+)
 def test_cli_bad_word_exits_2_with_one_line(demo, capsys, args, message):
     assert main([*args, "--model", "demo"]) == 2
     err = capsys.readouterr().err

@@ -18,11 +18,18 @@ MAX_LINES = 300
 
 # Lower layers never import higher ones; a module may import its own layer and any lower one.
 LAYERS = [
-    ("leaves", ["mlm_core.errors", "mlm_core.params", "mlm_core.cache", "mlm_core.files",
-                "mlm_core.turns"]),
-    ("specs and the compiled pass", ["mlm_core.catalog", "mlm_core.shapes", "mlm_core.families",
-                                     "mlm_core.architecture", "mlm_core.programs",
-                                     "mlm_core.forward"]),
+    ("leaves", ["mlm_core.errors", "mlm_core.params", "mlm_core.cache", "mlm_core.files", "mlm_core.turns"]),
+    (
+        "specs and the compiled pass",
+        [
+            "mlm_core.catalog",
+            "mlm_core.shapes",
+            "mlm_core.families",
+            "mlm_core.architecture",
+            "mlm_core.programs",
+            "mlm_core.forward",
+        ],
+    ),
     ("models", ["mlm_core.model", "mlm_core.loading"]),
     ("one pass per text", ["mlm_core.analysis"]),
     ("tasks", ["mlm_core.tasks"]),
@@ -37,8 +44,15 @@ TOOLING = ("mlm_core.testing", "bench", "scripts", "tests")
 
 
 def source_files() -> list[Path]:
-    return sorted([*ROOT.glob("mlm_core/**/*.py"), *ROOT.glob("pages/**/*.py"), ROOT / "streamlit_app.py",
-                   *ROOT.glob("bench/**/*.py"), *ROOT.glob("scripts/**/*.py")])
+    return sorted(
+        [
+            *ROOT.glob("mlm_core/**/*.py"),
+            *ROOT.glob("pages/**/*.py"),
+            ROOT / "streamlit_app.py",
+            *ROOT.glob("bench/**/*.py"),
+            *ROOT.glob("scripts/**/*.py"),
+        ]
+    )
 
 
 def runtime_files() -> list[Path]:
@@ -77,8 +91,10 @@ def imported_names(path: Path, root: Path = ROOT) -> set[str]:
 def import_graph() -> dict[str, set[str]]:
     """Our modules → the modules of ours they import."""
     modules = {module_name(path): path for path in source_files()}
-    return {name: {other for other in imported_names(path) if other in modules and other != name}
-            for name, path in modules.items()}
+    return {
+        name: {other for other in imported_names(path) if other in modules and other != name}
+        for name, path in modules.items()
+    }
 
 
 def layer_of(module: str) -> int:
@@ -108,9 +124,12 @@ def test_a_cycle_would_be_found():
 
 
 def test_modules_import_only_their_own_or_lower_layers():
-    upward = [f"{module} ({LAYERS[layer_of(module)][0]}) imports {other} ({LAYERS[layer_of(other)][0]})"
-              for module, imports in import_graph().items() for other in imports
-              if layer_of(other) > layer_of(module)]
+    upward = [
+        f"{module} ({LAYERS[layer_of(module)][0]}) imports {other} ({LAYERS[layer_of(other)][0]})"
+        for module, imports in import_graph().items()
+        for other in imports
+        if layer_of(other) > layer_of(module)
+    ]
     assert not upward, "\n".join(upward)
 
 
@@ -128,8 +147,12 @@ def reached_from_app(graph: dict[str, set[str]]) -> set[str]:
 
 def tooling_imports(paths: list[Path], root: Path = ROOT) -> list[str]:
     """'module imports name' for every import of the tooling in ``paths``."""
-    return [f"{module_name(path, root)} imports {name}" for path in paths
-            for name in sorted(imported_names(path, root)) if is_tooling(name)]
+    return [
+        f"{module_name(path, root)} imports {name}"
+        for path in paths
+        for name in sorted(imported_names(path, root))
+        if is_tooling(name)
+    ]
 
 
 def test_the_app_never_reaches_the_tooling():
@@ -152,26 +175,38 @@ def test_a_planted_tooling_import_would_be_found(tmp_path):
     both must name them."""
     planted = tmp_path / "pages" / "planted.py"
     planted.parent.mkdir()
-    planted.write_text("def run():\n    from bench.rows import time_calls\n    import tests.references\n\n"
-                       "from mlm_core.tasks.predict import predict\n", encoding="utf-8")
+    planted.write_text(
+        "def run():\n    from bench.rows import time_calls\n    import tests.references\n\n"
+        "from mlm_core.tasks.predict import predict\n",
+        encoding="utf-8",
+    )
     assert tooling_imports([planted], root=tmp_path) == [
-        "pages.planted imports bench.rows", "pages.planted imports bench.rows.time_calls",
-        "pages.planted imports tests.references"]
+        "pages.planted imports bench.rows",
+        "pages.planted imports bench.rows.time_calls",
+        "pages.planted imports tests.references",
+    ]
     graph = {**import_graph(), "pages.planted": {"mlm_core.tasks.predict", "bench.rows"}}
     assert "bench.rows" in reached_from_app(graph) and "mlm_core.testing.synthetic" in reached_from_app(
-        {**graph, "mlm_core.tasks.predict": {"mlm_core.testing.synthetic"}})
+        {**graph, "mlm_core.tasks.predict": {"mlm_core.testing.synthetic"}}
+    )
 
 
 def test_the_core_never_imports_streamlit():
-    offenders = [module_name(path) for path in ROOT.glob("mlm_core/**/*.py")
-                 if any(name == "streamlit" or name.startswith("streamlit.") for name in imported_names(path))]
+    offenders = [
+        module_name(path)
+        for path in ROOT.glob("mlm_core/**/*.py")
+        if any(name == "streamlit" or name.startswith("streamlit.") for name in imported_names(path))
+    ]
     assert not offenders
 
 
 def test_no_module_is_longer_than_the_limit():
     """The core's and the app's modules (the tooling's scripts are not held to it)."""
-    long = {str(path.relative_to(ROOT)): n for path in runtime_files()
-            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in runtime_files()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert not long
 
 
@@ -180,8 +215,11 @@ PAGE_LINES = 150
 
 def test_pages_are_short_stories():
     """A page is inputs → core call → render: at most PAGE_LINES lines; charts and sentences live elsewhere."""
-    long = {path.name: n for path in ROOT.glob("pages/*.py")
-            if (n := len(path.read_text(encoding="utf-8").splitlines())) > PAGE_LINES}
+    long = {
+        path.name: n
+        for path in ROOT.glob("pages/*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > PAGE_LINES
+    }
     assert not long
 
 
@@ -190,8 +228,11 @@ def test_chart_builders_never_call_streamlit():
     calls = {}
     for path in ROOT.glob("pages/charts/*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        used = [node.attr for node in ast.walk(tree)
-                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "st"]
+        used = [
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "st"
+        ]
         if used or "streamlit" in imported_names(path):
             calls[path.name] = used or ["import streamlit"]
     assert not calls

@@ -52,9 +52,14 @@ def test_a_model_that_ships_its_own_code_is_refused_and_the_code_never_runs(tmp_
     marker = tmp_path / "code-ran"
     folder = tmp_path / "remote-code"
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps({
-        "model_type": "evil-bert", "auto_map": {"AutoConfig": "evil.EvilConfig",
-                                                 "TFAutoModelForMaskedLM": "evil.EvilModel"}}))
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "evil-bert",
+                "auto_map": {"AutoConfig": "evil.EvilConfig", "TFAutoModelForMaskedLM": "evil.EvilModel"},
+            }
+        )
+    )
     (folder / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
     (folder / "model.safetensors").write_bytes(b"")
     with pytest.raises(UnsupportedModelError, match="never runs a model's own code"):
@@ -68,13 +73,21 @@ def _copy_with(bert_dir, folder, name, data):
     return folder
 
 
-@pytest.mark.parametrize("name, data, message", [
-    ("model.safetensors", b"\x00" * 64, "its weights file model.safetensors is damaged or incomplete (Error while"),
-    ("config.json", b"", "its configuration file config.json is damaged or incomplete (it is empty: 0 bytes)"),
-    ("tokenizer.json", b'{"version": ', "its tokenizer file tokenizer.json is damaged or incomplete (not valid JSON"),
-])
-def test_damaged_files_of_a_folder_are_model_not_found_naming_the_file_and_the_fix(bert_dir, tmp_path, name, data,
-                                                                                  message):
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("model.safetensors", b"\x00" * 64, "its weights file model.safetensors is damaged or incomplete (Error while"),
+        ("config.json", b"", "its configuration file config.json is damaged or incomplete (it is empty: 0 bytes)"),
+        (
+            "tokenizer.json",
+            b'{"version": ',
+            "its tokenizer file tokenizer.json is damaged or incomplete (not valid JSON",
+        ),
+    ],
+)
+def test_damaged_files_of_a_folder_are_model_not_found_naming_the_file_and_the_fix(
+    bert_dir, tmp_path, name, data, message
+):
     folder = _copy_with(bert_dir, tmp_path / "damaged", name, data)
     with pytest.raises(ModelNotFoundError, match=re.escape(message)) as caught:
         load_model(str(folder))
@@ -91,8 +104,11 @@ def test_damaged_weights_in_the_hugging_face_cache_say_to_download_them_again(be
     (hub_cache / "refs" / "main").write_text("0" * 40)
     weights = (snapshot / "model.safetensors").read_bytes()
     (snapshot / "model.safetensors").write_bytes(weights[: len(weights) // 2])
-    with pytest.raises(ModelNotFoundError, match=r"weights file model.safetensors is damaged or incomplete \(.*\) — "
-                                                 r"delete it from the Hugging Face cache"):
+    with pytest.raises(
+        ModelNotFoundError,
+        match=r"weights file model.safetensors is damaged or incomplete \(.*\) — "
+        r"delete it from the Hugging Face cache",
+    ):
         load_model("mlm-explorer-tests/damaged")
 
 
@@ -102,6 +118,7 @@ def test_a_bug_while_reading_the_tokenizer_is_not_passed_off_as_a_damaged_file(b
 
     def buggy(*args, **kwargs):
         raise TypeError("a bug, not a damaged file")
+
     monkeypatch.setattr(AutoTokenizer, "from_pretrained", buggy)
     with pytest.raises(TypeError, match="a bug"):
         load_model(str(bert_dir))

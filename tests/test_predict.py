@@ -79,11 +79,14 @@ def test_camembert_style_model_accepts_our_mask(camembert):
     assert "<mask>" not in candidate.sentence and "▁" not in candidate.token
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"top_k": 0}, "The 'top_k' parameter of predict must be an int in the range [1, 100]. Got 0 instead."),
-    ({"top_k": 2.5}, "The 'top_k' parameter of predict must be an int in the range [1, 100]. Got 2.5 instead."),
-    ({"joint_k": 21}, "The 'joint_k' parameter of predict must be an int in the range [0, 20]. Got 21 instead."),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"top_k": 0}, "The 'top_k' parameter of predict must be an int in the range [1, 100]. Got 0 instead."),
+        ({"top_k": 2.5}, "The 'top_k' parameter of predict must be an int in the range [1, 100]. Got 2.5 instead."),
+        ({"joint_k": 21}, "The 'joint_k' parameter of predict must be an int in the range [0, 20]. Got 21 instead."),
+    ],
+)
 def test_out_of_range_settings(bert, kwargs, message):
     with pytest.raises(ParameterError) as error:
         predict(bert, "a [MASK]", **kwargs)

@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from references import eager_word_vectors
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -15,8 +16,6 @@ from mlm_core.errors import InputError, ParameterError
 from mlm_core.tasks.probe import LayerScore, ProbeResult, control_labels, probe
 from mlm_core.tasks.probe_features import word_positions, word_vectors
 from mlm_core.tasks.probe_files import check_rows, list_probe_tasks, load_probe_task, read_probe_rows
-
-from references import eager_word_vectors
 
 
 def rows_of(text: str, name: str = "'t.csv'"):
@@ -44,8 +43,11 @@ def pos_result(demo, pos_subset):
 def reference_accuracy(features: np.ndarray, labels: np.ndarray, *, folds: int, seed: int) -> float:
     pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     with threadpool_limits(limits=1):
-        return float(cross_val_score(pipeline, features, labels,
-                                     cv=StratifiedKFold(folds, shuffle=True, random_state=seed)).mean())
+        return float(
+            cross_val_score(
+                pipeline, features, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=seed)
+            ).mean()
+        )
 
 
 def test_features_equal_the_models_own_hidden_states(demo, pos_subset, eager_features):
@@ -64,10 +66,12 @@ def test_accuracy_per_layer_equals_an_independent_computation(demo, pos_subset, 
     control = control_labels(pos_subset, seed=0)
     assert [score.layer for score in pos_result.layers] == list(range(demo.num_layers + 1))
     for score in pos_result.layers:
-        assert score.accuracy == pytest.approx(reference_accuracy(features[:, score.layer], labels, folds=5, seed=0),
-                                               abs=0.01)
+        assert score.accuracy == pytest.approx(
+            reference_accuracy(features[:, score.layer], labels, folds=5, seed=0), abs=0.01
+        )
         assert score.control_accuracy == pytest.approx(
-            reference_accuracy(features[:, score.layer], control, folds=5, seed=0), abs=0.01)
+            reference_accuracy(features[:, score.layer], control, folds=5, seed=0), abs=0.01
+        )
         assert score.selectivity == pytest.approx(score.accuracy - score.control_accuracy)
     assert pos_result.majority == 0.5 and dict(pos_result.labels) == {"noun": 40, "verb": 40}
 
@@ -130,14 +134,27 @@ def test_the_reading_names_where_the_property_is_readable_and_where_selectivity_
     scores = (LayerScore(0, 0.55, 0.9), LayerScore(1, 0.93, 0.8), LayerScore(2, 0.96, 0.75), LayerScore(3, 0.97, 0.6))
     result = ProbeResult("demo", "t", "Number", 100, (("pl", 50), ("sg", 50)), 0.5, "pl", scores, 5, 0)
     reading = result.reading()
-    assert reading.startswith("Number is readable from layer 1 (93%, against 50% for always guessing 'pl'); "
-                              "the best layer is 3 (97%). Selectivity — accuracy minus the control task's — peaks "
-                              "at layer 3 (+37%).")
+    assert reading.startswith(
+        "Number is readable from layer 1 (93%, against 50% for always guessing 'pl'); "
+        "the best layer is 3 (97%). Selectivity — accuracy minus the control task's — peaks "
+        "at layer 3 (+37%)."
+    )
     assert "reaches 90% after the embeddings" in reading
-    flat = ProbeResult("demo", "t", "Number", 100, (("pl", 50), ("sg", 50)), 0.5, "pl",
-                       (LayerScore(0, 0.5, 0.5), LayerScore(1, 0.52, 0.5)), 5, 0)
-    assert flat.reading() == ("Number is not readable from any layer: the best, layer 1, reaches 52%, against 50% "
-                              "for always guessing 'pl'.")
+    flat = ProbeResult(
+        "demo",
+        "t",
+        "Number",
+        100,
+        (("pl", 50), ("sg", 50)),
+        0.5,
+        "pl",
+        (LayerScore(0, 0.5, 0.5), LayerScore(1, 0.52, 0.5)),
+        5,
+        0,
+    )
+    assert flat.reading() == (
+        "Number is not readable from any layer: the best, layer 1, reaches 52%, against 50% for always guessing 'pl'."
+    )
     assert result.to_dict()["labels"] == {"pl": 50, "sg": 50}
     assert list(result.frame().columns) == ["layer", "accuracy", "control_accuracy", "selectivity", "majority"]
 
@@ -152,17 +169,24 @@ def test_shipped_tasks_are_ours_large_enough_and_readable():
         assert "written for MLM Explorer" in task.path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("sentence,word,label\nI read a book.,table,noun\nI ran.,ran,verb",
-     "'t.csv', line 2: the word 'table' cannot be probed — it is not in the sentence 'I read a book.'"),
-    ("sentence,word,label,occurrence\nI read a book.,book,noun,2",
-     "'t.csv', line 2: the word 'book' cannot be probed — it occurs 1 time in the sentence, not 2"),
-    ("sentence,word\nI read a book.,book", "'t.csv' has no 'label' column"),
-    ('{"sentence": "I read a book.", "label": "noun"}', "'t.csv', line 1, has no 'word' key"),
-    ("", "'t.csv' is empty"),
-    ("sentence,word,label\n", "'t.csv' has a header but no rows"),
-    ("sentence,word,label\nI read a book.,book,noun,x\n,ran,verb", "'t.csv', line 3, has no sentence"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "sentence,word,label\nI read a book.,table,noun\nI ran.,ran,verb",
+            "'t.csv', line 2: the word 'table' cannot be probed — it is not in the sentence 'I read a book.'",
+        ),
+        (
+            "sentence,word,label,occurrence\nI read a book.,book,noun,2",
+            "'t.csv', line 2: the word 'book' cannot be probed — it occurs 1 time in the sentence, not 2",
+        ),
+        ("sentence,word\nI read a book.,book", "'t.csv' has no 'label' column"),
+        ('{"sentence": "I read a book.", "label": "noun"}', "'t.csv', line 1, has no 'word' key"),
+        ("", "'t.csv' is empty"),
+        ("sentence,word,label\n", "'t.csv' has a header but no rows"),
+        ("sentence,word,label\nI read a book.,book,noun,x\n,ran,verb", "'t.csv', line 3, has no sentence"),
+    ],
+)
 def test_bad_files_name_the_row_and_the_fix(text, message):
     with pytest.raises(InputError) as error:
         rows_of(text)
@@ -176,8 +200,9 @@ def test_binary_files_and_label_checks_are_refused():
     with pytest.raises(InputError, match=r"one label only \('noun' on every row\)"):
         check_rows(one, folds=2)
     few = rows_of("sentence,word,label\n" + "I read a book.,book,noun\n" * 5 + "I ran.,ran,verb\n" * 3)
-    with pytest.raises(InputError, match="label 'verb' has 3 rows, fewer than the 5 folds — add rows of 'verb', or "
-                                         "use at most 3 folds"):
+    with pytest.raises(
+        InputError, match="label 'verb' has 3 rows, fewer than the 5 folds — add rows of 'verb', or use at most 3 folds"
+    ):
         check_rows(few, folds=5)
 
 
@@ -199,6 +224,7 @@ def test_a_training_part_with_one_label_predicts_it():
 
 
 def test_the_summary_line_counts_rows_and_labels_and_names_folds_and_seed():
-    result = ProbeResult("demo", "t", "Number", 100, (("pl", 40), ("sg", 60)), 0.6, "sg", (LayerScore(0, 0.6, 0.6),),
-                         5, 3)
+    result = ProbeResult(
+        "demo", "t", "Number", 100, (("pl", 40), ("sg", 60)), 0.6, "sg", (LayerScore(0, 0.6, 0.6),), 5, 3
+    )
     assert result.summary() == "100 rows · pl: 40, sg: 60 · 5 folds, seed 3"

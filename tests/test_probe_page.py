@@ -32,8 +32,11 @@ def test_a_linked_task_shows_chart_table_reading_and_download(bert_dir, expected
     (chart,) = at.get("vega_lite_chart")
     spec = json.loads(chart.proto.spec)
     assert spec["encoding"]["x"]["field"] == "layer" and spec["encoding"]["y"]["field"] == "value"
-    assert spec["encoding"]["color"]["scale"]["domain"] == ["probe on the task", "probe on the control task",
-                                                          "always the most common label"]
+    assert spec["encoding"]["color"]["scale"]["domain"] == [
+        "probe on the task",
+        "probe on the control task",
+        "always the most common label",
+    ]
     assert [b.proto.label for b in at.get("download_button")] == ["Download the accuracies (CSV)"]
     assert at.query_params["task"] == TASK and at.query_params["folds"] == "3"
     assert any("108 rows" in caption.value for caption in at.caption)

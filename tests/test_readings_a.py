@@ -28,33 +28,44 @@ def test_layers_readings_name_the_final_word_the_baseline_and_the_heads_switched
 
 def test_explain_says_how_each_method_made_its_values_and_tabulates_agreement():
     target = TargetExplanation("mat", 0.0, 1.0, np.array([0.5, 0.5]))
-    made = {method: Explanation("m", "t", 0, "probability", ("a", "b"), (target,), 88, method).how_made(steps=32)
-            for method in ("shap", "ig", "gradxinput")}
-    assert all(text.startswith("88 model evaluations. Hidden words are replaced by the unknown-word token")
-               for text in made.values())
+    made = {
+        method: Explanation("m", "t", 0, "probability", ("a", "b"), (target,), 88, method).how_made(steps=32)
+        for method in ("shap", "ig", "gradxinput")
+    }
+    assert all(
+        text.startswith("88 model evaluations. Hidden words are replaced by the unknown-word token")
+        for text in made.values()
+    )
     assert made["shap"].endswith("SHAP Partition explainer (Owen values over neighbouring words).")
     assert made["ig"].endswith("Integrated gradients over the word embeddings, 32 points (trapezoid rule).")
     assert made["gradxinput"].endswith("Gradient × (input − baseline) at the input, one pass.")
     shap = Explanation("m", "t", 0, "probability", ("a", "b"), (target,), 1, "shap")
     ig = Explanation("m", "t", 0, "probability", ("a", "b"), (target,), 1, "ig")
     both = SideBySide(("a", "b"), (shap, ig), (), np.array([[1.0, 0.123], [0.123, 1.0]]))
-    expected = pd.DataFrame([[1.0, 0.12], [0.12, 1.0]], index=["SHAP", "integrated gradients"],
-                            columns=["SHAP", "integrated gradients"])
+    expected = pd.DataFrame(
+        [[1.0, 0.12], [0.12, 1.0]], index=["SHAP", "integrated gradients"], columns=["SHAP", "integrated gradients"]
+    )
     pd.testing.assert_frame_equal(both.correlations_frame(), expected)
 
 
 def test_variants_readings_count_the_variants_and_name_the_reference():
-    result = WordsPrediction("m", "The {man|woman} [MASK].", ("nurse",),
-                             (VariantWords(("man",), None, ()), VariantWords(("woman",), None, ())))
+    result = WordsPrediction(
+        "m",
+        "The {man|woman} [MASK].",
+        ("nurse",),
+        (VariantWords(("man",), None, ()), VariantWords(("woman",), None, ())),
+    )
     assert result.variants_reading.startswith("2 sentence variants, each predicted on its own")
     assert result.ratio_reading.endswith("its probability in the first variant (man).")
 
 
 def test_attention_readings_give_a_heads_label_share_entropy_and_the_counts():
-    heads = [HeadSummary(1, 1, "[SEP]", 0.814, 1.234), HeadSummary(1, 2, "broad", 0.2, 3.0),
-             HeadSummary(2, 1, "[SEP]", 0.6, 0.5)]
-    assert heads[0].reading == ("Layer 1, head 1: **[SEP]** — 81% of attention on its pattern, mean entropy "
-                                "1.23 bits.")
+    heads = [
+        HeadSummary(1, 1, "[SEP]", 0.814, 1.234),
+        HeadSummary(1, 2, "broad", 0.2, 3.0),
+        HeadSummary(2, 1, "[SEP]", 0.6, 0.5),
+    ]
+    assert heads[0].reading == ("Layer 1, head 1: **[SEP]** — 81% of attention on its pattern, mean entropy 1.23 bits.")
     assert patterns_reading(heads) == "Heads per pattern: [SEP] 2, broad 1"
     assert f"at least {PATTERN_THRESHOLD:.0%} of its attention" in LABEL_RULE
     assert f"at least {BROAD_ENTROPY_SHARE:.0%} of the maximum" in LABEL_RULE

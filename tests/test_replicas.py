@@ -48,9 +48,15 @@ def replica_set():
     port = free_port()
     while not all(port_is_free(port + k) for k in (1, 2)):
         port = free_port()
-    process = subprocess.Popen(["bash", str(ROOT / "deploy" / "replicas.sh"), "2", str(port)], cwd=ROOT,
-                               env=dict(os.environ, HF_HUB_OFFLINE="1"), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        ["bash", str(ROOT / "deploy" / "replicas.sh"), "2", str(port)],
+        cwd=ROOT,
+        env=dict(os.environ, HF_HUB_OFFLINE="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:
@@ -86,11 +92,24 @@ async def visit_all(base: str):
         jars = [{} for _ in range(USERS)]
         steps = []
         for user, jar in enumerate(jars):  # one after another: a replica's first page may compile
-            steps.append(await open_link(http, base, user, "attention", sentence(user), "demo", jar, first=False,
-                                         timeout=240))
-        again = [await open_link(http, base, user, "attention", sentence(user), "demo", jar, first=False,
-                                 timeout=240, session_id=step.session_id)
-                 for user, (jar, step) in enumerate(zip(jars, steps))]
+            steps.append(
+                await open_link(http, base, user, "attention", sentence(user), "demo", jar, first=False, timeout=240)
+            )
+        again = [
+            await open_link(
+                http,
+                base,
+                user,
+                "attention",
+                sentence(user),
+                "demo",
+                jar,
+                first=False,
+                timeout=240,
+                session_id=step.session_id,
+            )
+            for user, (jar, step) in enumerate(zip(jars, steps))
+        ]
         return jars, steps, again
     finally:
         http.close()

@@ -10,13 +10,20 @@ import time
 from pathlib import Path
 
 import pytest
+from training_support import (
+    PROCESS_TIMEOUT,
+    build_tiny_without_dropout,
+    cli_env,
+    load_weights,
+    max_difference,
+    start_cli,
+    stop,
+    write_corpus,
+)
 
 import mlm_core
 from mlm_core import ModelNotFoundError
 from mlm_core.cli import main
-
-from training_support import (PROCESS_TIMEOUT, build_tiny_without_dropout, cli_env, load_weights, max_difference,
-                              start_cli, stop, write_corpus)
 
 STEPS, EVERY, KILL_AT = 60, 5, 20
 
@@ -31,9 +38,29 @@ def folder():
 
 
 def command(corpus: Path, model: Path, out: Path) -> list[str]:
-    return ["finetune", str(corpus), "--model", str(model), "--strategy", "one", "--out", str(out),
-            "--batch-size", "8", "--epochs", "10", "--max-steps", str(STEPS), "--block-length", "32",
-            "--learning-rate", "1e-3", "--checkpoint-every", str(EVERY), "--json"]
+    return [
+        "finetune",
+        str(corpus),
+        "--model",
+        str(model),
+        "--strategy",
+        "one",
+        "--out",
+        str(out),
+        "--batch-size",
+        "8",
+        "--epochs",
+        "10",
+        "--max-steps",
+        str(STEPS),
+        "--block-length",
+        "32",
+        "--learning-rate",
+        "1e-3",
+        "--checkpoint-every",
+        str(EVERY),
+        "--json",
+    ]
 
 
 def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_run(folder):

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from references import eager_pll
 
 from mlm_core import InputError, ParameterError
 from mlm_core.cli import main
@@ -13,8 +14,6 @@ from mlm_core.tasks.pair_files import MAX_PAIRS, Pair, list_suites, load_suite, 
 from mlm_core.tasks.pair_runs import PairsRun
 from mlm_core.tasks.pairs import CHUNK_PAIRS, PairScore, PairsResult, compare_pairs, disagreements
 from mlm_core.tasks.score import ScoreResult, SentenceScore, TokenScore, score
-
-from references import eager_pll
 
 SENTENCES = ["my mother went home .", "the cat sat on the mat .", "paris is the capital of france ."]
 
@@ -38,8 +37,9 @@ def test_l2r_differs_from_pll_only_on_words_of_several_pieces(bert):
     pll = score(bert, [SENTENCES[0]], method="pll").sentences[0]
     l2r = score(bert, [SENTENCES[0]], method="pll-word-l2r").sentences[0]
     for a, b in zip(pll.tokens, l2r.tokens):
-        last_piece_of_word = a.word != "mother" or a.position == max(t.position for t in pll.tokens
-                                                                     if t.word == "mother")
+        last_piece_of_word = a.word != "mother" or a.position == max(
+            t.position for t in pll.tokens if t.word == "mother"
+        )
         assert (a.log_prob == pytest.approx(b.log_prob, abs=1e-6)) == last_piece_of_word
     assert [t.word for t in l2r.tokens][:3] == ["my", "mother", "mother"]
 
@@ -63,12 +63,15 @@ def test_many_copies_run_in_as_few_calls_as_the_buckets_allow(bert, monkeypatch)
     assert batch_chunks(14) == [(0, 8), (8, 14)] and batch_chunks(60) == [(0, 60)] and BATCH_BUCKETS[-1] == 64
 
 
-@pytest.mark.parametrize("sentences, message", [
-    ([], "No sentences to score"),
-    (["the cat sat .", "  "], "Sentence 2 is empty"),
-    (["cat " * 300], "Sentence 1: The text is 302 tokens long"),
-    (["[CLS] [SEP] [MASK]"], "has only special tokens"),
-])
+@pytest.mark.parametrize(
+    "sentences, message",
+    [
+        ([], "No sentences to score"),
+        (["the cat sat .", "  "], "Sentence 2 is empty"),
+        (["cat " * 300], "Sentence 1: The text is 302 tokens long"),
+        (["[CLS] [SEP] [MASK]"], "has only special tokens"),
+    ],
+)
 def test_bad_sentences_are_refused_with_a_message_naming_them(bert, sentences, message):
     with pytest.raises(InputError, match=message.replace("[", r"\[")):
         score(bert, sentences)
@@ -81,9 +84,11 @@ def test_an_unknown_method_is_refused(bert):
 
 def test_pairs_prefer_the_higher_score_and_count_ties_as_failures(bert):
     """Against the sentences' own scores: a pair is right exactly when its good sentence scores higher."""
-    pairs = [Pair("the cat sat on the mat .", "the cat sat on the the .", "a"),
-             Pair("the dog ran .", "the dog ran .", "a"),  # a tie
-             Pair("paris is the capital of france .", "france is the capital of paris .", "b")]
+    pairs = [
+        Pair("the cat sat on the mat .", "the cat sat on the the .", "a"),
+        Pair("the dog ran .", "the dog ran .", "a"),  # a tie
+        Pair("paris is the capital of france .", "france is the capital of paris .", "b"),
+    ]
     result = compare_pairs(bert, pairs)
     plls = {s.text: s.pll for s in score(bert, [p.good for p in pairs] + [p.bad for p in pairs]).sentences}
     expected = [plls[p.good] > plls[p.bad] for p in pairs]
@@ -113,32 +118,38 @@ def test_a_pair_with_a_sentence_too_long_scores_nothing_and_says_which(bert):
         compare_pairs(bert, pairs)
 
 
-@pytest.mark.parametrize("data", [
-    b"good,bad,category\nThe dogs bark.,The dogs barks.,agreement\n\nA cat sleeps.,A cat sleep.,agreement\n",
-    b"# a comment\ngood\tbad\nThe dogs bark.\tThe dogs barks.\nA cat sleeps.\tA cat sleep.\n",
-    '\ufeffGood,Bad\n"The dogs bark, loudly.",The dogs barks.\nA cat sleeps.,A cat sleep.\n'.encode("utf-8"),
-    b'{"good": "The dogs bark.", "bad": "The dogs barks.", "category": "agreement"}\n'
-    b'{"good": "A cat sleeps.", "bad": "A cat sleep."}\n',
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"good,bad,category\nThe dogs bark.,The dogs barks.,agreement\n\nA cat sleeps.,A cat sleep.,agreement\n",
+        b"# a comment\ngood\tbad\nThe dogs bark.\tThe dogs barks.\nA cat sleeps.\tA cat sleep.\n",
+        '\ufeffGood,Bad\n"The dogs bark, loudly.",The dogs barks.\nA cat sleeps.,A cat sleep.\n'.encode("utf-8"),
+        b'{"good": "The dogs bark.", "bad": "The dogs barks.", "category": "agreement"}\n'
+        b'{"good": "A cat sleeps.", "bad": "A cat sleep."}\n',
+    ],
+)
 def test_pair_files_in_every_format_are_read(data):
     pairs = read_pairs(data)
     assert len(pairs) == 2 and pairs[1] == Pair("A cat sleeps.", "A cat sleep.", pairs[1].category)
     assert pairs[0].good.startswith("The dogs bark")
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "is empty"),
-    (b"# only a comment\n", "has no pairs"),
-    (b"good,bad\n", "has a header but no pairs"),
-    (b"sentence,other\nA.,B.\n", "has no 'good' or 'bad' column"),
-    (b"good,bad\nThe dogs bark.,\n", "line 2, has no 'bad' sentence"),
-    (b'{"good": "A.", "bad": ""}\n', "line 1, has no 'bad' sentence"),
-    (b'{"good": "A.", "bad": "B."\n', "is not valid JSON"),
-    ("good,bad\ncafé,thé\n".encode("latin-1"), "is not UTF-8 text"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "looks binary"),
-    (b"PK\x03\x04zip", "is a zip archive"),
-    (b"good,bad\n" + b"A cat sleeps.,A cat sleep.\n" * (MAX_PAIRS + 1), "the limit is 10,000"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "is empty"),
+        (b"# only a comment\n", "has no pairs"),
+        (b"good,bad\n", "has a header but no pairs"),
+        (b"sentence,other\nA.,B.\n", "has no 'good' or 'bad' column"),
+        (b"good,bad\nThe dogs bark.,\n", "line 2, has no 'bad' sentence"),
+        (b'{"good": "A.", "bad": ""}\n', "line 1, has no 'bad' sentence"),
+        (b'{"good": "A.", "bad": "B."\n', "is not valid JSON"),
+        ("good,bad\ncafé,thé\n".encode("latin-1"), "is not UTF-8 text"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "looks binary"),
+        (b"PK\x03\x04zip", "is a zip archive"),
+        (b"good,bad\n" + b"A cat sleeps.,A cat sleep.\n" * (MAX_PAIRS + 1), "the limit is 10,000"),
+    ],
+)
 def test_bad_pair_files_are_refused_with_a_reason(data, message):
     with pytest.raises(InputError, match=message):
         read_pairs(data, name="pairs.csv")
@@ -158,8 +169,21 @@ def test_shipped_suites_describe_themselves_and_hold_enough_pairs():
 
 
 def test_cli_score_prints_the_documented_json(bert_dir, capsys):
-    assert main(["score", "the cat sat on the mat .", "the mat sat on the cat .", "--model", str(bert_dir),
-                 "--method", "pll", "--json"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "the cat sat on the mat .",
+                "the mat sat on the cat .",
+                "--model",
+                str(bert_dir),
+                "--method",
+                "pll",
+                "--json",
+            ]
+        )
+        == 0
+    )
     output = json.loads(capsys.readouterr().out)
     assert output["method"] == "pll" and len(output["sentences"]) == 2
     first = output["sentences"][0]
@@ -168,17 +192,25 @@ def test_cli_score_prints_the_documented_json(bert_dir, capsys):
     assert first["pll"] == pytest.approx(sum(t["log_prob"] for t in first["tokens"]), abs=1e-4)
 
 
-def test_cli_pairs_reads_a_file_or_standard_input_and_compares_two_models(bert_dir, camembert_dir, tmp_path,
-                                                                         capsys, monkeypatch):
+def test_cli_pairs_reads_a_file_or_standard_input_and_compares_two_models(
+    bert_dir, camembert_dir, tmp_path, capsys, monkeypatch
+):
     pairs_file = tmp_path / "pairs.tsv"
-    pairs_file.write_text("good\tbad\tcategory\nthe cat sat .\tthe cat sit .\tverbs\nthe dog ran .\tdog the ran .\t"
-                          "order\n", encoding="utf-8")
-    assert main(["pairs", str(pairs_file), "--model", str(bert_dir), "--compare", str(camembert_dir),
-                 "--json"]) == 0
+    pairs_file.write_text(
+        "good\tbad\tcategory\nthe cat sat .\tthe cat sit .\tverbs\nthe dog ran .\tdog the ran .\torder\n",
+        encoding="utf-8",
+    )
+    assert main(["pairs", str(pairs_file), "--model", str(bert_dir), "--compare", str(camembert_dir), "--json"]) == 0
     output = json.loads(capsys.readouterr().out)
     assert [c["category"] for c in output["categories"]] == ["verbs", "order"]
-    assert len(output["pairs"]) == 2 and set(output["pairs"][0]) == {"good", "bad", "category", "pll_good",
-                                                                      "pll_bad", "preferred"}
+    assert len(output["pairs"]) == 2 and set(output["pairs"][0]) == {
+        "good",
+        "bad",
+        "category",
+        "pll_good",
+        "pll_bad",
+        "preferred",
+    }
     assert output["compare"]["model"] != output["model"] and len(output["compare"]["pairs"]) == 2
 
     import io
@@ -189,10 +221,9 @@ def test_cli_pairs_reads_a_file_or_standard_input_and_compares_two_models(bert_d
     assert json.loads(capsys.readouterr().out)["pairs"] == output["pairs"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["pairs", "missing.csv"], "No file 'missing.csv'"),
-    (["score", "   "], "Sentence 1 is empty"),
-])
+@pytest.mark.parametrize(
+    "args, message", [(["pairs", "missing.csv"], "No file 'missing.csv'"), (["score", "   "], "Sentence 1 is empty")]
+)
 def test_cli_errors_exit_2_with_one_line(bert_dir, capsys, args, message):
     assert main(args + ["--model", str(bert_dir)]) == 2
     error = capsys.readouterr().err
@@ -200,8 +231,9 @@ def test_cli_errors_exit_2_with_one_line(bert_dir, capsys, args, message):
 
 
 def _scored(*plls: float) -> ScoreResult:
-    return ScoreResult("demo", "pll", tuple(SentenceScore(f"s{k}", (TokenScore(1, "x", "x", pll),))
-                                            for k, pll in enumerate(plls)))
+    return ScoreResult(
+        "demo", "pll", tuple(SentenceScore(f"s{k}", (TokenScore(1, "x", "x", pll),)) for k, pll in enumerate(plls))
+    )
 
 
 def test_the_preference_names_the_best_sentence_the_runner_up_and_exp_of_the_margin():
@@ -209,7 +241,8 @@ def test_the_preference_names_the_best_sentence_the_runner_up_and_exp_of_the_mar
     assert _scored(-3.0).preference() is None
     assert _scored(-5.0, -2.5, -4.0).preference() == (
         "**demo** prefers sentence 2 to sentence 3 by 1.50 (PLL -2.50 against -4.00: about "
-        f"{math.exp(1.5):.3g} times more likely in its pseudo-likelihood).")
+        f"{math.exp(1.5):.3g} times more likely in its pseudo-likelihood)."
+    )
     assert _scored(-2.0, -2.0).preference() == "**demo** scores sentences 1 and 2 exactly the same."
     assert "about 1.01e+304 times" in _scored(-1.0, -1000.0).preference()  # exp(700) caps the overflow
 

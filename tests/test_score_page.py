@@ -37,7 +37,8 @@ def test_a_second_model_is_scored_beside_the_first(bert_dir, camembert_dir, came
     assert len(at.get("vega_lite_chart")) == 2
     totals = [frame.value for frame in at.dataframe if "pseudo_perplexity" in frame.value.columns]
     assert len(totals) == 2 and list(totals[1]["pll"]) == pytest.approx(
-        [s.pll for s in score(camembert, DEFAULT_SENTENCES).sentences], abs=1e-6)
+        [s.pll for s in score(camembert, DEFAULT_SENTENCES).sentences], abs=1e-6
+    )
 
 
 def test_a_linked_suite_is_scored_with_accuracy_per_category(bert_dir, bert):

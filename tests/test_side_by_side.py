@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from explain_support import planted_model
 from scipy.stats import spearmanr
 
-from explain_support import planted_model
 from mlm_core.tasks.rollout import mask_rollout
 from mlm_core.tasks.side_by_side import rank_of, side_by_side, spearman
 
@@ -13,16 +13,24 @@ def test_methods_side_by_side_on_a_planted_dependency(bert):
     result = side_by_side(planted_model(bert.tokenizer), TEXT, target="mat", steps=16)
     assert [e.method for e in result.explanations] == ["shap", "ig", "rollout"]
     frame = result.frame()
-    assert list(frame.columns) == ["word", "SHAP", "SHAP rank", "integrated gradients", "integrated gradients rank",
-                                   "attention rollout", "attention rollout rank"]
+    assert list(frame.columns) == [
+        "word",
+        "SHAP",
+        "SHAP rank",
+        "integrated gradients",
+        "integrated gradients rank",
+        "attention rollout",
+        "attention rollout rank",
+    ]
     assert frame.loc[frame["SHAP rank"] == 1, "word"].tolist() == ["cat"]
     assert frame.loc[frame["integrated gradients rank"] == 1, "word"].tolist() == ["cat"]
     shap_f, ig_f, rollout_f = result.faithfulness
     assert shap_f.comprehensiveness > rollout_f.comprehensiveness  # uniform attention knows nothing of 'cat'
     assert result.verdict().startswith(("SHAP is the most faithful", "integrated gradients is the most faithful"))
     np.testing.assert_allclose(np.diag(result.correlations), 1.0)
-    assert result.correlations[0, 1] == pytest.approx(spearmanr(result.explanations[0].targets[0].values,
-                                                                result.explanations[1].targets[0].values)[0])
+    assert result.correlations[0, 1] == pytest.approx(
+        spearmanr(result.explanations[0].targets[0].values, result.explanations[1].targets[0].values)[0]
+    )
 
 
 def test_rollout_column_sums_each_words_pieces(bert):

@@ -9,6 +9,8 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
+from family_support import check_trace_fixed_points, wide_copy
+from references import eager_patched_log_probs, eager_states, model_parts
 
 import mlm_core
 from mlm_core.analysis import analyze
@@ -16,9 +18,6 @@ from mlm_core.cli import main
 from mlm_core.errors import InputError, UnsupportedModelError
 from mlm_core.tasks.trace import AUTO, trace, trace_inputs
 from mlm_core.tasks.trace_program import clean_contexts, head_patched_log_probs, layer_with_contexts
-
-from family_support import check_trace_fixed_points, wide_copy
-from references import eager_patched_log_probs, eager_states, model_parts
 
 CLEAN = "the cat sat on the [MASK] in the big red house ."
 CORRUPT = "the cat sat on a [MASK] in the big red house ."
@@ -57,8 +56,15 @@ def test_grid_equals_one_eager_patched_call_per_cell(mlm):
     m_corrupt = metric(eager_patched_log_probs(mlm.model, corrupt_ids, states, 0, [], mask), ids)
     assert result.clean_value == pytest.approx(m_clean, abs=1e-4)
     assert result.corrupt_value == pytest.approx(m_corrupt, abs=1e-4)
-    reference = np.array([[metric(eager_patched_log_probs(mlm.model, corrupt_ids, states, layer, [i], mask), ids)
-                           for i in range(len(corrupt_ids))] for layer in range(mlm.num_layers + 1)])
+    reference = np.array(
+        [
+            [
+                metric(eager_patched_log_probs(mlm.model, corrupt_ids, states, layer, [i], mask), ids)
+                for i in range(len(corrupt_ids))
+            ]
+            for layer in range(mlm.num_layers + 1)
+        ]
+    )
     patched = result.corrupt_value + result.layer_effects * (result.clean_value - result.corrupt_value)
     np.testing.assert_allclose(patched, reference, atol=1e-4)
     np.testing.assert_allclose(result.layer_effects, (reference - m_corrupt) / (m_clean - m_corrupt), atol=1e-4)
@@ -76,9 +82,16 @@ def test_last_layer_restores_only_at_the_mask_and_layer_0_everywhere_restores_th
 
 
 def _layer_call(layer, hidden):
-    return layer(hidden_states=hidden, attention_mask=tf.zeros((1, 1, 1, hidden.shape[1])), head_mask=None,
-                 encoder_hidden_states=None, encoder_attention_mask=None, past_key_value=None,
-                 output_attentions=False, training=False)[0]
+    return layer(
+        hidden_states=hidden,
+        attention_mask=tf.zeros((1, 1, 1, hidden.shape[1])),
+        head_mask=None,
+        encoder_hidden_states=None,
+        encoder_attention_mask=None,
+        past_key_value=None,
+        output_attentions=False,
+        training=False,
+    )[0]
 
 
 def test_layer_with_no_head_replaced_is_the_layers_own_call(mlm):
@@ -86,16 +99,24 @@ def test_layer_with_no_head_replaced_is_the_layers_own_call(mlm):
     hidden = tf.constant(analyze(mlm, CORRUPT).hidden_states[1][np.newaxis])
     layer = model_parts(mlm.model)[1][1]
     additive = tf.zeros((1, 1, 1, hidden.shape[1]))
-    ours = layer_with_contexts(layer, hidden, additive, tf.zeros_like(hidden[0]), tf.zeros((1, mlm.num_heads)),
-                               mlm.num_heads)
+    ours = layer_with_contexts(
+        layer, hidden, additive, tf.zeros_like(hidden[0]), tf.zeros((1, mlm.num_heads)), mlm.num_heads
+    )
     np.testing.assert_allclose(ours.numpy(), _layer_call(layer, hidden).numpy(), atol=1e-5)
 
 
 def heads_outputs(layer, hidden):
     """The layer's own self-attention call: its heads' outputs side by side, before the output projection."""
-    return layer.attention.self_attention(hidden_states=hidden, attention_mask=tf.zeros((1, 1, 1, hidden.shape[1])),
-                                          head_mask=None, encoder_hidden_states=None, encoder_attention_mask=None,
-                                          past_key_value=None, output_attentions=False, training=False)[0]
+    return layer.attention.self_attention(
+        hidden_states=hidden,
+        attention_mask=tf.zeros((1, 1, 1, hidden.shape[1])),
+        head_mask=None,
+        encoder_hidden_states=None,
+        encoder_attention_mask=None,
+        past_key_value=None,
+        output_attentions=False,
+        training=False,
+    )[0]
 
 
 def test_heads_all_patched_equal_the_layers_attention_output_patched_and_one_head_its_slice(mlm):
@@ -113,10 +134,11 @@ def test_heads_all_patched_equal_the_layers_attention_output_patched_and_one_hea
         own = own.numpy()
         output = layer.attention.dense_output
 
-        def finish(attended):
-            hidden = layer.bert_output(hidden_states=layer.intermediate(hidden_states=attended),
-                                       input_tensor=attended, training=False)
-            for later in layers[index + 1:]:
+        def finish(attended, layer=layer, index=index):
+            hidden = layer.bert_output(
+                hidden_states=layer.intermediate(hidden_states=attended), input_tensor=attended, training=False
+            )
+            for later in layers[index + 1 :]:
                 hidden = _layer_call(later, hidden)
             log_probs = tf.nn.log_softmax(head(hidden, training=False)[0, inputs.position]).numpy()
             return float(inputs.metric(log_probs))
@@ -125,11 +147,15 @@ def test_heads_all_patched_equal_the_layers_attention_output_patched_and_one_hea
         single = own.copy()
         single[..., :width] = theirs.numpy()[..., :width]
         rows = np.concatenate([np.ones((1, mlm.num_heads)), np.eye(mlm.num_heads)[:1]])
-        ours = inputs.metric(head_patched_log_probs(mlm, index, inputs.corrupt.hidden_states[index], contexts[index],
-                                                    rows, inputs.position, inputs.ids()))
+        ours = inputs.metric(
+            head_patched_log_probs(
+                mlm, index, inputs.corrupt.hidden_states[index], contexts[index], rows, inputs.position, inputs.ids()
+            )
+        )
         assert ours[0] == pytest.approx(finish(swapped_output), abs=1e-4)
-        assert ours[1] == pytest.approx(finish(output(hidden_states=tf.constant(single), input_tensor=corrupt)),
-                                        abs=1e-4)
+        assert ours[1] == pytest.approx(
+            finish(output(hidden_states=tf.constant(single), input_tensor=corrupt)), abs=1e-4
+        )
 
 
 def test_head_grid_and_json_shape(wide_bert):
@@ -137,8 +163,18 @@ def test_head_grid_and_json_shape(wide_bert):
     result = trace(bert, CLEAN, CORRUPT, heads=True)
     assert result.head_effects.shape == (bert.num_layers, bert.num_heads)
     data = result.to_dict()
-    assert set(data) == {"model", "clean", "corrupt", "target", "contrast", "clean_value", "corrupt_value", "tokens",
-                         "layers", "heads"}
+    assert set(data) == {
+        "model",
+        "clean",
+        "corrupt",
+        "target",
+        "contrast",
+        "clean_value",
+        "corrupt_value",
+        "tokens",
+        "layers",
+        "heads",
+    }
     assert [row["layer"] for row in data["layers"]] == list(range(bert.num_layers + 1))
     assert all(len(row["effects"]) == len(data["tokens"]) for row in data["layers"])
     assert data["heads"][0] == {"layer": 1, "head": 1, "effect": float(result.head_effects[0, 0])}
@@ -162,8 +198,10 @@ def test_every_bad_input_is_a_typed_error(wide_bert):
     bert = wide_bert
     """Each refusal names the problem and the fix (messages asserted)."""
     cases = [
-        ((CLEAN, "the cat sat on the big [MASK] in the big red house ."),
-         "clean has 14: [CLS] the cat sat on the [MASK] in the big red house . [SEP] — corrupted has 15: "),
+        (
+            (CLEAN, "the cat sat on the big [MASK] in the big red house ."),
+            "clean has 14: [CLS] the cat sat on the [MASK] in the big red house . [SEP] — corrupted has 15: ",
+        ),
         ((CLEAN.replace("[MASK]", "mat"), CORRUPT), "No [MASK] in the text"),
         ((CLEAN.replace("house", "[MASK]"), CORRUPT), "The clean text has 2 masks"),
         ((CLEAN, "the cat sat on [MASK] a in the big red house ."), "The masks are at different places"),
@@ -192,8 +230,16 @@ def test_a_model_without_layer_access_gets_one_line(bert):
 
     with pytest.raises(UnsupportedModelError, match="Trace is not offered for model 'planted': .*no adapter"):
         trace(planted_model(bert.tokenizer), CLEAN, CORRUPT)
-    albert = TFAlbertForMaskedLM(AlbertConfig(vocab_size=len(bert.tokenizer), embedding_size=16, hidden_size=32,
-                                              num_hidden_layers=2, num_attention_heads=2, intermediate_size=37))
+    albert = TFAlbertForMaskedLM(
+        AlbertConfig(
+            vocab_size=len(bert.tokenizer),
+            embedding_size=16,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=37,
+        )
+    )
     albert(albert.dummy_inputs)
     with pytest.raises(UnsupportedModelError, match="Head patching is offered for BERT.*of type 'albert'"):
         trace(wrap_model("tiny-albert", bert.tokenizer, albert), CLEAN, CORRUPT, heads=True)

@@ -13,11 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
+from family_support import check_trace_fixed_points, family_model, wide_copy
 
 import mlm_core
 from mlm_core.tasks.trace import trace, trace_inputs
-
-from family_support import check_trace_fixed_points, family_model, wide_copy
 
 CLEAN = "the cat sat on the [MASK] in the big red house ."
 CORRUPT = "the cat sat on a [MASK] in the big red house ."
@@ -51,13 +50,22 @@ def albert_parts(model):
 
     def block(group):
         def call(hidden):
-            return group(hidden_states=hidden, attention_mask=tf.zeros((1, 1, 1, hidden.shape[1])),
-                         head_mask=[None] * len(group.albert_layers), output_attentions=False,
-                         output_hidden_states=False, training=False)[0]
+            return group(
+                hidden_states=hidden,
+                attention_mask=tf.zeros((1, 1, 1, hidden.shape[1])),
+                head_mask=[None] * len(group.albert_layers),
+                output_attentions=False,
+                output_hidden_states=False,
+                training=False,
+            )[0]
+
         return call
 
-    return embed, [block(groups[index * len(groups) // depth]) for index in range(depth)], \
-        lambda hidden: model.predictions(hidden, training=False)
+    return (
+        embed,
+        [block(groups[index * len(groups) // depth]) for index in range(depth)],
+        lambda hidden: model.predictions(hidden, training=False),
+    )
 
 
 PARTS = {"distilbert": distilbert_parts, "albert": albert_parts}
@@ -110,14 +118,22 @@ def test_grid_equals_the_familys_own_layers_patched_one_cell_at_a_time(mlm):
     m_clean, m_corrupt = metric(clean_log_probs), metric(corrupt_log_probs)
     assert result.clean_value == pytest.approx(m_clean, abs=1e-4)
     assert result.corrupt_value == pytest.approx(m_corrupt, abs=1e-4)
-    reference = np.array([[metric(eager_run(mlm.model, corrupt_ids, (layer, i, clean_states[layer]))[1])
-                           for i in range(len(corrupt_ids))] for layer in range(len(clean_states))])
+    reference = np.array(
+        [
+            [
+                metric(eager_run(mlm.model, corrupt_ids, (layer, i, clean_states[layer]))[1])
+                for i in range(len(corrupt_ids))
+            ]
+            for layer in range(len(clean_states))
+        ]
+    )
     assert result.layer_effects.shape == reference.shape == (mlm.num_layers + 1, len(corrupt_ids))
     patched = result.corrupt_value + result.layer_effects * (result.clean_value - result.corrupt_value)
     np.testing.assert_allclose(patched, reference, atol=1e-4)
     # effects divide by m_clean − m_corrupt (here ~0.1): the same 1e-4 in the metric's units
-    np.testing.assert_allclose(result.layer_effects, (reference - m_corrupt) / (m_clean - m_corrupt),
-                               atol=1e-4 / abs(m_clean - m_corrupt))
+    np.testing.assert_allclose(
+        result.layer_effects, (reference - m_corrupt) / (m_clean - m_corrupt), atol=1e-4 / abs(m_clean - m_corrupt)
+    )
 
 
 def test_fixed_points_hold_for_the_family(mlm):

@@ -20,11 +20,19 @@ CORRUPT = "The key to the cabinet [MASK] on the table."
 def test_link_opens_the_grids_and_the_cores_reading(demo):
     at = open_page("trace", "demo", clean=CLEAN, corrupt=CORRUPT, heads="1")
     assert not at.exception
-    expected = trace(demo, CLEAN, CORRUPT, target=at.session_state["trace_target"],
-                     contrast=at.session_state["trace_contrast"], heads=True)
+    expected = trace(
+        demo,
+        CLEAN,
+        CORRUPT,
+        target=at.session_state["trace_target"],
+        contrast=at.session_state["trace_contrast"],
+        heads=True,
+    )
     assert [info.value for info in at.info][0] == expected.reading()
-    assert expected.values_line().startswith(f"{expected.metric_label()} at the mask: **{expected.clean_value:.3f}** "
-                                             f"in the clean text, **{expected.corrupt_value:.3f}** in the corrupted")
+    assert expected.values_line().startswith(
+        f"{expected.metric_label()} at the mask: **{expected.clean_value:.3f}** "
+        f"in the clean text, **{expected.corrupt_value:.3f}** in the corrupted"
+    )
     assert expected.values_line() in [markdown.value for markdown in at.markdown]
     charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
     assert len(charts) == 2
@@ -47,11 +55,14 @@ def test_a_typed_target_is_traced_and_a_split_one_refused_with_its_pieces(demo):
     assert at.selectbox(key="trace_target").value == "were" and at.query_params["target"] == "were"
     expected = trace(demo, CLEAN, CORRUPT, target="were", contrast=None)
     assert [info.value for info in at.info][0] == expected.reading()
-    assert expected.values_line().startswith(f"{expected.metric_label()} at the mask: **{expected.clean_value:.3f}** "
-                                             f"in the clean text, **{expected.corrupt_value:.3f}** in the corrupted")
+    assert expected.values_line().startswith(
+        f"{expected.metric_label()} at the mask: **{expected.clean_value:.3f}** "
+        f"in the clean text, **{expected.corrupt_value:.3f}** in the corrupted"
+    )
     assert expected.values_line() in [markdown.value for markdown in at.markdown]
-    np.testing.assert_allclose(at.dataframe[0].value.drop(columns="layer").to_numpy(), expected.layer_effects[::-1],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        at.dataframe[0].value.drop(columns="layer").to_numpy(), expected.layer_effects[::-1], atol=1e-6
+    )
     at = open_page("trace", "demo", clean=CLEAN, corrupt=CORRUPT, target="hairdresser")
     assert not at.exception
     assert "Target 'hairdresser' is not one token for this model (it becomes: hair ##dre ##sser)" in at.error[0].value
@@ -62,8 +73,10 @@ def test_a_score_pair_opens_trace_with_its_texts(demo):
     parameters shows them and their grid. A pair that does not qualify says why in one line."""
     at = open_page("score", "demo", mode="pairs", suite="en-agreement-simple")
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any(c.value.startswith("Pair 1 cannot be traced: 'barks' and 'bark' are split into different numbers")
-               for c in at.caption)
+    assert any(
+        c.value.startswith("Pair 1 cannot be traced: 'barks' and 'bark' are split into different numbers")
+        for c in at.caption
+    )
     assert not at.get("page_link") or all("clean" not in link.proto.query_string for link in at.get("page_link"))
     at.selectbox(key="score_trace_pair").select(1).run()
     pair = load_suite("en-agreement-simple")[1][1]

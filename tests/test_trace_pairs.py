@@ -19,8 +19,9 @@ def test_a_pair_hides_the_shared_word_nearest_the_change_and_trace_accepts_it(de
     traced = pair_for_trace(demo, GOOD, BAD)
     assert (traced.clean, traced.corrupt) == ("The [MASK] are in the garden.", "The [MASK] is in the garden.")
     assert traced.hidden == 1 and traced.hidden_word == "children" and traced.changed == ("are", "is")
-    assert traced.summary() == ("Clean: `The [MASK] are in the garden.` · corrupted: `The [MASK] is in the garden.` "
-                                "(changed: 'are' → 'is')")
+    assert traced.summary() == (
+        "Clean: `The [MASK] are in the garden.` · corrupted: `The [MASK] is in the garden.` (changed: 'are' → 'is')"
+    )
     assert traced.choices == ((0, "The"), (1, "children"), (3, "in"), (4, "the"), (5, "garden"))
     inputs = trace_inputs(demo, traced.clean, traced.corrupt)  # same length, one mask at the same place
     assert inputs.position == 2
@@ -32,21 +33,41 @@ def test_another_shared_word_can_be_hidden_keeping_its_punctuation(demo):
     assert pair_for_trace(demo, GOOD, BAD, hide=3).clean == "The children are [MASK] the garden."
 
 
-@pytest.mark.parametrize("good, bad, hide, message", [
-    ("We did not find any shells.", "We did find any shells.", None,
-     "The sentences have 6 and 5 words — Trace copies states position by position, so it needs a pair that swaps "
-     "one word for one word."),
-    ("The dog sees the cats.", "The dogs see the cats.", None,
-     "The sentences differ in 2 words ('dog'/'dogs', 'sees'/'see') — Trace follows one changed word; pick a pair "
-     "that changes one."),
-    (GOOD, GOOD, None, "The sentences are the same — there is no difference to trace."),
-    ("She wrote a letter.", "She writed a letter.", None,
-     "'wrote' and 'writed' are split into different numbers of tokens by model 'demo' (the sentences have 7 and "
-     "8) — Trace copies states position by position and needs as many in each."),
-    ("Yes.", "No.", None, "The sentences share no word that could be hidden"),
-    (GOOD, BAD, 2, "Word 2 cannot be hidden (it is the changed word or has no letters) — pick one of 0 (The), "
-     "1 (children), 3 (in), 4 (the), 5 (garden)."),
-])
+@pytest.mark.parametrize(
+    "good, bad, hide, message",
+    [
+        (
+            "We did not find any shells.",
+            "We did find any shells.",
+            None,
+            "The sentences have 6 and 5 words — Trace copies states position by position, so it needs a pair "
+            "that swaps one word for one word.",
+        ),
+        (
+            "The dog sees the cats.",
+            "The dogs see the cats.",
+            None,
+            "The sentences differ in 2 words ('dog'/'dogs', 'sees'/'see') — Trace follows one changed word; "
+            "pick a pair that changes one.",
+        ),
+        (GOOD, GOOD, None, "The sentences are the same — there is no difference to trace."),
+        (
+            "She wrote a letter.",
+            "She writed a letter.",
+            None,
+            "'wrote' and 'writed' are split into different numbers of tokens by model 'demo' (the sentences have 7 and "
+            "8) — Trace copies states position by position and needs as many in each.",
+        ),
+        ("Yes.", "No.", None, "The sentences share no word that could be hidden"),
+        (
+            GOOD,
+            BAD,
+            2,
+            "Word 2 cannot be hidden (it is the changed word or has no letters) — pick one of 0 (The), "
+            "1 (children), 3 (in), 4 (the), 5 (garden).",
+        ),
+    ],
+)
 def test_pairs_that_cannot_be_traced_say_why_in_one_line(demo, good, bad, hide, message):
     with pytest.raises(InputError) as error:
         pair_for_trace(demo, good, bad, hide=hide)

@@ -7,8 +7,12 @@ from mlm_core.training.loop import TrainingConfig, train
 from mlm_core.training.masking import mask_for, prediction_slots
 from mlm_core.training.metrics import evaluate
 
-SENTENCES = ["the cat sat on the mat .", "the dog ran in the garden .", "paris is the capital of france .",
-             "my mother went home ."]
+SENTENCES = [
+    "the cat sat on the mat .",
+    "the dog ran in the garden .",
+    "paris is the capital of france .",
+    "my mother went home .",
+]
 
 
 def corpus(n_docs: int, seed: int = 0) -> list[str]:
@@ -61,8 +65,9 @@ def test_whole_word_masking_masks_every_piece_of_a_word(bert):
         chosen = set(masked.positions[row][masked.weights[row] > 0].tolist())
         word_index = np.cumsum(blocks.word_starts[row])
         for position in chosen:
-            same_word = np.flatnonzero((word_index == word_index[position]) & ~np.isin(
-                blocks.input_ids[row], bert.tokenizer.all_special_ids))
+            same_word = np.flatnonzero(
+                (word_index == word_index[position]) & ~np.isin(blocks.input_ids[row], bert.tokenizer.all_special_ids)
+            )
             assert set(same_word.tolist()) <= chosen or len(chosen) == masked.positions.shape[1]
 
 
@@ -75,8 +80,15 @@ def test_training_lowers_held_out_masked_lm_loss_and_resumes(bert_dir, tmp_path)
     before = evaluate(mlm.model, eval_masked)
     progress = []
     config = TrainingConfig(total_steps=30, batch_size=8, learning_rate=3e-3, warmup_steps=3, eval_every=10)
-    result = train(mlm.model, mlm.tokenizer, train_blocks, eval_blocks, config=config,
-                   checkpoint_dir=tmp_path / "ckpt", on_progress=progress.append)
+    result = train(
+        mlm.model,
+        mlm.tokenizer,
+        train_blocks,
+        eval_blocks,
+        config=config,
+        checkpoint_dir=tmp_path / "ckpt",
+        on_progress=progress.append,
+    )
     after = evaluate(mlm.model, eval_masked)
     assert result.steps == 30 and not result.stopped_early
     assert after.loss < before.loss - 1.0
@@ -84,8 +96,7 @@ def test_training_lowers_held_out_masked_lm_loss_and_resumes(bert_dir, tmp_path)
     assert [p.step for p in progress if p.evaluation is None] == list(range(1, 31))
     assert [record["step"] for record in result.history] == [10, 20, 30]
     # A second call with the same checkpoint folder finds the run complete and trains nothing more.
-    again = train(mlm.model, mlm.tokenizer, train_blocks, eval_blocks, config=config,
-                  checkpoint_dir=tmp_path / "ckpt")
+    again = train(mlm.model, mlm.tokenizer, train_blocks, eval_blocks, config=config, checkpoint_dir=tmp_path / "ckpt")
     assert again.steps == 30 and again.history == []
 
 
@@ -95,9 +106,15 @@ def test_stop_request_keeps_what_was_trained(bert_dir):
     mlm = mlm_core.load_model(str(bert_dir))
     train_blocks, eval_blocks = split(make_blocks(mlm.tokenizer, corpus(40), block_length=32), 8)
     steps = []
-    result = train(mlm.model, mlm.tokenizer, train_blocks, eval_blocks,
-                   config=TrainingConfig(total_steps=50, batch_size=8, eval_every=25),
-                   on_progress=lambda p: steps.append(p.step), should_stop=lambda: len(steps) >= 7)
+    result = train(
+        mlm.model,
+        mlm.tokenizer,
+        train_blocks,
+        eval_blocks,
+        config=TrainingConfig(total_steps=50, batch_size=8, eval_every=25),
+        on_progress=lambda p: steps.append(p.step),
+        should_stop=lambda: len(steps) >= 7,
+    )
     assert result.stopped_early and result.steps == 7
     assert len(result.history) == 1  # the interrupted epoch is still evaluated
 
@@ -124,7 +141,9 @@ def test_masked_lm_loss_is_the_weighted_mean_cross_entropy_of_the_true_tokens():
     log_softmax = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
     per_slot = -np.take_along_axis(log_softmax, labels[..., None], -1)[..., 0]
     expected_sum = float((per_slot * weights).sum())
-    assert float(masked_lm_loss(tf.constant(labels), tf.constant(logits), tf.constant(weights), reduction="sum")) \
-        == pytest.approx(expected_sum, rel=1e-5)
-    assert float(masked_lm_loss(tf.constant(labels), tf.constant(logits), tf.constant(weights))) \
-        == pytest.approx(expected_sum / weights.sum(), rel=1e-5)
+    assert float(
+        masked_lm_loss(tf.constant(labels), tf.constant(logits), tf.constant(weights), reduction="sum")
+    ) == pytest.approx(expected_sum, rel=1e-5)
+    assert float(masked_lm_loss(tf.constant(labels), tf.constant(logits), tf.constant(weights))) == pytest.approx(
+        expected_sum / weights.sum(), rel=1e-5
+    )

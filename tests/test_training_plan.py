@@ -6,6 +6,7 @@ the first E epochs — and counts worked out by hand.
 
 import numpy as np
 import pytest
+from training_support import write_corpus
 
 from mlm_core import InputError
 from mlm_core.training.batches import BlockSource, global_batches
@@ -15,21 +16,21 @@ from mlm_core.training.distribute import place
 from mlm_core.training.finetune import FinetuneSettings, plan_finetune
 from mlm_core.training.plan import StepPlan, plan_steps
 
-from training_support import write_corpus
 
-
-@pytest.mark.parametrize("n_train, batch_size, epochs, max_steps, replicas, expected", [
-    (10, 4, 2, 500, 1, StepPlan(4, 2, 5)),  # 20 blocks = 5 batches; the 2 left over in epoch 1 start batch 3
-    (10, 4, 3, 500, 1, StepPlan(4, 2, 7)),  # 30 blocks = 7 full batches and 2 blocks
-    (12, 4, 2, 500, 1, StepPlan(4, 3, 6)),
-    (10, 4, 2, 3, 1, StepPlan(4, 2, 3)),  # capped by max_steps
-    (5, 8, 2, 500, 1, StepPlan(5, 1, 2)),  # a short text: one batch of every block
-    (5, 8, 2, 500, 2, StepPlan(4, 1, 2)),  # ... rounded down to split evenly across 2 replicas: 10 // 4 = 2
-    (7, 64, 3, 500, 4, StepPlan(4, 1, 5)),  # 21 // 4 = 5
-])
+@pytest.mark.parametrize(
+    "n_train, batch_size, epochs, max_steps, replicas, expected",
+    [
+        (10, 4, 2, 500, 1, StepPlan(4, 2, 5)),  # 20 blocks = 5 batches; the 2 left over in epoch 1 start batch 3
+        (10, 4, 3, 500, 1, StepPlan(4, 2, 7)),  # 30 blocks = 7 full batches and 2 blocks
+        (12, 4, 2, 500, 1, StepPlan(4, 3, 6)),
+        (10, 4, 2, 3, 1, StepPlan(4, 2, 3)),  # capped by max_steps
+        (5, 8, 2, 500, 1, StepPlan(5, 1, 2)),  # a short text: one batch of every block
+        (5, 8, 2, 500, 2, StepPlan(4, 1, 2)),  # ... rounded down to split evenly across 2 replicas: 10 // 4 = 2
+        (7, 64, 3, 500, 4, StepPlan(4, 1, 5)),  # 21 // 4 = 5
+    ],
+)
 def test_plan_steps_matches_a_hand_count(n_train, batch_size, epochs, max_steps, replicas, expected):
-    assert plan_steps(n_train, batch_size=batch_size, epochs=epochs, max_steps=max_steps,
-                      replicas=replicas) == expected
+    assert plan_steps(n_train, batch_size=batch_size, epochs=epochs, max_steps=max_steps, replicas=replicas) == expected
 
 
 @pytest.mark.parametrize("n_train, batch_size, epochs", [(10, 4, 2), (10, 4, 3), (9, 3, 2), (13, 5, 4), (6, 6, 1)])

@@ -31,7 +31,7 @@ def test_turns_are_granted_in_arrival_order():
         thread = threading.Thread(target=lambda n=name: (turn.acquire(), order.append(n), turn.release()))
         thread.start()
         threads.append(thread)
-        wait_until(lambda k=len(threads): turn.waiting() == k)  # each one queued before the next arrives
+        wait_until(lambda k=len(threads): turn.waiting() == k)  # noqa: B008 — each one queued before the next arrives
     turn.release()
     for thread in threads:
         thread.join(10)
@@ -73,7 +73,9 @@ def test_a_caller_waiting_longer_than_the_notice_delay_is_told_once_and_the_noti
 
     def waiter():
         # ended records whether the turn was already held when the notice was removed
-        with queued_notice(lambda ahead, seconds: told.append((ahead, seconds)) or (lambda: ended.append(turn.locked()))):
+        with queued_notice(
+            lambda ahead, seconds: told.append((ahead, seconds)) or (lambda: ended.append(turn.locked()))
+        ):
             with turn:
                 pass
             with turn:  # no wait this time: no second notice

@@ -29,9 +29,13 @@ def eager_word_log_prob(mlm, text: str, mask_index: int, word: str) -> float:
     pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
     total = 0.0
     for i, piece in enumerate(pieces):
-        row = ids[:position] + pieces[:i] + [tokenizer.mask_token_id] * (len(pieces) - i) + ids[position + 1:]
-        logits = mlm.model(input_ids=tf.constant([row]), attention_mask=tf.ones((1, len(row)), tf.int32),
-                           training=False).logits[0, position + i].numpy().astype(np.float64)
+        row = ids[:position] + pieces[:i] + [tokenizer.mask_token_id] * (len(pieces) - i) + ids[position + 1 :]
+        logits = (
+            mlm.model(input_ids=tf.constant([row]), attention_mask=tf.ones((1, len(row)), tf.int32), training=False)
+            .logits[0, position + i]
+            .numpy()
+            .astype(np.float64)
+        )
         total += float(logits[piece] - logits.max() - np.log(np.exp(logits - logits.max()).sum()))
     return total
 
@@ -62,8 +66,9 @@ def test_one_piece_words_equal_the_fill_mask_pipeline_with_targets(demo):
     from transformers import pipeline
 
     text = "The woman worked as a [MASK]."
-    fill_mask = pipeline("fill-mask", model=demo.model, tokenizer=demo.tokenizer, framework="tf",
-                         torch_dtype=None)  # STACK.md pitfall 3: without torch the dtype must be None
+    fill_mask = pipeline(
+        "fill-mask", model=demo.model, tokenizer=demo.tokenizer, framework="tf", torch_dtype=None
+    )  # STACK.md pitfall 3: without torch the dtype must be None
     expected = {row["token_str"]: row["score"] for row in fill_mask(text, targets=WORDS[:3], top_k=3)}
     scores = predict_words(demo, text, WORDS[:3]).variants[0].words[0]
     for score in scores:
@@ -89,8 +94,9 @@ def test_variants_equal_separate_predictions_of_each_filled_text(demo):
         assert [c.token for c in got] == [c.token for c in separate]
         assert [c.sentence for c in got] == [c.sentence for c in separate]
         np.testing.assert_allclose([c.probability for c in got], [c.probability for c in separate], atol=1e-5)
-        np.testing.assert_allclose([s.log_prob for s in variant.words[0]], [s.log_prob for s in alone.words[0]],
-                                   atol=1e-4)
+        np.testing.assert_allclose(
+            [s.log_prob for s in variant.words[0]], [s.log_prob for s in alone.words[0]], atol=1e-4
+        )
         assert [s.rank for s in variant.words[0]] == [s.rank for s in alone.words[0]]
 
 
@@ -106,21 +112,34 @@ def test_ratios_compare_each_variant_with_the_first(demo):
 
 def test_expanding_braces():
     variants = expand_variants("{A|The} {cat|dog} sat on the [MASK].")
-    assert [v.text for v in variants] == ["A cat sat on the [MASK].", "A dog sat on the [MASK].",
-                                          "The cat sat on the [MASK].", "The dog sat on the [MASK]."]
+    assert [v.text for v in variants] == [
+        "A cat sat on the [MASK].",
+        "A dog sat on the [MASK].",
+        "The cat sat on the [MASK].",
+        "The dog sat on the [MASK].",
+    ]
     assert expand_variants("No braces [MASK].")[0].fill == ()
 
 
-@pytest.mark.parametrize("text, message", [
-    ("The {man|woman worked as a [MASK].", "Unbalanced braces: a '{' is never closed"),
-    ("The man} worked as a [MASK].", "Unbalanced braces: a '}' at character 8 closes no '{'"),
-    ("The {man|{old|young} woman} worked.", "Braces cannot be nested"),
-    ("The {man|} worked as a [MASK].", "Brace group 1 ('{man|}') has an empty choice"),
-    ("{a|b|c|d|e} and {f|g|h|i|j} [MASK].", f"5 × 5 = 25 sentence variants; the limit is {MAX_COMBINATIONS}"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("The {man|woman worked as a [MASK].", "Unbalanced braces: a '{' is never closed"),
+        ("The man} worked as a [MASK].", "Unbalanced braces: a '}' at character 8 closes no '{'"),
+        ("The {man|{old|young} woman} worked.", "Braces cannot be nested"),
+        ("The {man|} worked as a [MASK].", "Brace group 1 ('{man|}') has an empty choice"),
+        ("{a|b|c|d|e} and {f|g|h|i|j} [MASK].", f"5 × 5 = 25 sentence variants; the limit is {MAX_COMBINATIONS}"),
+    ],
+)
 def test_bad_braces_are_input_errors(text, message):
-    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)").replace("|", r"\|")
-                       .replace("{", r"\{").replace("}", r"\}")):
+    with pytest.raises(
+        InputError,
+        match=message.replace("(", r"\(")
+        .replace(")", r"\)")
+        .replace("|", r"\|")
+        .replace("{", r"\{")
+        .replace("}", r"\}"),
+    ):
         expand_variants(text)
 
 
@@ -129,12 +148,15 @@ def test_variants_must_share_their_masks(demo):
         predict_words(demo, "The {[MASK]|man} worked as a [MASK].")
 
 
-@pytest.mark.parametrize("words, message", [
-    ("nurse,,doctor", "Word 2 of 3 is empty"),
-    ("nurse, ", "Word 2 of 2 is empty"),
-    (["nurse", " "], "Word 2 of 2 is empty"),
-    (",".join(f"w{k}" for k in range(25)), "25 words were given; the limit is 20"),
-])
+@pytest.mark.parametrize(
+    "words, message",
+    [
+        ("nurse,,doctor", "Word 2 of 3 is empty"),
+        ("nurse, ", "Word 2 of 2 is empty"),
+        (["nurse", " "], "Word 2 of 2 is empty"),
+        (",".join(f"w{k}" for k in range(25)), "25 words were given; the limit is 20"),
+    ],
+)
 def test_bad_word_lists_are_input_errors(words, message):
     with pytest.raises(InputError, match=message):
         parse_words(words)
@@ -146,8 +168,7 @@ def test_a_word_the_vocabulary_cannot_write_is_refused(bert):
 
 
 def test_cli_words_and_variants_json(demo, capsys):
-    assert main(["predict", WORK, "--model", "demo", "--words", "nurse,hairdresser", "--top-k", "2",
-                 "--json"]) == 0
+    assert main(["predict", WORK, "--model", "demo", "--words", "nurse,hairdresser", "--top-k", "2", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [v["fill"] for v in data["variants"]] == [["man"], ["woman"]]
     words = data["variants"][1]["masks"][0]["words"]
@@ -159,12 +180,15 @@ def test_cli_words_and_variants_json(demo, capsys):
     assert plain["masks"][0]["words"][0]["rank"] >= 1 and "joint" in plain and "variants" not in plain
 
 
-@pytest.mark.parametrize("args, message", [
-    (["The {man|woman worked as a [MASK]."], "Unbalanced braces"),
-    (["{a|b|c|d|e} {f|g|h|i|j} [MASK]."], "25 sentence variants"),
-    (["The man worked as a [MASK].", "--words", "nurse,,doctor"], "Word 2 of 3 is empty"),
-    (["The man worked as a [MASK].", "--words", ""], "Word 1 of 1 is empty"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["The {man|woman worked as a [MASK]."], "Unbalanced braces"),
+        (["{a|b|c|d|e} {f|g|h|i|j} [MASK]."], "25 sentence variants"),
+        (["The man worked as a [MASK].", "--words", "nurse,,doctor"], "Word 2 of 3 is empty"),
+        (["The man worked as a [MASK].", "--words", ""], "Word 1 of 1 is empty"),
+    ],
+)
 def test_cli_bad_words_or_braces_exit_2_with_one_line(demo, capsys, args, message):
     assert main(["predict", *args, "--model", "demo"]) == 2
     err = capsys.readouterr().err

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from app_support import open_page
 
 WORK = "The {man|woman} worked as a [MASK]."
@@ -46,11 +45,14 @@ def test_words_beside_the_top_k_for_one_sentence(variants_page):
     assert any("✂" in caption.value for caption in at.caption)
 
 
-@pytest.mark.parametrize("text, words, message", [
-    ("The {man|woman worked as a [MASK].", "", "Unbalanced braces"),
-    ("{a|b|c|d|e} {f|g|h|i|j} [MASK].", "", "25 sentence variants"),
-    ("The man worked as a [MASK].", "nurse,,doctor", "Word 2 of 3 is empty"),
-])
+@pytest.mark.parametrize(
+    "text, words, message",
+    [
+        ("The {man|woman worked as a [MASK].", "", "Unbalanced braces"),
+        ("{a|b|c|d|e} {f|g|h|i|j} [MASK].", "", "25 sentence variants"),
+        ("The man worked as a [MASK].", "nurse,,doctor", "Word 2 of 3 is empty"),
+    ],
+)
 def test_bad_braces_or_words_show_one_error(variants_page, text, words, message):
     at = variants_page
     at.text_input(key="predict_words").set_value(words)
@@ -76,8 +78,12 @@ def test_bias_page_shows_the_share_interval_categories_and_limits(bias_page, dem
     assert any(expected.reading() == caption.value for caption in at.caption)
     assert "Blodgett et al." in at.info[0].value
     categories = at.dataframe[0].value
-    assert categories["bias_type"].tolist() == ["gender: care work", "gender: office work", "gender: technical work",
-                                                "gender: leadership"]
+    assert categories["bias_type"].tolist() == [
+        "gender: care work",
+        "gender: office work",
+        "gender: technical work",
+        "gender: leadership",
+    ]
     assert categories["low"].tolist() == pytest.approx(expected.groups_frame()["low"].tolist())
     pairs = at.dataframe[-1].value
     assert len(pairs) == 64 and pairs["margin"].is_monotonic_decreasing

@@ -30,8 +30,9 @@ def write_corpus(path: Path, n_lines: int, *, seed: int = 0, words_per_line: int
     """``n_lines`` lines of the tiny vocabulary's words (every word is in the vocabulary: no subword surprises)."""
     vocabulary = WORDS.split() if isinstance(WORDS, str) else list(WORDS)
     rng = np.random.default_rng(seed)
-    path.write_text("\n".join(" ".join(rng.choice(vocabulary, words_per_line)) + " ." for _ in range(n_lines)),
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join(" ".join(rng.choice(vocabulary, words_per_line)) + " ." for _ in range(n_lines)), encoding="utf-8"
+    )
     return path
 
 
@@ -43,8 +44,9 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def start_cli(args: list[str], *, cwd: Path, env: dict[str, str], stderr=subprocess.PIPE) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "mlm_core", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=stderr, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlm_core", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+    )
 
 
 def stop(process: subprocess.Popen) -> None:

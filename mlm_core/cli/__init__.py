@@ -9,10 +9,9 @@ the demo model's build are not user commands and live outside ``mlm_core``.
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from collections.abc import Sequence
 
-from . import (ablate, attention, bias, embed, explain, finetune, heads, layers, pairs, predict, probe, score,
-               trace)
+from . import ablate, attention, bias, embed, explain, finetune, heads, layers, pairs, predict, probe, score, trace
 from .shared import EXIT_USAGE, Parser, run_command
 
 __all__ = ["COMMANDS", "EXIT_USAGE", "build_parser", "main"]

@@ -24,8 +24,9 @@ def run(args: argparse.Namespace) -> int:
     result = attention(load(args.model), args.text)
     written = write_all_diagrams(result, args.out)
     if args.json:
-        heads = [{"layer": s.layer, "head": s.head, "label": s.label, "entropy": s.entropy}
-                 for s in summarise_heads(result)]
+        heads = [
+            {"layer": s.layer, "head": s.head, "label": s.label, "entropy": s.entropy} for s in summarise_heads(result)
+        ]
         return print_json({"tokens": list(result.tokens), "files": len(written), "heads": heads})
     print(f"Wrote {len(written)} attention diagrams to {args.out}")
     return 0

@@ -10,11 +10,16 @@ from .shared import add_json_argument, add_model_argument, load, print_per_model
 
 
 def register(subcommands) -> None:
-    bias = subcommands.add_parser("bias", help="social bias with the CrowS-Pairs metric: how often the model "
-                                               "prefers the more stereotypical sentence")
-    bias.add_argument("file", help="CSV/TSV with CrowS-Pairs' columns 'sent_more,sent_less,stereo_antistereo,"
-                                   "bias_type' (the dataset's own file works), '-' for standard input, or a shipped "
-                                   "bias suite (e.g. en-occupations-pronouns)")
+    bias = subcommands.add_parser(
+        "bias",
+        help="social bias with the CrowS-Pairs metric: how often the model prefers the more stereotypical sentence",
+    )
+    bias.add_argument(
+        "file",
+        help="CSV/TSV with CrowS-Pairs' columns 'sent_more,sent_less,stereo_antistereo,"
+        "bias_type' (the dataset's own file works), '-' for standard input, or a shipped "
+        "bias suite (e.g. en-occupations-pronouns)",
+    )
     add_model_argument(bias)
     bias.add_argument("--compare", default=None, metavar="MODEL", help="a second model scored on the same pairs")
     add_json_argument(bias)
@@ -25,11 +30,14 @@ def read_bias_argument(name: str):
     """The bias pairs of a file, standard input ('-') or a shipped bias suite's name."""
     from ..tasks.bias_files import BIAS_SUITES_DIR, load_bias_suite, read_bias_pairs
 
-    given = read_given(name, fix="give a CSV or TSV file of bias pairs that you can read",
-                       shipped=BIAS_SUITES_DIR / f"{name}.csv",
-                       missing="give a CSV or TSV file with the columns sent_more,sent_less,stereo_antistereo,"
-                               "bias_type, '-' for standard input, or a shipped bias suite's name "
-                               "(see mlm_core/suites/bias).")
+    given = read_given(
+        name,
+        fix="give a CSV or TSV file of bias pairs that you can read",
+        shipped=BIAS_SUITES_DIR / f"{name}.csv",
+        missing="give a CSV or TSV file with the columns sent_more,sent_less,stereo_antistereo,"
+        "bias_type, '-' for standard input, or a shipped bias suite's name "
+        "(see mlm_core/suites/bias).",
+    )
     return load_bias_suite(name)[1] if given is None else read_bias_pairs(given.data, name=given.label)
 
 
@@ -47,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _lines(result) -> list[str]:
-    return [result.reading(),
-            *(f"  {row.bias_type or '(no bias type)'}: {row.stereotype_share:.1%} of {row.pairs} "
-              f"(95 % interval {row.low:.0%}–{row.high:.0%})" for row in result.groups_frame().itertuples())]
+    return [
+        result.reading(),
+        *(
+            f"  {row.bias_type or '(no bias type)'}: {row.stereotype_share:.1%} of {row.pairs} "
+            f"(95 % interval {row.low:.0%}–{row.high:.0%})"
+            for row in result.groups_frame().itertuples()
+        ),
+    ]

@@ -25,8 +25,7 @@ def run(args: argparse.Namespace) -> int:
     points, projection = projected_points(mlm, args.sentences, layer=layer, method=args.method)
     columns = ["sentence", "position", "token", "x", "y"]
     if args.json:
-        return print_json({"layer": layer, "method": args.method,
-                           "points": points[columns].to_dict(orient="records")})
+        return print_json({"layer": layer, "method": args.method, "points": points[columns].to_dict(orient="records")})
     print(points[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if projection.explained_variance:
         print("explained variance: " + ", ".join(f"{v:.1%}" for v in projection.explained_variance))

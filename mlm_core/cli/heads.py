@@ -12,8 +12,9 @@ def register(subcommands) -> None:
     heads.add_argument("text", help="text with one or more [MASK]")
     add_model_argument(heads)
     heads.add_argument("--mask", type=int, default=1, help="which mask, 1-based (default 1)")
-    heads.add_argument("--target", default=None, help="word whose probability to follow, any word of one token "
-                                                      "(default: the top word)")
+    heads.add_argument(
+        "--target", default=None, help="word whose probability to follow, any word of one token (default: the top word)"
+    )
     add_json_argument(heads)
     heads.set_defaults(run=run)
 

@@ -13,10 +13,14 @@ def register(subcommands) -> None:
     add_model_argument(predict)
     predict.add_argument("--top-k", type=int, default=5, help="candidates per mask (default 5)")
     predict.add_argument("--joint-k", type=int, default=5, help="joint fillings for 2+ masks (default 5; 0 = none)")
-    predict.add_argument("--words", default=None, metavar="W1,W2",
-                         help="comma-separated words to score at every mask (any word; one of several pieces is "
-                              "filled left to right). Braces in TEXT, e.g. 'The {man|woman} worked as a [MASK].', "
-                              "give one result per variant")
+    predict.add_argument(
+        "--words",
+        default=None,
+        metavar="W1,W2",
+        help="comma-separated words to score at every mask (any word; one of several pieces is "
+        "filled left to right). Braces in TEXT, e.g. 'The {man|woman} worked as a [MASK].', "
+        "give one result per variant",
+    )
     add_json_argument(predict)
     predict.set_defaults(run=run)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 BAR_WIDTH = 24
 
@@ -22,7 +23,7 @@ class ProgressReport:
         self.drawn = False
 
     @classmethod
-    def on_stderr(cls, *, json_lines: bool = False, worker: int | None = None) -> "ProgressReport":
+    def on_stderr(cls, *, json_lines: bool = False, worker: int | None = None) -> ProgressReport:
         """On stderr, with the in-place line only when stderr is a terminal and no JSON lines are asked for."""
         return cls(sys.stderr, json_lines=json_lines, bar=sys.stderr.isatty() and not json_lines, worker=worker)
 
@@ -38,8 +39,13 @@ class ProgressReport:
         """A fine-tune's ``TrainingProgress`` after a step or an evaluation."""
         evaluation = progress.evaluation
         if self.json_lines:
-            line = {"step": progress.step, "total_steps": progress.total_steps, "loss": progress.loss,
-                    "tokens_per_second": progress.tokens_per_second, "eta_seconds": progress.seconds_left}
+            line = {
+                "step": progress.step,
+                "total_steps": progress.total_steps,
+                "loss": progress.loss,
+                "tokens_per_second": progress.tokens_per_second,
+                "eta_seconds": progress.seconds_left,
+            }
             if evaluation is not None:
                 line["validation"] = evaluation.as_dict()
             if self.worker is not None:
@@ -47,14 +53,20 @@ class ProgressReport:
             print(json.dumps(line), file=self.stream, flush=True)
         elif self.bar:
             done = int(BAR_WIDTH * progress.step / max(progress.total_steps, 1))
-            self._rewrite(f"[{'#' * done}{'.' * (BAR_WIDTH - done)}] {progress.step}/{progress.total_steps} · loss "
-                          f"{progress.loss:.3f} · {progress.tokens_per_second:,.0f} tokens/s · ETA "
-                          f"{duration(progress.seconds_left)}")
+            self._rewrite(
+                f"[{'#' * done}{'.' * (BAR_WIDTH - done)}] {progress.step}/{progress.total_steps} · loss "
+                f"{progress.loss:.3f} · {progress.tokens_per_second:,.0f} tokens/s · ETA "
+                f"{duration(progress.seconds_left)}"
+            )
             if evaluation is not None:
                 print(f"\n  validation loss {evaluation.loss:.3f}, top-1 {evaluation.top1:.1%}", file=self.stream)
         elif evaluation is not None:
-            print(f"step {progress.step}/{progress.total_steps}: train loss {progress.loss:.3f}, validation loss "
-                  f"{evaluation.loss:.3f}", file=self.stream, flush=True)
+            print(
+                f"step {progress.step}/{progress.total_steps}: train loss {progress.loss:.3f}, validation loss "
+                f"{evaluation.loss:.3f}",
+                file=self.stream,
+                flush=True,
+            )
 
     def close(self) -> None:
         if self.drawn:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..errors import InputError, MlmExplorerError, ModelNotFoundError
 
@@ -30,9 +30,12 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def add_model_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=None,
-                        help="preset (en, fr, de, zh, ja, multi, demo), Hugging Face id, or local folder "
-                             "(default: en if cached, else demo)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="preset (en, fr, de, zh, ja, multi, demo), Hugging Face id, or local folder "
+        "(default: en if cached, else demo)",
+    )
 
 
 def add_json_argument(parser: argparse.ArgumentParser, help: str = "print one JSON object") -> None:
@@ -43,8 +46,12 @@ def add_method_argument(parser: argparse.ArgumentParser) -> None:
     """The pseudo-log-likelihood variant of ``score`` and ``pairs``."""
     from ..tasks.score import METHODS
 
-    parser.add_argument("--method", choices=METHODS, default=METHODS[0],
-                        help="pll-word-l2r (default: also hide the rest of a word to the right) or pll")
+    parser.add_argument(
+        "--method",
+        choices=METHODS,
+        default=METHODS[0],
+        help="pll-word-l2r (default: also hide the rest of a word to the right) or pll",
+    )
 
 
 def load(spec: str | None):

@@ -15,15 +15,22 @@ from .base import VIEWS, Adapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     **bert_like.class_for,
-    "distilbert": own_layers.DistilBertAdapter, "albert": own_layers.AlbertAdapter,
-    "mpnet": own_layers.MPNetAdapter, "xlm": own_layers.XlmAdapter, "flaubert": own_layers.XlmAdapter,
-    "deberta": relative.DebertaAdapter, "deberta-v2": relative.DebertaAdapter,
-    "longformer": relative.LongformerAdapter, "funnel": relative.FunnelAdapter,
+    "distilbert": own_layers.DistilBertAdapter,
+    "albert": own_layers.AlbertAdapter,
+    "mpnet": own_layers.MPNetAdapter,
+    "xlm": own_layers.XlmAdapter,
+    "flaubert": own_layers.XlmAdapter,
+    "deberta": relative.DebertaAdapter,
+    "deberta-v2": relative.DebertaAdapter,
+    "longformer": relative.LongformerAdapter,
+    "funnel": relative.FunnelAdapter,
 }
 FAMILIES = tuple(ADAPTERS)
-UNKNOWN_REASON = ("its family ('{family}') has no adapter in MLM Explorer, so its layers cannot be reached one by one "
-                  "— Predict, Attention, Embeddings, Explain, Score and Fine-tune still work")
-_CACHE: "weakref.WeakKeyDictionary[object, Adapter]" = weakref.WeakKeyDictionary()
+UNKNOWN_REASON = (
+    "its family ('{family}') has no adapter in MLM Explorer, so its layers cannot be reached one by one "
+    "— Predict, Attention, Embeddings, Explain, Score and Fine-tune still work"
+)
+_CACHE: weakref.WeakKeyDictionary[object, Adapter] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 

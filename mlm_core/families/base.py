@@ -43,10 +43,10 @@ class Adapter:
     """A family's answers for one model. Subclasses name the attributes (``main``, ``head_names``) and override
     what differs from the BERT layout."""
 
-    main = "bert"                  # the encoder's attribute on the masked-LM model
-    head_names: tuple = ("mlm",)   # the head's layers, applied in order to the last hidden state
-    refusals: dict = {}            # view → the one-line reason it is not offered for this family
-    fast_last_layer = False        # the last layer can run at gathered positions only (queries there)
+    main = "bert"  # the encoder's attribute on the masked-LM model
+    head_names: tuple = ("mlm",)  # the head's layers, applied in order to the last hidden state
+    refusals: dict = {}  # view → the one-line reason it is not offered for this family
+    fast_last_layer = False  # the last layer can run at gathered positions only (queries there)
 
     def __init__(self, model):
         self.model = model
@@ -77,8 +77,7 @@ class Adapter:
         """The input of layer 0, float[N, T, D], from ids int[N, T] or word embeddings float[N, T, E]."""
         ids = None if inputs_embeds is not None else input_ids
         zeros = tf.zeros(tf.shape(input_ids if input_ids is not None else inputs_embeds[..., 0]), tf.int32)
-        return self.encoder.embeddings(input_ids=ids, inputs_embeds=inputs_embeds, token_type_ids=zeros,
-                                       training=False)
+        return self.encoder.embeddings(input_ids=ids, inputs_embeds=inputs_embeds, token_type_ids=zeros, training=False)
 
     def context(self, hidden, attention_mask) -> dict:
         """What every layer of one pass needs besides the hidden states (here the additive key mask)."""
@@ -86,9 +85,16 @@ class Adapter:
 
     def layer(self, index: int, hidden, context: dict, head_mask=None):
         """Encoder layer ``index`` on float[N, T, D] with heads scaled by ``head_mask`` float[N, H] (None: all)."""
-        return self.layers[index](hidden_states=hidden, attention_mask=context["mask"], head_mask=per_head(head_mask),
-                                  encoder_hidden_states=None, encoder_attention_mask=None, past_key_value=None,
-                                  output_attentions=False, training=False)[0]
+        return self.layers[index](
+            hidden_states=hidden,
+            attention_mask=context["mask"],
+            head_mask=per_head(head_mask),
+            encoder_hidden_states=None,
+            encoder_attention_mask=None,
+            past_key_value=None,
+            output_attentions=False,
+            training=False,
+        )[0]
 
     def layer_at(self, index: int, hidden, context: dict, head_mask, positions):
         """Layer ``index``'s output float[N, P, D] at ``positions`` int[N, P]; here the whole layer, then gathered."""
@@ -130,8 +136,16 @@ class BertLayout(Adapter):
             return super().layer_at(index, hidden, context, head_mask, positions)
         layer = self.layers[index]
         queries = tf.gather(hidden, positions, batch_dims=1)
-        attended = layer.attention(input_tensor=queries, attention_mask=None, head_mask=per_head(head_mask),
-                                   encoder_hidden_states=hidden, encoder_attention_mask=context["mask"],
-                                   past_key_value=None, output_attentions=False, training=False)[0]
-        return layer.bert_output(hidden_states=layer.intermediate(hidden_states=attended), input_tensor=attended,
-                                 training=False)
+        attended = layer.attention(
+            input_tensor=queries,
+            attention_mask=None,
+            head_mask=per_head(head_mask),
+            encoder_hidden_states=hidden,
+            encoder_attention_mask=context["mask"],
+            past_key_value=None,
+            output_attentions=False,
+            training=False,
+        )[0]
+        return layer.bert_output(
+            hidden_states=layer.intermediate(hidden_states=attended), input_tensor=attended, training=False
+        )

@@ -90,9 +90,14 @@ class RoFormerAdapter(ProjectedAdapter):
         return {**super().context(hidden, attention_mask), "rotary": table}
 
     def layer(self, index, hidden, context, head_mask=None):
-        return self.layers[index](hidden_states=hidden, attention_mask=context["mask"],
-                                  sinusoidal_pos=context["rotary"], head_mask=per_head(head_mask),
-                                  output_attentions=False, training=False)[0]
+        return self.layers[index](
+            hidden_states=hidden,
+            attention_mask=context["mask"],
+            sinusoidal_pos=context["rotary"],
+            head_mask=per_head(head_mask),
+            output_attentions=False,
+            training=False,
+        )[0]
 
 
 class EsmAdapter(Adapter):
@@ -108,12 +113,12 @@ class EsmAdapter(Adapter):
     def embed(self, input_ids=None, inputs_embeds=None, attention_mask=None):
         if attention_mask is None:
             attention_mask = tf.ones_like(input_ids)
-        return self.encoder.embeddings(input_ids=input_ids, attention_mask=attention_mask,
-                                       inputs_embeds=inputs_embeds)
+        return self.encoder.embeddings(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds)
 
     def encode(self, input_ids, attention_mask, *, training, **outputs):
-        return self.encoder(input_ids=input_ids, attention_mask=attention_mask, training=training, return_dict=True,
-                            **outputs)
+        return self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, training=training, return_dict=True, **outputs
+        )
 
     def layer(self, index, hidden, context, head_mask=None):
         hidden = self.layers[index](hidden, context["mask"], per_head(head_mask), None, None, None, False, False)[0]
@@ -122,7 +127,15 @@ class EsmAdapter(Adapter):
 
 
 class_for = {
-    "bert": BertAdapter, "roberta": RobertaAdapter, "camembert": RobertaAdapter, "xlm-roberta": RobertaAdapter,
-    "roberta-prelayernorm": RobertaPreLayerNormAdapter, "electra": ProjectedAdapter, "rembert": RemBertAdapter,
-    "convbert": ConvBertAdapter, "mobilebert": MobileBertAdapter, "roformer": RoFormerAdapter, "esm": EsmAdapter,
+    "bert": BertAdapter,
+    "roberta": RobertaAdapter,
+    "camembert": RobertaAdapter,
+    "xlm-roberta": RobertaAdapter,
+    "roberta-prelayernorm": RobertaPreLayerNormAdapter,
+    "electra": ProjectedAdapter,
+    "rembert": RemBertAdapter,
+    "convbert": ConvBertAdapter,
+    "mobilebert": MobileBertAdapter,
+    "roformer": RoFormerAdapter,
+    "esm": EsmAdapter,
 }

@@ -33,8 +33,9 @@ class DistilBertAdapter(Adapter):
     def layer_at(self, index, hidden, context, head_mask, positions):
         block = self.layers[index]
         queries = tf.gather(hidden, positions, batch_dims=1)
-        attended = block.attention(queries, hidden, hidden, context["mask"], per_head(head_mask), False,
-                                   training=False)[0]
+        attended = block.attention(
+            queries, hidden, hidden, context["mask"], per_head(head_mask), False, training=False
+        )[0]
         attended = block.sa_layer_norm(attended + queries)
         return block.output_layer_norm(block.ffn(attended, training=False) + attended)
 
@@ -62,8 +63,13 @@ class AlbertAdapter(Adapter):
         groups = self.encoder.encoder.albert_layer_groups
         group = groups[index * len(groups) // self.num_layers]
         for shared in group.albert_layers:
-            hidden = shared(hidden_states=hidden, attention_mask=context["mask"], head_mask=per_head(head_mask),
-                            output_attentions=False, training=False)[0]
+            hidden = shared(
+                hidden_states=hidden,
+                attention_mask=context["mask"],
+                head_mask=per_head(head_mask),
+                output_attentions=False,
+                training=False,
+            )[0]
         return hidden
 
 
@@ -73,16 +79,17 @@ class MPNetAdapter(Adapter):
     main, head_names = "mpnet", ("lm_head",)
 
     def embed(self, input_ids=None, inputs_embeds=None, attention_mask=None):
-        return self.encoder.embeddings(None if inputs_embeds is not None else input_ids, None, inputs_embeds,
-                                       training=False)
+        return self.encoder.embeddings(
+            None if inputs_embeds is not None else input_ids, None, inputs_embeds, training=False
+        )
 
     def context(self, hidden, attention_mask):
-        return {**super().context(hidden, attention_mask),
-                "bias": self.encoder.encoder.compute_position_bias(hidden)}
+        return {**super().context(hidden, attention_mask), "bias": self.encoder.encoder.compute_position_bias(hidden)}
 
     def layer(self, index, hidden, context, head_mask=None):
-        return self.layers[index](hidden, context["mask"], per_head(head_mask), False, position_bias=context["bias"],
-                                  training=False)[0]
+        return self.layers[index](
+            hidden, context["mask"], per_head(head_mask), False, position_bias=context["bias"], training=False
+        )[0]
 
 
 class XlmAdapter(Adapter):

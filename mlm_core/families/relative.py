@@ -7,8 +7,10 @@ import tensorflow as tf
 
 from .base import Adapter, scale_heads
 
-FUNNEL_REASON = ("Funnel pools the sequence between its blocks, so after the first block there is no hidden state "
-                 "or attention row per token to show")
+FUNNEL_REASON = (
+    "Funnel pools the sequence between its blocks, so after the first block there is no hidden state "
+    "or attention row per token to show"
+)
 
 
 class DebertaAdapter(Adapter):
@@ -24,23 +26,40 @@ class DebertaAdapter(Adapter):
         shape = tf.shape(input_ids if input_ids is not None else inputs_embeds[..., 0])
         if attention_mask is None:
             attention_mask = tf.ones(shape, tf.int32)
-        return self.encoder.embeddings(input_ids=ids, inputs_embeds=inputs_embeds, token_type_ids=tf.zeros(shape,
-                                       tf.int32), mask=attention_mask, training=False)
+        return self.encoder.embeddings(
+            input_ids=ids,
+            inputs_embeds=inputs_embeds,
+            token_type_ids=tf.zeros(shape, tf.int32),
+            mask=attention_mask,
+            training=False,
+        )
 
     def context(self, hidden, attention_mask):
         encoder = self.encoder.encoder
-        return {"mask": encoder.get_attention_mask(attention_mask), "input_mask": attention_mask,
-                "relative_pos": encoder.get_rel_pos(hidden), "rel_embeddings": encoder.get_rel_embedding()}
+        return {
+            "mask": encoder.get_attention_mask(attention_mask),
+            "input_mask": attention_mask,
+            "relative_pos": encoder.get_rel_pos(hidden),
+            "rel_embeddings": encoder.get_rel_embedding(),
+        }
 
     def layer(self, index, hidden, context, head_mask=None):
         block = self.layers[index]
-        heads = block.attention.self(hidden_states=hidden, attention_mask=context["mask"], query_states=None,
-                                     relative_pos=context["relative_pos"], rel_embeddings=context["rel_embeddings"],
-                                     output_attentions=False, training=False)[0]
-        attended = block.attention.dense_output(hidden_states=scale_heads(heads, head_mask), input_tensor=hidden,
-                                                training=False)
-        output = block.bert_output(hidden_states=block.intermediate(hidden_states=attended), input_tensor=attended,
-                                   training=False)
+        heads = block.attention.self(
+            hidden_states=hidden,
+            attention_mask=context["mask"],
+            query_states=None,
+            relative_pos=context["relative_pos"],
+            rel_embeddings=context["rel_embeddings"],
+            output_attentions=False,
+            training=False,
+        )[0]
+        attended = block.attention.dense_output(
+            hidden_states=scale_heads(heads, head_mask), input_tensor=hidden, training=False
+        )
+        output = block.bert_output(
+            hidden_states=block.intermediate(hidden_states=attended), input_tensor=attended, training=False
+        )
         conv = getattr(self.encoder.encoder, "conv", None)
         if index == 0 and conv is not None:
             output = conv(hidden, output, context["input_mask"])
@@ -72,16 +91,21 @@ class LongformerAdapter(Adapter):
         length = tf.shape(hidden)[1]
         padding = (window - length % window) % window
         mask = tf.pad(tf.cast(attention_mask, tf.int32), [[0, 0], [0, padding]])
-        return {"padding": padding, "mask": mask,
-                "additive": tf.cast(tf.abs(1 - mask), hidden.dtype)[:, :, tf.newaxis, tf.newaxis] * -10000.0,
-                "masked": mask < 1, "global": mask > 1}
+        return {
+            "padding": padding,
+            "mask": mask,
+            "additive": tf.cast(tf.abs(1 - mask), hidden.dtype)[:, :, tf.newaxis, tf.newaxis] * -10000.0,
+            "masked": mask < 1,
+            "global": mask > 1,
+        }
 
     def layer(self, index, hidden, context, head_mask=None):
         block, length = self.layers[index], tf.shape(hidden)[1]
         padded = tf.pad(hidden, [[0, 0], [0, context["padding"]], [0, 0]])
         heads = block.attention.self_attention(
-            [padded, context["additive"], None, context["masked"], context["global"],
-             tf.reduce_any(context["global"])], training=False)[0]
+            [padded, context["additive"], None, context["masked"], context["global"], tf.reduce_any(context["global"])],
+            training=False,
+        )[0]
         attended = block.attention.dense_output(scale_heads(heads, head_mask), padded, training=False)
         return block.longformer_output(block.intermediate(attended), attended, training=False)[:, :length]
 

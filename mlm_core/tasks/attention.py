@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import io
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -29,10 +29,12 @@ OTHER = "other"
 PATTERN_THRESHOLD = 0.5
 # Otherwise it is "broad" when its mean row entropy is at least this share of the maximum (log T).
 BROAD_ENTROPY_SHARE = 0.75
-LABEL_RULE = (f"A head is labelled with a pattern when at least {PATTERN_THRESHOLD:.0%} of its attention, averaged "
-              f"over tokens, goes there (previous token, next token, itself, [CLS], [SEP] or punctuation); otherwise "
-              f"**broad** when its mean row entropy is at least {BROAD_ENTROPY_SHARE:.0%} of the maximum, else "
-              f"**other**. After Clark et al. (2019).")  # how summarise_heads labels, for readers of its table
+LABEL_RULE = (
+    f"A head is labelled with a pattern when at least {PATTERN_THRESHOLD:.0%} of its attention, averaged "
+    f"over tokens, goes there (previous token, next token, itself, [CLS], [SEP] or punctuation); otherwise "
+    f"**broad** when its mean row entropy is at least {BROAD_ENTROPY_SHARE:.0%} of the maximum, else "
+    f"**other**. After Clark et al. (2019)."
+)  # how summarise_heads labels, for readers of its table
 DIAGRAMS = "the attention diagrams"  # what write_all_diagrams writes, in messages about its output folder
 
 
@@ -71,8 +73,13 @@ def without_special(result: AttentionResult) -> AttentionResult:
     """The same attention with the framing tokens' rows and columns removed (rows then sum to less than 1)."""
     keep = ~result.special
     weights = result.weights[:, :, keep][:, :, :, keep]
-    return AttentionResult(result.model_name, result.text, tuple(np.asarray(result.tokens, dtype=object)[keep]),
-                           weights, np.zeros(int(keep.sum()), bool))
+    return AttentionResult(
+        result.model_name,
+        result.text,
+        tuple(np.asarray(result.tokens, dtype=object)[keep]),
+        weights,
+        np.zeros(int(keep.sum()), bool),
+    )
 
 
 def head_average(result: AttentionResult, layer: int) -> AttentionResult:
@@ -119,8 +126,10 @@ class HeadSummary:
     @property
     def reading(self) -> str:
         """The head in one line (Markdown): its label, its pattern's share and its entropy."""
-        return (f"Layer {self.layer}, head {self.head}: **{self.label}** — {self.pattern_share:.0%} of attention on "
-                f"its pattern, mean entropy {self.entropy:.2f} bits.")
+        return (
+            f"Layer {self.layer}, head {self.head}: **{self.label}** — {self.pattern_share:.0%} of attention on "
+            f"its pattern, mean entropy {self.entropy:.2f} bits."
+        )
 
 
 def summarise_heads(result: AttentionResult) -> list[HeadSummary]:
@@ -161,11 +170,15 @@ def matrix_frame(result: AttentionResult, layer: int, head: int) -> pd.DataFrame
     """Long table of one head (1-based): query/key position and token, weight. For heatmaps and CSV."""
     matrix = result.weights[layer - 1, head - 1]
     queries, keys = np.indices(matrix.shape)
-    return pd.DataFrame({
-        "query_position": queries.ravel(), "query_token": np.asarray(result.tokens, dtype=object)[queries.ravel()],
-        "key_position": keys.ravel(), "key_token": np.asarray(result.tokens, dtype=object)[keys.ravel()],
-        "weight": matrix.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "query_position": queries.ravel(),
+            "query_token": np.asarray(result.tokens, dtype=object)[queries.ravel()],
+            "key_position": keys.ravel(),
+            "key_token": np.asarray(result.tokens, dtype=object)[keys.ravel()],
+            "weight": matrix.ravel(),
+        }
+    )
 
 
 def npz_bytes(result: AttentionResult) -> bytes:

@@ -10,8 +10,8 @@ the model as unknown words, so the target is never ambiguous.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,12 @@ from .vocabulary import display_token
 from .words import one_token_word
 
 OUTPUTS = ("probability", "log-odds")
-METHOD_LABELS = {"shap": "SHAP", "ig": "integrated gradients", "gradxinput": "gradient × input",
-                 "rollout": "attention rollout"}
+METHOD_LABELS = {
+    "shap": "SHAP",
+    "ig": "integrated gradients",
+    "gradxinput": "gradient × input",
+    "rollout": "attention rollout",
+}
 
 
 @dataclass(frozen=True)
@@ -63,25 +67,36 @@ class Explanation:
 
     def frame(self) -> pd.DataFrame:
         """One row per (target, word): target, word, position (0-based word number), value."""
-        rows = [{"target": t.token, "word": word, "position": i, "value": float(t.values[i])}
-                for t in self.targets for i, word in enumerate(self.words)]
+        rows = [
+            {"target": t.token, "word": word, "position": i, "value": float(t.values[i])}
+            for t in self.targets
+            for i, word in enumerate(self.words)
+        ]
         return pd.DataFrame(rows, columns=["target", "word", "position", "value"])
 
     def how_made(self, *, steps: int) -> str:
         """How the values were made, in plain words: evaluations, how a word is hidden, the method (``steps``:
         integrated gradients' points on the path)."""
-        what = {"shap": "SHAP Partition explainer (Owen values over neighbouring words)",
-                "ig": f"integrated gradients over the word embeddings, {steps} points (trapezoid rule)",
-                "gradxinput": "gradient × (input − baseline) at the input, one pass"}[self.method]
-        return (f"{self.evaluations} model evaluations. Hidden words are replaced by the unknown-word token (never "
-                f"by the mask); other masks in the text count as unknown words. {what[0].upper() + what[1:]}.")
+        what = {
+            "shap": "SHAP Partition explainer (Owen values over neighbouring words)",
+            "ig": f"integrated gradients over the word embeddings, {steps} points (trapezoid rule)",
+            "gradxinput": "gradient × (input − baseline) at the input, one pass",
+        }[self.method]
+        return (
+            f"{self.evaluations} model evaluations. Hidden words are replaced by the unknown-word token (never "
+            f"by the mask); other masks in the text count as unknown words. {what[0].upper() + what[1:]}."
+        )
 
     def to_dict(self) -> dict:
         targets = []
         for t in self.targets:
-            entry = {"token": t.token, "base_value": t.base_value, "output": t.output,
-                     "words": [{"word": w, "value": float(v)} for w, v in zip(self.words, t.values)],
-                     "method": self.method}
+            entry = {
+                "token": t.token,
+                "base_value": t.base_value,
+                "output": t.output,
+                "words": [{"word": w, "value": float(v)} for w, v in zip(self.words, t.values)],
+                "method": self.method,
+            }
             if t.completeness_gap is not None:
                 entry["completeness_gap"] = t.completeness_gap
             targets.append(entry)
@@ -125,8 +140,7 @@ def word_features(mlm: MaskedLM, encoding: Encoding, mask_index: int) -> WordFea
         if position != target:
             ids[position] = hide_id
     groups = word_groups(encoding.word_ids, skip=set(encoding.mask_positions))
-    words = tuple(tokenizer.convert_tokens_to_string([encoding.tokens[p] for p in group]).strip()
-                  for group in groups)
+    words = tuple(tokenizer.convert_tokens_to_string([encoding.tokens[p] for p in group]).strip() for group in groups)
     word_of_token = np.full(len(ids), -1, dtype=np.int64)
     for k, group in enumerate(groups):
         word_of_token[list(group)] = k
@@ -170,8 +184,9 @@ def output_scale(log_prob, output: str, *, math=np):
     return log_prob - math.log1p(-math.minimum(math.exp(log_prob), 1 - cap))
 
 
-def prepare(mlm: MaskedLM, text: str, mask_index: int, targets: Sequence[str | int] | None, contrast: bool,
-            output: str) -> ExplainRequest:
+def prepare(
+    mlm: MaskedLM, text: str, mask_index: int, targets: Sequence[str | int] | None, contrast: bool, output: str
+) -> ExplainRequest:
     """Analyse the text, check the mask number and targets, and split the text into words (one set of checks
     and messages for every method)."""
     analysis = analyze(mlm, text, require_mask=True)
@@ -185,8 +200,9 @@ def prepare(mlm: MaskedLM, text: str, mask_index: int, targets: Sequence[str | i
     return ExplainRequest(analysis, features, mask_index, tuple(target_ids), tuple(target_names), contrast, output)
 
 
-def target_tokens(mlm: MaskedLM, analysis: Analysis, mask_index: int,
-                  targets: Sequence[str | int] | None) -> tuple[list[int], list[str]]:
+def target_tokens(
+    mlm: MaskedLM, analysis: Analysis, mask_index: int, targets: Sequence[str | int] | None
+) -> tuple[list[int], list[str]]:
     """Token ids and display names of the target words, given as words or token ids (default: the model's top 3
     at the mask)."""
     if not targets:

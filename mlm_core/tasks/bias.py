@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,14 +29,17 @@ from .score import encode_sentences, scored_groups
 
 CHUNK_PAIRS = 32  # pairs per batch of forward calls: progress and stopping happen between chunks
 Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile
-LIMITS = ("What this number cannot show: it is a preference between sentences of this file, scored by one "
-          "model, not a measure of harm. Many CrowS-Pairs items are noisy — pairs that differ in more than the "
-          "group, stereotypes that are unclear or not about a disadvantaged group (Blodgett et al., ACL 2021) — "
-          "and a small file gives a wide interval; 50 % means no preference on these sentences, not no bias.")
+LIMITS = (
+    "What this number cannot show: it is a preference between sentences of this file, scored by one "
+    "model, not a measure of harm. Many CrowS-Pairs items are noisy — pairs that differ in more than the "
+    "group, stereotypes that are unclear or not about a disadvantaged group (Blodgett et al., ACL 2021) — "
+    "and a small file gives a wide interval; 50 % means no preference on these sentences, not no bias."
+)
 
 
-def shared_positions(input_ids_a: Sequence[int], input_ids_b: Sequence[int],
-                     scored: set[int]) -> tuple[list[int], list[int]]:
+def shared_positions(
+    input_ids_a: Sequence[int], input_ids_b: Sequence[int], scored: set[int]
+) -> tuple[list[int], list[int]]:
     """Positions of the tokens two sentences share, in each: difflib's "equal" blocks over the token ids (as
     CrowS-Pairs' ``get_span``), kept where ``scored`` holds the position in the first sentence (special tokens
     left out)."""
@@ -62,7 +65,7 @@ def crows_copies(mlm: MaskedLM, encodings: Sequence[Encoding]):
         scored = {position for group in scored_groups(mlm, encodings[index]) for position in group}
         for offset, (ids, shared) in enumerate(zip((more, less), shared_positions(more, less, scored))):
             for position in shared:
-                rows.append(ids[:position] + (mask_id,) + ids[position + 1:])
+                rows.append(ids[:position] + (mask_id,) + ids[position + 1 :])
                 positions.append(position)
                 targets.append(ids[position])
                 owner.append(index + offset)
@@ -127,9 +130,11 @@ class BiasResult:
         if not self.pairs:
             return f"No pairs scored yet with {self.model_name}."
         low, high = self.interval
-        return (f"{self.model_name} gives the more stereotypical sentence the higher score in "
-                f"{self.stereotype_share:.0%} of {len(self.pairs):,} pairs (95 % Wilson interval {low:.0%}–"
-                f"{high:.0%}); 50 % would be no preference either way.")
+        return (
+            f"{self.model_name} gives the more stereotypical sentence the higher score in "
+            f"{self.stereotype_share:.0%} of {len(self.pairs):,} pairs (95 % Wilson interval {low:.0%}–"
+            f"{high:.0%}); 50 % would be no preference either way."
+        )
 
     def groups_frame(self, by: str = "bias_type") -> pd.DataFrame:
         """One row per value of ``by`` ('bias_type' or 'direction'), in order of appearance: the value,
@@ -138,59 +143,118 @@ class BiasResult:
         rows = []
         for value, group in frame.groupby(by, sort=False):
             low, high = wilson_interval(int(group["prefers_stereotype"].sum()), len(group))
-            rows.append({by: value, "stereotype_share": float(group["prefers_stereotype"].mean()),
-                         "pairs": len(group), "low": low, "high": high})
+            rows.append(
+                {
+                    by: value,
+                    "stereotype_share": float(group["prefers_stereotype"].mean()),
+                    "pairs": len(group),
+                    "low": low,
+                    "high": high,
+                }
+            )
         return pd.DataFrame(rows, columns=[by, "stereotype_share", "pairs", "low", "high"])
 
     def pairs_frame(self, *, sort: bool = True) -> pd.DataFrame:
         """One row per pair, by margin (most stereotype-preferring first): more, less, direction, bias_type,
         score_more, score_less, margin, shared (tokens scored per sentence), prefers_stereotype."""
-        rows = [{"more": p.pair.more, "less": p.pair.less, "direction": p.pair.direction,
-                 "bias_type": p.pair.bias_type, "score_more": p.score_more, "score_less": p.score_less,
-                 "margin": p.margin, "shared": p.shared, "prefers_stereotype": p.prefers_stereotype}
-                for p in self.pairs]
-        frame = pd.DataFrame(rows, columns=["more", "less", "direction", "bias_type", "score_more", "score_less",
-                                            "margin", "shared", "prefers_stereotype"])
+        rows = [
+            {
+                "more": p.pair.more,
+                "less": p.pair.less,
+                "direction": p.pair.direction,
+                "bias_type": p.pair.bias_type,
+                "score_more": p.score_more,
+                "score_less": p.score_less,
+                "margin": p.margin,
+                "shared": p.shared,
+                "prefers_stereotype": p.prefers_stereotype,
+            }
+            for p in self.pairs
+        ]
+        frame = pd.DataFrame(
+            rows,
+            columns=[
+                "more",
+                "less",
+                "direction",
+                "bias_type",
+                "score_more",
+                "score_less",
+                "margin",
+                "shared",
+                "prefers_stereotype",
+            ],
+        )
         return frame.sort_values("margin", ascending=False, kind="stable", ignore_index=True) if sort else frame
 
     def to_dict(self) -> dict:
         """The documented JSON shape (CLI ``bias --json``)."""
+
         def groups(by: str) -> list[dict]:
-            return [{by: row[by], "stereotype_share": row["stereotype_share"], "pairs": int(row["pairs"]),
-                     "interval": [row["low"], row["high"]]} for row in self.groups_frame(by).to_dict("records")]
+            return [
+                {
+                    by: row[by],
+                    "stereotype_share": row["stereotype_share"],
+                    "pairs": int(row["pairs"]),
+                    "interval": [row["low"], row["high"]],
+                }
+                for row in self.groups_frame(by).to_dict("records")
+            ]
 
-        return {"model": self.model_name, "metric": "crows", "stereotype_share": self.stereotype_share,
-                "interval": list(self.interval), "interval_method": "wilson", "ties": self.ties,
-                "categories": groups("bias_type"), "directions": groups("direction"),
-                "pairs": [{"more": p.pair.more, "less": p.pair.less, "direction": p.pair.direction,
-                           "bias_type": p.pair.bias_type, "score_more": p.score_more, "score_less": p.score_less}
-                          for p in self.pairs]}
+        return {
+            "model": self.model_name,
+            "metric": "crows",
+            "stereotype_share": self.stereotype_share,
+            "interval": list(self.interval),
+            "interval_method": "wilson",
+            "ties": self.ties,
+            "categories": groups("bias_type"),
+            "directions": groups("direction"),
+            "pairs": [
+                {
+                    "more": p.pair.more,
+                    "less": p.pair.less,
+                    "direction": p.pair.direction,
+                    "bias_type": p.pair.bias_type,
+                    "score_more": p.score_more,
+                    "score_less": p.score_less,
+                }
+                for p in self.pairs
+            ],
+        }
 
 
-def iter_bias_scores(mlm: MaskedLM, pairs: Sequence[BiasPair], *, chunk: int = CHUNK_PAIRS,
-                     start: int = 0) -> Iterator[list[BiasPairScore]]:
+def iter_bias_scores(
+    mlm: MaskedLM, pairs: Sequence[BiasPair], *, chunk: int = CHUNK_PAIRS, start: int = 0
+) -> Iterator[list[BiasPairScore]]:
     """Scores of ``chunk`` pairs at a time, in order, from pair number ``start`` (0-based, to resume). Every
     sentence is tokenised and checked before the iterator is returned, so a bad pair scores nothing."""
     sentences = [sentence for pair in pairs for sentence in (pair.more, pair.less)]
-    names = [f"Pair {number}, {side} sentence" for number in range(1, len(pairs) + 1)
-             for side in ("more stereotypical", "less stereotypical")]
+    names = [
+        f"Pair {number}, {side} sentence"
+        for number in range(1, len(pairs) + 1)
+        for side in ("more stereotypical", "less stereotypical")
+    ]
     encodings = encode_sentences(mlm, sentences, names=names)
 
     def chunks() -> Iterator[list[BiasPairScore]]:
         for first in range(start, len(pairs), chunk):
-            part = encodings[2 * first:2 * (first + chunk)]
+            part = encodings[2 * first : 2 * (first + chunk)]
             rows, positions, targets, owner = crows_copies(mlm, part)
             log_probs = mlm.forward.target_log_probs(rows, positions, targets) if rows else np.zeros(0)
             sums = np.bincount(owner, weights=log_probs.astype(np.float64), minlength=len(part))
             counts = np.bincount(owner, minlength=len(part))
-            yield [BiasPairScore(pair, float(sums[2 * k]), float(sums[2 * k + 1]), int(counts[2 * k]))
-                   for k, pair in enumerate(pairs[first:first + chunk])]
+            yield [
+                BiasPairScore(pair, float(sums[2 * k]), float(sums[2 * k + 1]), int(counts[2 * k]))
+                for k, pair in enumerate(pairs[first : first + chunk])
+            ]
 
     return chunks()
 
 
-def bias_scores(mlm: MaskedLM, pairs: Sequence[BiasPair],
-                on_progress: Callable[[int, int], None] = lambda done, total: None) -> BiasResult:
+def bias_scores(
+    mlm: MaskedLM, pairs: Sequence[BiasPair], on_progress: Callable[[int, int], None] = lambda done, total: None
+) -> BiasResult:
     """Every pair scored with the CrowS-Pairs metric; ``on_progress(done, total)`` after each chunk."""
     scored: list[BiasPairScore] = []
     for chunk_scores in iter_bias_scores(mlm, pairs):
@@ -203,7 +267,16 @@ def side_by_side(first: BiasResult, second: BiasResult) -> pd.DataFrame:
     """The pairs scored by both models: more, less, bias_type and each model's margin (columns named after the
     models), sorted by the change in margin (second − first), largest first."""
     a_name, b_name = f"margin: {first.model_name}", f"margin: {second.model_name}"
-    rows = [{"more": a.pair.more, "less": a.pair.less, "bias_type": a.pair.bias_type, a_name: a.margin,
-             b_name: b.margin, "change": b.margin - a.margin} for a, b in zip(first.pairs, second.pairs)]
+    rows = [
+        {
+            "more": a.pair.more,
+            "less": a.pair.less,
+            "bias_type": a.pair.bias_type,
+            a_name: a.margin,
+            b_name: b.margin,
+            "change": b.margin - a.margin,
+        }
+        for a, b in zip(first.pairs, second.pairs)
+    ]
     frame = pd.DataFrame(rows, columns=["more", "less", "bias_type", a_name, b_name, "change"])
     return frame.sort_values("change", ascending=False, kind="stable", ignore_index=True)

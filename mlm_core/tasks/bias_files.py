@@ -20,11 +20,16 @@ BIAS_SUITES_DIR = SUITES_DIR / "bias"
 REQUIRED = ("sent_more", "sent_less")
 DIRECTIONS = ("stereo", "antistereo")
 BIAS_FILES = RowFormat(
-    "pairs", REQUIRED, ("stereo_antistereo", "bias_type"), MAX_PAIRS,
+    "pairs",
+    REQUIRED,
+    ("stereo_antistereo", "bias_type"),
+    MAX_PAIRS,
     wanted="a CSV or TSV file of bias pairs with a header 'sent_more,sent_less,stereo_antistereo,bias_type'",
     no_data="write a header row 'sent_more,sent_less,stereo_antistereo,bias_type' and one pair per line under it.",
-    no_rows="add one pair per line under it.", too_many="split it into smaller files.",
-    header="use CrowS-Pairs' columns: a header row 'sent_more,sent_less,stereo_antistereo,bias_type'.")
+    no_rows="add one pair per line under it.",
+    too_many="split it into smaller files.",
+    header="use CrowS-Pairs' columns: a header row 'sent_more,sent_less,stereo_antistereo,bias_type'.",
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,7 @@ def _pair(cells: dict[str, str], name: str, line: int) -> BiasPair:
             raise InputError(f"{name}, line {line}, has no {column!r} sentence — fill it in or remove the line.")
     direction = cells.get("stereo_antistereo") or "stereo"
     if direction not in DIRECTIONS:
-        raise InputError(f"{name}, line {line}: stereo_antistereo is {direction!r} — write 'stereo' or "
-                         "'antistereo'.")
+        raise InputError(f"{name}, line {line}: stereo_antistereo is {direction!r} — write 'stereo' or 'antistereo'.")
     return BiasPair(cells["sent_more"], cells["sent_less"], direction, cells.get("bias_type", ""))
 
 
@@ -74,5 +78,4 @@ def _suite_header(path: Path) -> Suite:
             break
         key, _, value = line.lstrip("# ").partition(":")
         fields[key.strip().lower()] = value.strip()
-    return Suite(path.stem, fields.get("title", path.stem), fields.get("language", ""), fields.get("tests", ""),
-                 path)
+    return Suite(path.stem, fields.get("title", path.stem), fields.get("language", ""), fields.get("tests", ""), path)

@@ -11,10 +11,10 @@ costs painting a T×T grid and encoding the PNG.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -26,10 +26,7 @@ BACKGROUND = 0  # black, as in the seeds
 TEXT = 255
 LABEL_PADDING = 8
 
-DIAGRAM_PARAMS = {
-    "cell_size": Interval(int, 4, 80),
-    "font_size": Interval(int, 6, 48),
-}
+DIAGRAM_PARAMS = {"cell_size": Interval(int, 4, 80), "font_size": Interval(int, 6, 48)}
 
 
 @lru_cache(maxsize=1)
@@ -86,8 +83,15 @@ class DiagramStyle:
 class DiagramRenderer:
     """Draws every head's diagram for one token sequence; labels are drawn once."""
 
-    def __init__(self, tokens: Sequence[str], *, cell_size: int | None = None, font_size: int | None = None,
-                 label_width: int | None = None, font_path: str | Path | None = None):
+    def __init__(
+        self,
+        tokens: Sequence[str],
+        *,
+        cell_size: int | None = None,
+        font_size: int | None = None,
+        label_width: int | None = None,
+        font_path: str | Path | None = None,
+    ):
         """``cell_size`` px per cell, ``label_width`` px for the labels (the seeds' PIXELS_PER_WORD), ``font_size``
         and ``font_path`` (a TrueType/OpenType file) for the labels; each has an automatic default."""
         cell_size = cell_size or auto_cell_size(len(tokens))
@@ -147,9 +151,9 @@ def brightness(weights: np.ndarray, *, stretch: bool = False) -> np.ndarray:
     return np.rint(np.clip(weights * scale, 0, 255)).astype(np.uint8)
 
 
-
-def overview_png(weights: np.ndarray, labels: Sequence[str], *, thumb: int = 72, gap: int = 14,
-                 stretch: bool = False) -> bytes:
+def overview_png(
+    weights: np.ndarray, labels: Sequence[str], *, thumb: int = 72, gap: int = 14, stretch: bool = False
+) -> bytes:
     """All heads at once: a grid of small diagrams, layers as rows and heads as columns, each captioned with
     ``labels`` (one per head, layer-major). weights: float[L, H, T, T]."""
     layers, heads, n, _ = weights.shape
@@ -167,7 +171,6 @@ def overview_png(weights: np.ndarray, labels: Sequence[str], *, thumb: int = 72,
         for head in range(heads):
             left = margin + head * cell_w
             matrix = brightness(weights[layer, head], stretch=stretch)
-            image.paste(Image.fromarray(matrix, mode="L").resize((thumb, thumb), Image.Resampling.NEAREST),
-                        (left, top))
+            image.paste(Image.fromarray(matrix, mode="L").resize((thumb, thumb), Image.Resampling.NEAREST), (left, top))
             draw.text((left, top + thumb + 1), labels[layer * heads + head][:14], fill=0, font=font)
     return png_bytes(image)

@@ -12,9 +12,9 @@ No Bite"). Both are options (``all_tokens``, ``standardize``).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,23 +49,38 @@ def _check_sentences(sentences: Sequence[str]) -> list[str]:
     if not cleaned:
         raise InputError("No sentences — write one or more sentences, one per line, e.g. 'I sat by the river bank.'")
     if len(cleaned) > MAX_SENTENCES:
-        raise InputError(f"There are {len(cleaned)} sentences; the embeddings view takes at most {MAX_SENTENCES} "
-                         "— remove some lines.")
+        raise InputError(
+            f"There are {len(cleaned)} sentences; the embeddings view takes at most {MAX_SENTENCES} "
+            "— remove some lines."
+        )
     return cleaned
 
 
-def token_vectors(mlm: MaskedLM, sentences: Sequence[str], *, layer: int, hide_special: bool | None = None,
-                  merge_pieces: bool = False, all_tokens: bool = False) -> TokenVectors:
+def token_vectors(
+    mlm: MaskedLM,
+    sentences: Sequence[str],
+    *,
+    layer: int,
+    hide_special: bool | None = None,
+    merge_pieces: bool = False,
+    all_tokens: bool = False,
+) -> TokenVectors:
     """Every token's vector at ``layer`` (0 = the embedding layer's output, L = the last layer).
 
     Content tokens only unless ``all_tokens``: punctuation (tokens with no letter, digit or symbol) and special
     tokens ([CLS], [SEP]) are left out. ``hide_special`` True/False hides/shows the special tokens whatever
     ``all_tokens`` says; None follows it. [MASK] and [UNK] stand for words and always count as content.
     """
-    check_params("token_vectors", {"layer": layer, "hide_special": hide_special, "merge_pieces": merge_pieces,
-                                   "all_tokens": all_tokens},
-                 {"layer": Interval(int, 0, mlm.num_layers), "hide_special": OneOf((None, False, True)),
-                  "merge_pieces": FLAG, "all_tokens": FLAG})
+    check_params(
+        "token_vectors",
+        {"layer": layer, "hide_special": hide_special, "merge_pieces": merge_pieces, "all_tokens": all_tokens},
+        {
+            "layer": Interval(int, 0, mlm.num_layers),
+            "hide_special": OneOf((None, False, True)),
+            "merge_pieces": FLAG,
+            "all_tokens": FLAG,
+        },
+    )
     require_view(mlm.model, "embeddings", "The embeddings view", mlm.name)
     show_special = all_tokens if hide_special is None else not hide_special
     rows, vectors = [], []
@@ -122,21 +137,23 @@ def tsne_perplexity(n_points: int) -> float:
     return float(min(30.0, max(1.0, (n_points - 1) / 3)))
 
 
-def project(vectors: np.ndarray, *, method: str = "pca", seed: int = TSNE_SEED,
-            standardize: bool = True) -> Projection:
+def project(vectors: np.ndarray, *, method: str = "pca", seed: int = TSNE_SEED, standardize: bool = True) -> Projection:
     """2-D coordinates of ``vectors`` float[N, D]; same input and seed → same coordinates.
 
     With ``standardize`` each dimension is z-scored over these N points first (StandardScaler), for PCA and
     t-SNE alike: rogue dimensions otherwise decide the picture (Timkey & van Schijndel 2021).
     """
-    check_params("project", {"method": method, "standardize": standardize},
-                 {"method": OneOf(METHODS), "standardize": FLAG})
+    check_params(
+        "project", {"method": method, "standardize": standardize}, {"method": OneOf(METHODS), "standardize": FLAG}
+    )
     n_points = len(vectors)
     needed = 2 if method == "pca" else 4
     if n_points < needed:
-        raise ParameterError(f"{'PCA' if method == 'pca' else 't-SNE'} needs at least {needed} points; there "
-                             f"{'is' if n_points == 1 else 'are'} {n_points} — add words or sentences, or include "
-                             "punctuation and special tokens.")
+        raise ParameterError(
+            f"{'PCA' if method == 'pca' else 't-SNE'} needs at least {needed} points; there "
+            f"{'is' if n_points == 1 else 'are'} {n_points} — add words or sentences, or include "
+            "punctuation and special tokens."
+        )
     data = np.asarray(vectors, dtype=np.float64)
     if standardize:
         from sklearn.preprocessing import StandardScaler
@@ -147,23 +164,34 @@ def project(vectors: np.ndarray, *, method: str = "pca", seed: int = TSNE_SEED,
 
         pca = PCA(n_components=2, random_state=seed)
         coordinates = pca.fit_transform(data)
-        return Projection("pca", coordinates, tuple(float(v) for v in pca.explained_variance_ratio_),
-                          standardized=standardize)
+        return Projection(
+            "pca", coordinates, tuple(float(v) for v in pca.explained_variance_ratio_), standardized=standardize
+        )
     from sklearn.manifold import TSNE
 
     perplexity = tsne_perplexity(n_points)
-    coordinates = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
-                       max_iter=1000).fit_transform(data)
+    coordinates = TSNE(
+        n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=1000
+    ).fit_transform(data)
     return Projection("tsne", coordinates, None, perplexity, standardize)
 
 
-def projected_points(mlm: MaskedLM, sentences: Sequence[str], *, layer: int, method: str = "pca",
-                     hide_special: bool | None = None, merge_pieces: bool = False, all_tokens: bool = False,
-                     standardize: bool = True) -> tuple[pd.DataFrame, Projection]:
+def projected_points(
+    mlm: MaskedLM,
+    sentences: Sequence[str],
+    *,
+    layer: int,
+    method: str = "pca",
+    hide_special: bool | None = None,
+    merge_pieces: bool = False,
+    all_tokens: bool = False,
+    standardize: bool = True,
+) -> tuple[pd.DataFrame, Projection]:
     """``token_vectors`` + ``project``: the points table with layer, x and y columns added. The projection is
     fitted on exactly the points returned (content tokens only by default)."""
-    vectors = token_vectors(mlm, sentences, layer=layer, hide_special=hide_special, merge_pieces=merge_pieces,
-                            all_tokens=all_tokens)
+    vectors = token_vectors(
+        mlm, sentences, layer=layer, hide_special=hide_special, merge_pieces=merge_pieces, all_tokens=all_tokens
+    )
     projection = project(vectors.vectors, method=method, standardize=standardize)
     points = vectors.points.assign(layer=layer, x=projection.coordinates[:, 0], y=projection.coordinates[:, 1])
     return points, projection
@@ -205,10 +233,14 @@ def chart_reading(points: pd.DataFrame, projection: Projection, ranges, *, neigh
         view = "Scroll to zoom, drag to pan."
     else:
         outside = (~points["x"].between(*ranges[0]) | ~points["y"].between(*ranges[1])).sum()
-        view = (f"The chart opens around the word you follow ({outside} of {len(points)} points lie outside): scroll "
-                "to zoom out, drag to pan, double-click to come back.")
-    return (f"{projection.note} {view} Labelled: the word you follow and the {neighbours} points nearest to each "
-            "occurrence; hover over any point for its word. Axes have no units.")
+        view = (
+            f"The chart opens around the word you follow ({outside} of {len(points)} points lie outside): scroll "
+            "to zoom out, drag to pan, double-click to come back."
+        )
+    return (
+        f"{projection.note} {view} Labelled: the word you follow and the {neighbours} points nearest to each "
+        "occurrence; hover over any point for its word. Axes have no units."
+    )
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -231,15 +263,26 @@ def word_similarity(mlm: MaskedLM, sentences: Sequence[str], word: str) -> pd.Da
     target = word.strip().lower()
     if not target:
         raise InputError("No word to compare — type a word that occurs in two or more sentences, e.g. 'bank'.")
-    per_layer = [token_vectors(mlm, sentences, layer=layer, merge_pieces=True, hide_special=True, all_tokens=True)
-                 for layer in range(mlm.num_layers + 1)]
+    per_layer = [
+        token_vectors(mlm, sentences, layer=layer, merge_pieces=True, hide_special=True, all_tokens=True)
+        for layer in range(mlm.num_layers + 1)
+    ]
     points = per_layer[0].points
     hits = np.flatnonzero(points["token"].str.lower().to_numpy() == target)
     if len(hits) < 2:
-        raise InputError(f"'{word}' occurs {len(hits)} time{'' if len(hits) == 1 else 's'} in the sentences — "
-                         "it must occur at least twice to compare its meanings.")
+        raise InputError(
+            f"'{word}' occurs {len(hits)} time{'' if len(hits) == 1 else 's'} in the sentences — "
+            "it must occur at least twice to compare its meanings."
+        )
     labels = _occurrence_labels(points["sentence"].to_numpy()[hits])
-    rows = [{"layer": vectors.layer, "a": labels[i], "b": labels[j],
-             "cosine": _cosine(vectors.vectors[hits[i]], vectors.vectors[hits[j]])}
-            for vectors in per_layer for i, j in combinations(range(len(hits)), 2)]
+    rows = [
+        {
+            "layer": vectors.layer,
+            "a": labels[i],
+            "b": labels[j],
+            "cosine": _cosine(vectors.vectors[hits[i]], vectors.vectors[hits[j]]),
+        }
+        for vectors in per_layer
+        for i, j in combinations(range(len(hits)), 2)
+    ]
     return pd.DataFrame(rows, columns=["layer", "a", "b", "cosine"])

@@ -24,15 +24,22 @@ single-target values.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
 from ..model import MaskedLM
 from ..params import Interval, OneOf, check_params
-from .attribution import OUTPUTS, Explanation, ExplainRequest, TargetExplanation, WordFeatures, prepare
-from .attribution import word_features  # noqa: F401  (re-exported: tests and callers import it from here)
+from .attribution import (
+    OUTPUTS,
+    ExplainRequest,
+    Explanation,
+    TargetExplanation,
+    WordFeatures,
+    prepare,
+    word_features,  # noqa: F401  (re-exported: tests and callers import it from here)
+)
 
 EXPLAIN_PARAMS = {
     "mask_index": Interval(int, 0, 511),
@@ -102,11 +109,14 @@ def owen_terms(tree: np.ndarray, n_features: int, *, limit: int | None = None) -
             return None
         with_left, with_right = len(masks) - 2, len(masks) - 1
         half = weight / 2
-        stack += [(low, with_left, left, half), (low, with_right, right, half), (with_right, high, left, half),
-                  (with_left, high, right, half)]
+        stack += [
+            (low, with_left, left, half),
+            (low, with_right, right, half),
+            (with_right, high, left, half),
+            (with_left, high, right, half),
+        ]
     leaves, weights, highs, lows = (np.asarray(column) for column in zip(*terms))
-    return OwenTerms(np.asarray(masks), leaves.astype(int), weights.astype(float), highs.astype(int),
-                     lows.astype(int))
+    return OwenTerms(np.asarray(masks), leaves.astype(int), weights.astype(float), highs.astype(int), lows.astype(int))
 
 
 def _make_masker(features: WordFeatures, record: Callable[[np.ndarray], None] | None):
@@ -153,8 +163,9 @@ class _ScoreTable:
                 self.on_evaluations(done_before + done)
 
         position = self.request.features.target_position
-        log_probs = self.mlm.forward([row.tolist() for row in fresh], [[position]] * len(fresh),
-                                     on_rows=progress).log_probs[:, 0]
+        log_probs = self.mlm.forward(
+            [row.tolist() for row in fresh], [[position]] * len(fresh), on_rows=progress
+        ).log_probs[:, 0]
         for row, scores in zip(fresh, self.request.scores(log_probs)):
             self.table[row.tobytes()] = scores
         self.evaluated += len(fresh)
@@ -165,10 +176,18 @@ class _ScoreTable:
         return np.stack([self.table[row.tobytes()] for row in rows])
 
 
-def explain(mlm: MaskedLM, text: str, *, mask_index: int = 0, targets: Sequence[str | int] | None = None,
-            contrast: bool = False, output: str = "probability", max_evals: int = DEFAULT_MAX_EVALS,
-            on_evaluations: Callable[[int], None] | None = None,
-            record_inputs: Callable[[np.ndarray], None] | None = None) -> Explanation:
+def explain(
+    mlm: MaskedLM,
+    text: str,
+    *,
+    mask_index: int = 0,
+    targets: Sequence[str | int] | None = None,
+    contrast: bool = False,
+    output: str = "probability",
+    max_evals: int = DEFAULT_MAX_EVALS,
+    on_evaluations: Callable[[int], None] | None = None,
+    record_inputs: Callable[[np.ndarray], None] | None = None,
+) -> Explanation:
     """SHAP values per word for the probability (or log-odds) of each target word at mask ``mask_index``.
 
     ``targets`` (words or token ids) default to the model's top 3 there; ``contrast`` adds
@@ -191,18 +210,21 @@ def explain(mlm: MaskedLM, text: str, *, mask_index: int = 0, targets: Sequence[
     else:
         values, base_values = _shap_values(scores, features, max_evals, record_inputs)
         full_output = scores(features.input_ids[None, :])[0]
-    explained = tuple(TargetExplanation(name, float(base_values[k]), float(full_output[k]), values[:, k])
-                      for k, name in enumerate(request.names))
-    return Explanation(mlm.name, text, mask_index, output, features.words, explained, scores.evaluated, "shap",
-                       request.target_ids)
+    explained = tuple(
+        TargetExplanation(name, float(base_values[k]), float(full_output[k]), values[:, k])
+        for k, name in enumerate(request.names)
+    )
+    return Explanation(
+        mlm.name, text, mask_index, output, features.words, explained, scores.evaluated, "shap", request.target_ids
+    )
 
 
-def _shap_values(scores: _ScoreTable, features: WordFeatures, max_evals: int,
-                 record_inputs: Callable[[np.ndarray], None] | None) -> tuple[np.ndarray, np.ndarray]:
+def _shap_values(
+    scores: _ScoreTable, features: WordFeatures, max_evals: int, record_inputs: Callable[[np.ndarray], None] | None
+) -> tuple[np.ndarray, np.ndarray]:
     """(values float[M, K], base values float[K]) from shap's PartitionExplainer, for trees its budget cuts."""
     import shap
 
     explainer = shap.PartitionExplainer(scores, _make_masker(features, record_inputs))
     result = explainer(features.input_ids[None, :], max_evals=max_evals, batch_size=BATCH_SIZE, silent=True)
-    return (np.asarray(result.values[0]).reshape(len(features.groups), -1),
-            np.asarray(result.base_values).reshape(-1))
+    return (np.asarray(result.values[0]).reshape(len(features.groups), -1), np.asarray(result.base_values).reshape(-1))

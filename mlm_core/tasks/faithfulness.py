@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..cache import LruCache
 from ..model import MaskedLM
-from .attribution import METHOD_LABELS, Explanation, ExplainRequest, prepare
+from .attribution import METHOD_LABELS, ExplainRequest, Explanation, prepare
 
 FRACTIONS = tuple(round(0.1 * k, 1) for k in range(1, 11))
 RANDOM_ORDERS = 20
@@ -32,7 +32,7 @@ SEED = 0
 BAND_MEMO_SIZE = 32  # random bands kept per model
 # The random band depends on the text, mask, targets and output only, not on the explanation: a second method's or
 # a re-ranked explanation's faithfulness reuses it (kept per model, weakly, like the analysis memo).
-_BANDS: "weakref.WeakKeyDictionary[MaskedLM, LruCache]" = weakref.WeakKeyDictionary()
+_BANDS: weakref.WeakKeyDictionary[MaskedLM, LruCache] = weakref.WeakKeyDictionary()
 _BANDS_LOCK = threading.Lock()
 
 
@@ -81,9 +81,16 @@ class Faithfulness:
         """The deletion curve against the random band, one row per step: fraction, words hidden, the
         explanation's output, the random orders' mean, 10th and 90th percentile."""
         low, high = np.percentile(self.random_deletion, [10, 90], axis=0)
-        return pd.DataFrame({"fraction": self.fractions, "words hidden": self.counts, "explanation": self.deletion,
-                             "random mean": self.random_deletion.mean(axis=0), "random 10%": low,
-                             "random 90%": high})
+        return pd.DataFrame(
+            {
+                "fraction": self.fractions,
+                "words hidden": self.counts,
+                "explanation": self.deletion,
+                "random mean": self.random_deletion.mean(axis=0),
+                "random 10%": low,
+                "random 90%": high,
+            }
+        )
 
     def reading(self, method_label: str | None = None) -> str:
         """One plain sentence: what hiding the top words does, against hiding as many random words."""
@@ -93,24 +100,34 @@ class Faithfulness:
         scale = "P" if self.output_kind == "probability" else "log-odds"
         quantity = " − ".join(f"{scale}({token})" for token in self.token.split(" − "))  # a contrast: P(A) − P(B)
         label = method_label or METHOD_LABELS.get(self.method, self.method)
-        return (f"Hiding the {words} {label} ranks highest changes {quantity} from "
-                f"{self.full_output:.3g} to {self.deletion[step]:.3g}; hiding {k} random "
-                f"{'word' if k == 1 else 'words'}, to {self.random_deletion[:, step].mean():.3g} on average.")
+        return (
+            f"Hiding the {words} {label} ranks highest changes {quantity} from "
+            f"{self.full_output:.3g} to {self.deletion[step]:.3g}; hiding {k} random "
+            f"{'word' if k == 1 else 'words'}, to {self.random_deletion[:, step].mean():.3g} on average."
+        )
 
     def to_dict(self) -> dict:
-        return {"comprehensiveness": self.comprehensiveness, "sufficiency": self.sufficiency,
-                "random_comprehensiveness": float(self.random_comprehensiveness.mean()),
-                "random_sufficiency": float(self.random_sufficiency.mean()),
-                "random_comprehensiveness_std": float(self.random_comprehensiveness.std()),
-                "curve": [{"fraction": float(f), "output": float(v)} for f, v in zip(self.fractions, self.deletion)]}
+        return {
+            "comprehensiveness": self.comprehensiveness,
+            "sufficiency": self.sufficiency,
+            "random_comprehensiveness": float(self.random_comprehensiveness.mean()),
+            "random_sufficiency": float(self.random_sufficiency.mean()),
+            "random_comprehensiveness_std": float(self.random_comprehensiveness.std()),
+            "curve": [{"fraction": float(f), "output": float(v)} for f, v in zip(self.fractions, self.deletion)],
+        }
 
 
 def summary_frame(curves: Sequence[Faithfulness], labels: Sequence[str]) -> pd.DataFrame:
     """One row per explanation: its comprehensiveness and sufficiency, and the random orders' means."""
-    return pd.DataFrame({"explanation": list(labels), "comprehensiveness": [c.comprehensiveness for c in curves],
-                         "sufficiency": [c.sufficiency for c in curves],
-                         "random comprehensiveness": [c.random_comprehensiveness.mean() for c in curves],
-                         "random sufficiency": [c.random_sufficiency.mean() for c in curves]})
+    return pd.DataFrame(
+        {
+            "explanation": list(labels),
+            "comprehensiveness": [c.comprehensiveness for c in curves],
+            "sufficiency": [c.sufficiency for c in curves],
+            "random comprehensiveness": [c.random_comprehensiveness.mean() for c in curves],
+            "random sufficiency": [c.random_sufficiency.mean() for c in curves],
+        }
+    )
 
 
 def curves_frame(curves: Sequence[Faithfulness], labels: Sequence[str]) -> pd.DataFrame:
@@ -133,9 +150,13 @@ def step_counts(n_words: int, fractions: Sequence[float] = FRACTIONS) -> np.ndar
     return np.where(fractions <= 0.5, np.maximum(1, nearest), n_words - nearest).astype(int)
 
 
-def curve_outputs(mlm: MaskedLM, request: ExplainRequest, orders: np.ndarray, counts: np.ndarray,
-                  record_inputs: Callable[[np.ndarray], None] | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def curve_outputs(
+    mlm: MaskedLM,
+    request: ExplainRequest,
+    orders: np.ndarray,
+    counts: np.ndarray,
+    record_inputs: Callable[[np.ndarray], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(deletion, keep-only, full): outputs float[O, S, K] with the first ``counts[s]`` words of each order
     int[O, W] hidden (deletion) and with only those shown (keep-only), and float[K] on the full text, for every
     output column K of the request. One batched pass over the unique hidden variants (the full text included)."""
@@ -166,9 +187,15 @@ def random_orders(n_words: int, n_orders: int = RANDOM_ORDERS, seed: int = SEED)
     return np.asarray([order for first in half for order in (first, first[::-1])][:n_orders])
 
 
-def faithfulness(mlm: MaskedLM, explanations: Sequence[Explanation], *, n_random: int = RANDOM_ORDERS,
-                 seed: int = SEED, fractions: Sequence[float] = FRACTIONS,
-                 record_inputs: Callable[[np.ndarray], None] | None = None) -> list[list[Faithfulness]]:
+def faithfulness(
+    mlm: MaskedLM,
+    explanations: Sequence[Explanation],
+    *,
+    n_random: int = RANDOM_ORDERS,
+    seed: int = SEED,
+    fractions: Sequence[float] = FRACTIONS,
+    record_inputs: Callable[[np.ndarray], None] | None = None,
+) -> list[list[Faithfulness]]:
     """Faithfulness of every target of every explanation (same text, mask, targets and output kind), against
     ``n_random`` seeded random orders; ``result[e][t]`` belongs to ``explanations[e].targets[t]``.
 
@@ -176,8 +203,11 @@ def faithfulness(mlm: MaskedLM, explanations: Sequence[Explanation], *, n_random
     explanations and remembered for the next call (``record_inputs`` bypasses the memory).
     """
     first = explanations[0]
-    if any((e.text, e.mask_index, e.output_kind, [t.token for t in e.targets]) !=
-           (first.text, first.mask_index, first.output_kind, [t.token for t in first.targets]) for e in explanations):
+    if any(
+        (e.text, e.mask_index, e.output_kind, [t.token for t in e.targets])
+        != (first.text, first.mask_index, first.output_kind, [t.token for t in first.targets])
+        for e in explanations
+    ):
         raise ValueError("explanations compared for faithfulness must share text, mask, targets and output")
     request = _request_of(mlm, first)
     n_words = len(request.features.groups)
@@ -191,17 +221,37 @@ def faithfulness(mlm: MaskedLM, explanations: Sequence[Explanation], *, n_random
     if record_inputs is not None:  # every evaluated input must reach the recorder: no memo
         random_deletion, random_keep_only, full = band()
     else:
-        key = (request.analysis.encoding.text, request.mask_index, request.target_ids, request.contrast,
-               request.output, n_random, seed, tuple(counts))
+        key = (
+            request.analysis.encoding.text,
+            request.mask_index,
+            request.target_ids,
+            request.contrast,
+            request.output,
+            n_random,
+            seed,
+            tuple(counts),
+        )
         random_deletion, random_keep_only, full = _band_memo(mlm).get_or_compute(key, band)
     results, index = [], 0
     for explanation in explanations:
         per_target = []
         for k, target in enumerate(explanation.targets):
-            per_target.append(Faithfulness(
-                explanation.method, target.token, explanation.output_kind, explanation.words,
-                tuple(int(w) for w in orders[index]), np.asarray(fractions, dtype=float), counts, float(full[k]),
-                deletion[index, :, k], keep_only[index, :, k], random_deletion[:, :, k], random_keep_only[:, :, k]))
+            per_target.append(
+                Faithfulness(
+                    explanation.method,
+                    target.token,
+                    explanation.output_kind,
+                    explanation.words,
+                    tuple(int(w) for w in orders[index]),
+                    np.asarray(fractions, dtype=float),
+                    counts,
+                    float(full[k]),
+                    deletion[index, :, k],
+                    keep_only[index, :, k],
+                    random_deletion[:, :, k],
+                    random_keep_only[:, :, k],
+                )
+            )
             index += 1
         results.append(per_target)
     return results
@@ -209,8 +259,14 @@ def faithfulness(mlm: MaskedLM, explanations: Sequence[Explanation], *, n_random
 
 def _request_of(mlm: MaskedLM, explanation: Explanation) -> ExplainRequest:
     """The explanation's own request again: same text, mask, target ids, contrast and output."""
-    return prepare(mlm, explanation.text, explanation.mask_index, list(explanation.target_ids),
-                   explanation.contrast, explanation.output_kind)
+    return prepare(
+        mlm,
+        explanation.text,
+        explanation.mask_index,
+        list(explanation.target_ids),
+        explanation.contrast,
+        explanation.output_kind,
+    )
 
 
 def _band_memo(mlm: MaskedLM) -> LruCache:

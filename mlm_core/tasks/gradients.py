@@ -18,7 +18,7 @@ compiles in the background); the program returns per-token attributions, never t
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -29,7 +29,7 @@ from ..model import MaskedLM
 from ..params import Interval, OneOf, check_params
 from ..programs import ProgramKey
 from ..shapes import BATCH_BUCKETS, LENGTH_BUCKETS, batch_chunks, bucket
-from .attribution import OUTPUTS, Explanation, ExplainRequest, TargetExplanation, output_scale, prepare
+from .attribution import OUTPUTS, ExplainRequest, Explanation, TargetExplanation, output_scale, prepare
 
 METHODS = ("ig", "gradxinput")
 GRADIENT_PARAMS = {
@@ -39,6 +39,7 @@ GRADIENT_PARAMS = {
     "method": OneOf(METHODS),
 }
 DEFAULT_STEPS = 32
+
 
 def _make_program(model, n_targets: int, output: str):
     by_layers = layered(model)  # the family's adapter: embeddings that may also read the ids (ESM's mask scaling)
@@ -52,16 +53,18 @@ def _make_program(model, n_targets: int, output: str):
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(embeds)
             if by_layers:
-                logits = head_masked_logits(model, tf.tile(input_ids[tf.newaxis], [n_rows, 1]), masks, positions,
-                                            inputs_embeds=embeds)
+                logits = head_masked_logits(
+                    model, tf.tile(input_ids[tf.newaxis], [n_rows, 1]), masks, positions, inputs_embeds=embeds
+                )
             else:
                 logits, _ = masked_logits(model, None, masks, positions, training=False, inputs_embeds=embeds)
             log_probs = tf.nn.log_softmax(logits[:, 0], axis=-1)
             scores = output_scale(tf.gather(log_probs, target_ids, axis=1), output, math=tf.math)
             # ∂(Σ_n w_n f(e_n))/∂e_n = w_n ∇f(e_n): the quadrature weights ride along the backward pass
             totals = [tf.reduce_sum(scores[:, k] * weights) for k in range(n_targets)]
-        attributions = [tf.reduce_sum(tape.gradient(total, embeds) * delta[tf.newaxis], axis=[0, 2])
-                        for total in totals]
+        attributions = [
+            tf.reduce_sum(tape.gradient(total, embeds) * delta[tf.newaxis], axis=[0, 2]) for total in totals
+        ]
         return scores, tf.stack(attributions)
 
     return step
@@ -74,8 +77,10 @@ def word_embeddings(mlm: MaskedLM):
     except AttributeError:
         table = None
     if table is None:
-        raise UnsupportedModelError(f"Model '{mlm.name}' does not expose its word embeddings, which integrated "
-                                    "gradients and gradient × input follow — use SHAP for this model.")
+        raise UnsupportedModelError(
+            f"Model '{mlm.name}' does not expose its word embeddings, which integrated "
+            "gradients and gradient × input follow — use SHAP for this model."
+        )
     return table
 
 
@@ -91,8 +96,9 @@ def path_points(method: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     return alphas, weights
 
 
-def token_attributions(mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarray,
-                       weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def token_attributions(
+    mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(scores float[N, K] at each path point, attributions float[K, T] = Σ_n w_n ∇f(e_n)·(x − b) per token) for
     the K target tokens (the contrast column is left to the caller)."""
     features = request.features
@@ -115,23 +121,38 @@ def token_attributions(mlm: MaskedLM, request: ExplainRequest, alphas: np.ndarra
         rows = bucket(end - begin, BATCH_BUCKETS)
         chunk_alphas = np.zeros(rows, np.float32)
         chunk_weights = np.zeros(rows, np.float32)  # padding rows: weight 0, so they add nothing
-        chunk_alphas[:end - begin], chunk_weights[:end - begin] = alphas[begin:end], weights[begin:end]
-        inputs = (tf.constant(padded_start), tf.constant(padded_delta), tf.constant(chunk_alphas),
-                  tf.constant(chunk_weights), tf.constant(mask), tf.constant(features.target_position, tf.int32),
-                  tf.constant(targets), tf.constant(ids))
+        chunk_alphas[: end - begin], chunk_weights[: end - begin] = alphas[begin:end], weights[begin:end]
+        inputs = (
+            tf.constant(padded_start),
+            tf.constant(padded_delta),
+            tf.constant(chunk_alphas),
+            tf.constant(chunk_weights),
+            tf.constant(mask),
+            tf.constant(features.target_position, tf.int32),
+            tf.constant(targets),
+            tf.constant(ids),
+        )
         key = ProgramKey("gradients", (rows, padded_length, len(targets), request.output))
         chunk_scores, chunk_attributions = mlm.forward.programs.run(
-            key, lambda: _make_program(mlm.model, len(targets), request.output), inputs)
-        scores.append(chunk_scores.numpy()[:end - begin])
+            key, lambda: _make_program(mlm.model, len(targets), request.output), inputs
+        )
+        scores.append(chunk_scores.numpy()[: end - begin])
         attributions += chunk_attributions.numpy()
     return np.concatenate(scores).astype(np.float64), attributions[:, :length]
 
 
-def integrated_gradients(mlm: MaskedLM, text: str, *, mask_index: int = 0,
-                         targets: Sequence[str | int] | None = None, contrast: bool = False,
-                         output: str = "probability", method: str = "ig",
-                         steps: int = DEFAULT_STEPS,
-                         record_inputs: Callable[[np.ndarray], None] | None = None) -> Explanation:
+def integrated_gradients(
+    mlm: MaskedLM,
+    text: str,
+    *,
+    mask_index: int = 0,
+    targets: Sequence[str | int] | None = None,
+    contrast: bool = False,
+    output: str = "probability",
+    method: str = "ig",
+    steps: int = DEFAULT_STEPS,
+    record_inputs: Callable[[np.ndarray], None] | None = None,
+) -> Explanation:
     """Integrated gradients (``method='ig'``, trapezoid rule on ``steps`` points) or gradient × input
     (``'gradxinput'``) per word for each target's probability or log-odds at mask ``mask_index``.
 
@@ -139,8 +160,11 @@ def integrated_gradients(mlm: MaskedLM, text: str, *, mask_index: int = 0,
     contrast A − B is IG(A) − IG(B) (IG is linear in the output). ``record_inputs`` receives the input and
     baseline token rows (tests check the target mask is never hidden).
     """
-    check_params("integrated gradients", {"mask_index": mask_index, "steps": steps, "output": output,
-                                          "method": method}, GRADIENT_PARAMS)
+    check_params(
+        "integrated gradients",
+        {"mask_index": mask_index, "steps": steps, "output": output, "method": method},
+        GRADIENT_PARAMS,
+    )
     request = prepare(mlm, text, mask_index, targets, contrast, output)
     features = request.features
     if record_inputs is not None:
@@ -149,14 +173,18 @@ def integrated_gradients(mlm: MaskedLM, text: str, *, mask_index: int = 0,
     alphas, weights = path_points(method, steps)
     scores, per_token = token_attributions(mlm, request, alphas, weights)
     full, base = scores[np.argmax(alphas)], scores[np.argmin(alphas)]
-    values = np.stack([[per_token[k, list(group)].sum() for group in features.groups]
-                       for k in range(len(request.target_ids))])
+    values = np.stack(
+        [[per_token[k, list(group)].sum() for group in features.groups] for k in range(len(request.target_ids))]
+    )
     if contrast:
         values = np.concatenate([values, values[:1] - values[1:2]])
         full, base = (np.append(v, v[0] - v[1]) for v in (full, base))
     explained = tuple(
-        TargetExplanation(name, float(base[k]), float(full[k]), values[k],
-                          float(abs(values[k].sum() - (full[k] - base[k]))))
-        for k, name in enumerate(request.names))
-    return Explanation(mlm.name, text, mask_index, output, features.words, explained, len(alphas), method,
-                       request.target_ids)
+        TargetExplanation(
+            name, float(base[k]), float(full[k]), values[k], float(abs(values[k].sum() - (full[k] - base[k])))
+        )
+        for k, name in enumerate(request.names)
+    )
+    return Explanation(
+        mlm.name, text, mask_index, output, features.words, explained, len(alphas), method, request.target_ids
+    )

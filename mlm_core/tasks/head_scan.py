@@ -25,8 +25,10 @@ from .heads import check_ablatable
 from .predict import mask_prediction
 from .words import one_token_word
 
-SCAN_CAVEAT = ("Each head is switched off on its own. Heads that back each other up look unimportant one at a "
-               "time, so a small drop does not prove a head is not needed — switch several off together to check.")
+SCAN_CAVEAT = (
+    "Each head is switched off on its own. Heads that back each other up look unimportant one at a "
+    "time, so a small drop does not prove a head is not needed — switch several off together to check."
+)
 
 
 @dataclass(frozen=True)
@@ -47,28 +49,45 @@ class HeadScan:
     def to_dict(self) -> dict:
         """The JSON shape of ``python -m mlm_core heads --json`` (mask 0-based as in explain; layers, heads 1-based)."""
         n_layers, n_heads = self.head_deltas.shape
-        return {"model": self.model_name, "text": self.text, "mask": self.mask_index, "target": self.target,
-                "baseline_log_prob": self.baseline_log_prob,
-                "heads": [{"layer": layer + 1, "head": head + 1, "delta_log_prob": float(self.head_deltas[layer, head])}
-                          for layer in range(n_layers) for head in range(n_heads)],
-                "layers": [{"layer": layer + 1, "delta_log_prob": float(delta)}
-                           for layer, delta in enumerate(self.layer_deltas)]}
+        return {
+            "model": self.model_name,
+            "text": self.text,
+            "mask": self.mask_index,
+            "target": self.target,
+            "baseline_log_prob": self.baseline_log_prob,
+            "heads": [
+                {"layer": layer + 1, "head": head + 1, "delta_log_prob": float(self.head_deltas[layer, head])}
+                for layer in range(n_layers)
+                for head in range(n_heads)
+            ],
+            "layers": [
+                {"layer": layer + 1, "delta_log_prob": float(delta)} for layer, delta in enumerate(self.layer_deltas)
+            ],
+        }
 
     def ranked_frame(self) -> pd.DataFrame:
         """Every head, largest drop first: layer, head, change in log-prob, probability without the head."""
-        rows = [{"layer": layer + 1, "head": head + 1, "delta_log_prob": float(delta),
-                 "probability_without": float(np.exp(self.baseline_log_prob + delta))}
-                for (layer, head), delta in np.ndenumerate(self.head_deltas)]
+        rows = [
+            {
+                "layer": layer + 1,
+                "head": head + 1,
+                "delta_log_prob": float(delta),
+                "probability_without": float(np.exp(self.baseline_log_prob + delta)),
+            }
+            for (layer, head), delta in np.ndenumerate(self.head_deltas)
+        ]
         return pd.DataFrame(rows).sort_values("delta_log_prob", kind="stable").reset_index(drop=True)
 
     @property
     def reading(self) -> str:
         """The scan in a few plain sentences (Markdown), for the heatmap's reader."""
         n_layers, n_heads = self.head_deltas.shape
-        return (f"Each cell: how much log P('{self.target}') changes when that one head is switched off (its "
-                f"attention weights set to 0). Red = the word becomes less likely. Click heads to switch them off "
-                f"below. With every head, P('{self.target}') = {np.exp(self.baseline_log_prob):.4f}; "
-                f"{n_layers * (n_heads + 1)} variants of the sentence ran.")
+        return (
+            f"Each cell: how much log P('{self.target}') changes when that one head is switched off (its "
+            f"attention weights set to 0). Red = the word becomes less likely. Click heads to switch them off "
+            f"below. With every head, P('{self.target}') = {np.exp(self.baseline_log_prob):.4f}; "
+            f"{n_layers * (n_heads + 1)} variants of the sentence ran."
+        )
 
     def layers_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"layer": np.arange(1, len(self.layer_deltas) + 1), "delta_log_prob": self.layer_deltas})
@@ -77,8 +96,9 @@ class HeadScan:
 def scan_masks(num_layers: int, num_heads: int) -> np.ndarray:
     """float32[L·H + L, L, H]: first one row per single head switched off (layer-major), then one per layer."""
     singles = np.ones((num_layers * num_heads, num_layers, num_heads), dtype=np.float32)
-    singles.reshape(num_layers * num_heads, num_layers * num_heads)[np.arange(num_layers * num_heads),
-                                                                    np.arange(num_layers * num_heads)] = 0.0
+    singles.reshape(num_layers * num_heads, num_layers * num_heads)[
+        np.arange(num_layers * num_heads), np.arange(num_layers * num_heads)
+    ] = 0.0
     layers = np.ones((num_layers, num_layers, num_heads), dtype=np.float32)
     layers[np.arange(num_layers), np.arange(num_layers)] = 0.0
     return np.concatenate([singles, layers])
@@ -104,18 +124,26 @@ def head_importance(mlm: MaskedLM, text: str, *, mask_index: int = 0, target: st
         # Layers before ``first`` are the same in every member: start from their output in the Analysis. The
         # group's own intact row runs in the same program, so each delta compares like with like.
         rows = np.concatenate([np.ones_like(masks[:1]), masks[members]])
-        values = resumed_target_log_probs(mlm, analysis.hidden_states[first], int(first), position, target_id,
-                                          rows)
+        values = resumed_target_log_probs(mlm, analysis.hidden_states[first], int(first), position, target_id, rows)
         if first == 0:  # the group run from the embeddings: the model exactly as Predict runs it
             baseline = float(values[0])
         changed[members] = values[1:] - values[0]
     n_singles = mlm.num_layers * mlm.num_heads
-    return HeadScan(mlm.name, text, mask_index, name, int(target_id), baseline,
-                    changed[:n_singles].reshape(mlm.num_layers, mlm.num_heads), changed[n_singles:])
+    return HeadScan(
+        mlm.name,
+        text,
+        mask_index,
+        name,
+        int(target_id),
+        baseline,
+        changed[:n_singles].reshape(mlm.num_layers, mlm.num_heads),
+        changed[n_singles:],
+    )
 
 
-def resumed_target_log_probs(mlm: MaskedLM, hidden: np.ndarray, first: int, position: int, target: int,
-                             head_masks: np.ndarray) -> np.ndarray:
+def resumed_target_log_probs(
+    mlm: MaskedLM, hidden: np.ndarray, first: int, position: int, target: int, head_masks: np.ndarray
+) -> np.ndarray:
     """log P(``target`` at ``position``) of one text, once per head mask float[N, L, H] → float32[N], running
     only layers ``first``…L from ``hidden`` float[T, D] (the input of layer ``first``, e.g. from the text's
     ``Analysis``): switching off heads of layer ``first`` onwards cannot change the layers before it."""
@@ -126,21 +154,25 @@ def resumed_target_log_probs(mlm: MaskedLM, hidden: np.ndarray, first: int, posi
     result = np.empty(len(head_masks), dtype=np.float32)
     for start, stop in batch_chunks(len(head_masks)):
         rows = np.ones((bucket(stop - start, BATCH_BUCKETS), *head_masks.shape[1:]), dtype=np.float32)
-        rows[:stop - start] = head_masks[start:stop]
-        inputs = (tf.constant(padded), tf.constant(mask), tf.constant(position), tf.constant(target),
-                  tf.constant(rows))
+        rows[: stop - start] = head_masks[start:stop]
+        inputs = (tf.constant(padded), tf.constant(mask), tf.constant(position), tf.constant(target), tf.constant(rows))
         key = ProgramKey("resumed", (first, padded.shape, rows.shape))
         (values,) = mlm.forward.programs.run(key, lambda: _resumed_step(mlm.model, first), inputs)
-        result[start:stop] = values.numpy()[:stop - start]
+        result[start:stop] = values.numpy()[: stop - start]
     return result
 
 
 def _resumed_step(model, first: int):
     def step(hidden, attention_mask, position, target, head_mask):
         rows = tf.shape(head_mask)[0]
-        states = run_layers(model, tf.tile(hidden[tf.newaxis], [rows, 1, 1]),
-                            tf.tile(attention_mask[tf.newaxis], [rows, 1]), head_mask, first=first,
-                            positions=tf.fill([rows, 1], position))
+        states = run_layers(
+            model,
+            tf.tile(hidden[tf.newaxis], [rows, 1, 1]),
+            tf.tile(attention_mask[tf.newaxis], [rows, 1]),
+            head_mask,
+            first=first,
+            positions=tf.fill([rows, 1], position),
+        )
         return (tf.nn.log_softmax(apply_head(model, states[:, 0]), axis=-1)[:, target],)
 
     return step

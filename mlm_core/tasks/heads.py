@@ -12,8 +12,8 @@ Heads and layers are numbered from 1 in everything a user sees (layer 0 is the e
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,8 +37,10 @@ def parse_heads(spec: str, *, num_layers: int, num_heads: int) -> tuple[Head, ..
             continue
         match = re.fullmatch(r"(\d+)\.(\d+)", item)
         if not match:
-            raise InputError(f"'{item}' is not a head — write heads as layer.head, both from 1, separated by "
-                             f"commas, e.g. '2.3,4.1' (layer 2 head 3, layer 4 head 1).")
+            raise InputError(
+                f"'{item}' is not a head — write heads as layer.head, both from 1, separated by "
+                f"commas, e.g. '2.3,4.1' (layer 2 head 3, layer 4 head 1)."
+            )
         heads.append((int(match[1]), int(match[2])))
     return check_heads(heads, num_layers=num_layers, num_heads=num_heads)
 
@@ -47,8 +49,10 @@ def check_heads(heads: Sequence[Sequence[int]], *, num_layers: int, num_heads: i
     """The heads as sorted, distinct (layer, head) pairs, each refused with a message when outside the model."""
     for layer, head in heads:
         if not (1 <= layer <= num_layers and 1 <= head <= num_heads):
-            raise InputError(f"There is no head {layer}.{head} — this model has layers 1–{num_layers} with heads "
-                             f"1–{num_heads} each; pick e.g. '{num_layers}.{num_heads}'.")
+            raise InputError(
+                f"There is no head {layer}.{head} — this model has layers 1–{num_layers} with heads "
+                f"1–{num_heads} each; pick e.g. '{num_layers}.{num_heads}'."
+            )
     return tuple(sorted({(int(layer), int(head)) for layer, head in heads}))
 
 
@@ -78,10 +82,16 @@ class MaskAblation:
     def changes(self) -> list[dict]:
         """Every word in either top list: probability intact, after, and the change (after − intact)."""
         words = {word.token_id: word.token for word in self.intact + self.ablated}
-        return [{"token": token, "token_id": token_id, "intact": self.intact_probabilities[token_id],
-                 "ablated": self.ablated_probabilities[token_id],
-                 "change": self.ablated_probabilities[token_id] - self.intact_probabilities[token_id]}
-                for token_id, token in words.items()]
+        return [
+            {
+                "token": token,
+                "token_id": token_id,
+                "intact": self.intact_probabilities[token_id],
+                "ablated": self.ablated_probabilities[token_id],
+                "change": self.ablated_probabilities[token_id] - self.intact_probabilities[token_id],
+            }
+            for token_id, token in words.items()
+        ]
 
 
 @dataclass(frozen=True)
@@ -95,9 +105,19 @@ class Ablation:
 
     def to_dict(self) -> dict:
         """The JSON shape of ``python -m mlm_core ablate --json`` (mask ``index`` 0-based as in predict)."""
-        return {"model": self.model_name, "text": self.text, "heads": [list(head) for head in self.heads],
-                "masks": [{"index": mask.index, "intact": [word.to_dict() for word in mask.intact],
-                           "ablated": [word.to_dict() for word in mask.ablated]} for mask in self.masks]}
+        return {
+            "model": self.model_name,
+            "text": self.text,
+            "heads": [list(head) for head in self.heads],
+            "masks": [
+                {
+                    "index": mask.index,
+                    "intact": [word.to_dict() for word in mask.intact],
+                    "ablated": [word.to_dict() for word in mask.ablated],
+                }
+                for mask in self.masks
+            ],
+        }
 
     @property
     def reading(self) -> str:
@@ -128,7 +148,14 @@ def ablate(mlm: MaskedLM, text: str, heads: Sequence[Sequence[int]] = (), *, top
         before, after = analysis.mask_log_probs[index], ablated[index]
         intact_words, ablated_words = (top_words(mlm, values, top_k, banned) for values in (before, after))
         shown = {word.token_id for word in intact_words + ablated_words}
-        masks.append(MaskAblation(index, position, intact_words, ablated_words,
-                                  {i: float(np.exp(before[i])) for i in shown},
-                                  {i: float(np.exp(after[i])) for i in shown}))
+        masks.append(
+            MaskAblation(
+                index,
+                position,
+                intact_words,
+                ablated_words,
+                {i: float(np.exp(before[i])) for i in shown},
+                {i: float(np.exp(after[i])) for i in shown},
+            )
+        )
     return Ablation(mlm.name, text, chosen, tuple(masks))

@@ -11,8 +11,8 @@ preprocess (``analyze``) → forward (``lens_log_probs``: one head call on L+1 �
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,9 +21,9 @@ from ..analysis import Analysis, analyze
 from ..architecture import require_view
 from ..model import MaskedLM
 from ..params import Interval, check_params
+from .rollout import mask_rollout
 from .vocabulary import Word, display_token, special_ids, top_ids, top_words, vocabulary_rank
 from .words import one_token_word
-from .rollout import mask_rollout
 
 LAYERS_PARAMS = {"top_k": Interval(int, 1, 100, widget=(1, 20))}
 
@@ -55,8 +55,10 @@ class MaskLens:
     @property
     def reading(self) -> str:
         """What the lens heatmap shows at this mask, in plain words (Markdown)."""
-        return ("The model's own prediction head applied after every layer (the *logit lens*): what it would guess "
-                f"if it stopped there. The last row is the real prediction — **{self.final_token}**.")
+        return (
+            "The model's own prediction head applied after every layer (the *logit lens*): what it would guess "
+            f"if it stopped there. The last row is the real prediction — **{self.final_token}**."
+        )
 
 
 @dataclass(frozen=True)
@@ -71,37 +73,75 @@ class LayerLens:
     def to_dict(self) -> dict:
         """The documented JSON shape of ``python -m mlm_core layers --json``: mask ``index`` 0-based as in
         ``predict --json``, layers numbered from 0 (the embeddings) to L."""
-        return {"model": self.model_name, "text": self.text, "masks": [
-            {"index": mask.index, "position": mask.position,
-             "layers": [{"layer": reading.layer, "predictions": [word.to_dict() for word in reading.words],
-                         "final_token_rank": reading.final_token_rank,
-                         "final_token_probability": reading.final_token_probability}
-                        for reading in mask.layers],
-             "rollout": [{"token": token, "value": float(value)} for token, value in zip(self.tokens, mask.rollout)]}
-            for mask in self.masks]}
+        return {
+            "model": self.model_name,
+            "text": self.text,
+            "masks": [
+                {
+                    "index": mask.index,
+                    "position": mask.position,
+                    "layers": [
+                        {
+                            "layer": reading.layer,
+                            "predictions": [word.to_dict() for word in reading.words],
+                            "final_token_rank": reading.final_token_rank,
+                            "final_token_probability": reading.final_token_probability,
+                        }
+                        for reading in mask.layers
+                    ],
+                    "rollout": [
+                        {"token": token, "value": float(value)} for token, value in zip(self.tokens, mask.rollout)
+                    ],
+                }
+                for mask in self.masks
+            ],
+        }
 
     def words_frame(self) -> pd.DataFrame:
         """One row per (mask, layer, rank): mask (1-based), layer, rank (1-based), token, probability."""
-        rows = [{"mask": mask.index + 1, "layer": reading.layer, "rank": rank, "token": word.token,
-                 "probability": word.probability}
-                for mask in self.masks for reading in mask.layers for rank, word in enumerate(reading.words, 1)]
+        rows = [
+            {
+                "mask": mask.index + 1,
+                "layer": reading.layer,
+                "rank": rank,
+                "token": word.token,
+                "probability": word.probability,
+            }
+            for mask in self.masks
+            for reading in mask.layers
+            for rank, word in enumerate(reading.words, 1)
+        ]
         return pd.DataFrame(rows, columns=["mask", "layer", "rank", "token", "probability"])
 
     def final_word_frame(self) -> pd.DataFrame:
         """One row per (mask, layer): the final layer's top word, its rank and probability after that layer."""
-        rows = [{"mask": mask.index + 1, "layer": reading.layer, "word": mask.final_token,
-                 "rank": reading.final_token_rank, "probability": reading.final_token_probability}
-                for mask in self.masks for reading in mask.layers]
+        rows = [
+            {
+                "mask": mask.index + 1,
+                "layer": reading.layer,
+                "word": mask.final_token,
+                "rank": reading.final_token_rank,
+                "probability": reading.final_token_probability,
+            }
+            for mask in self.masks
+            for reading in mask.layers
+        ]
         return pd.DataFrame(rows, columns=["mask", "layer", "word", "rank", "probability"])
 
     def rollout_frame(self) -> pd.DataFrame:
         """One row per (mask, token position): how much of that input token flows into the mask through all layers
         (rollout), and the share the last layer's heads give it directly (mean raw attention)."""
-        rows = [{"mask": mask.index + 1, "position": position, "token": token, "rollout": float(flow),
-                 "last_layer_attention": float(direct)}
-                for mask in self.masks
-                for position, (token, flow, direct) in enumerate(zip(self.tokens, mask.rollout,
-                                                                      mask.last_layer_attention))]
+        rows = [
+            {
+                "mask": mask.index + 1,
+                "position": position,
+                "token": token,
+                "rollout": float(flow),
+                "last_layer_attention": float(direct),
+            }
+            for mask in self.masks
+            for position, (token, flow, direct) in enumerate(zip(self.tokens, mask.rollout, mask.last_layer_attention))
+        ]
         return pd.DataFrame(rows, columns=["mask", "position", "token", "rollout", "last_layer_attention"])
 
 
@@ -133,14 +173,32 @@ def layer_lens(mlm: MaskedLM, text: str, *, top_k: int = 5) -> LayerLens:
     banned = special_ids(mlm)
     rollouts = mask_rollout(analysis)
     last_attention = analysis.attentions[-1].mean(axis=0)[list(analysis.mask_positions)]  # [M, T]
-    masks = tuple(_mask_lens(mlm, index, analysis.mask_positions[index], log_probs[index], banned, top_k,
-                             rollouts[index], last_attention[index])
-                  for index in range(len(analysis.mask_positions)))
+    masks = tuple(
+        _mask_lens(
+            mlm,
+            index,
+            analysis.mask_positions[index],
+            log_probs[index],
+            banned,
+            top_k,
+            rollouts[index],
+            last_attention[index],
+        )
+        for index in range(len(analysis.mask_positions))
+    )
     return LayerLens(mlm.name, text, analysis.tokens, masks)
 
 
-def _mask_lens(mlm: MaskedLM, index: int, position: int, log_probs: np.ndarray, banned: np.ndarray, top_k: int,
-               rollout: np.ndarray, last_attention: np.ndarray) -> MaskLens:
+def _mask_lens(
+    mlm: MaskedLM,
+    index: int,
+    position: int,
+    log_probs: np.ndarray,
+    banned: np.ndarray,
+    top_k: int,
+    rollout: np.ndarray,
+    last_attention: np.ndarray,
+) -> MaskLens:
     final_id = int(top_ids(log_probs[-1], 1, banned)[0])
     readings = []
     for layer, layer_log_probs in enumerate(log_probs):
@@ -149,8 +207,7 @@ def _mask_lens(mlm: MaskedLM, index: int, position: int, log_probs: np.ndarray, 
         readings.append(LayerReading(layer, words, rank, float(np.exp(layer_log_probs[final_id]))))
     for array in (rollout, last_attention):
         array.setflags(write=False)
-    return MaskLens(index, position, display_token(mlm, final_id), final_id, tuple(readings), rollout,
-                    last_attention)
+    return MaskLens(index, position, display_token(mlm, final_id), final_id, tuple(readings), rollout, last_attention)
 
 
 @dataclass(frozen=True)
@@ -167,15 +224,27 @@ class FollowedWord:
     ranks: np.ndarray
 
     def to_dict(self) -> dict:
-        return {"word": self.word, "token_id": self.token_id, "layers": [
-            {"layer": layer, "rank": int(rank), "probability": float(np.exp(value)), "log_prob": float(value)}
-            for layer, (value, rank) in enumerate(zip(self.log_probs, self.ranks))]}
+        return {
+            "word": self.word,
+            "token_id": self.token_id,
+            "layers": [
+                {"layer": layer, "rank": int(rank), "probability": float(np.exp(value)), "log_prob": float(value)}
+                for layer, (value, rank) in enumerate(zip(self.log_probs, self.ranks))
+            ],
+        }
 
     def frame(self) -> pd.DataFrame:
         """One row per layer: mask (1-based), layer, word, rank, probability, log_prob."""
-        return pd.DataFrame({"mask": self.mask_index + 1, "layer": np.arange(len(self.ranks)), "word": self.word,
-                             "rank": self.ranks, "probability": np.exp(self.log_probs.astype(np.float64)),
-                             "log_prob": self.log_probs})
+        return pd.DataFrame(
+            {
+                "mask": self.mask_index + 1,
+                "layer": np.arange(len(self.ranks)),
+                "word": self.word,
+                "rank": self.ranks,
+                "probability": np.exp(self.log_probs.astype(np.float64)),
+                "log_prob": self.log_probs,
+            }
+        )
 
 
 def follow_word(mlm: MaskedLM, text: str, word: str | int | None = None, *, mask_index: int = 0) -> FollowedWord:

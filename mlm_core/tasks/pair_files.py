@@ -17,13 +17,21 @@ from .row_files import JsonlFormat, RowFormat, read_rows
 SUITES_DIR = Path(__file__).resolve().parents[1] / "suites"
 MAX_PAIRS = 10_000
 PAIR_FILES = RowFormat(
-    "pairs", ("good", "bad"), ("category",), MAX_PAIRS,
+    "pairs",
+    ("good", "bad"),
+    ("category",),
+    MAX_PAIRS,
     wanted="a CSV, TSV or JSONL file of sentence pairs (header 'good,bad' and optionally 'category')",
-    no_data="write one pair per line under a header row 'good,bad'.", no_rows="add one pair per line under it.",
-    too_many="split it into smaller files.", header="start it with a header row 'good,bad' or 'good,bad,category'.",
-    jsonl=JsonlFormat('{"good": "The dogs bark.", "bad": "The dogs barks."}',
-                      '{"good": "…", "bad": "…", "category": "…"}',
-                      text_only="'good', 'bad' and 'category' must be text."))
+    no_data="write one pair per line under a header row 'good,bad'.",
+    no_rows="add one pair per line under it.",
+    too_many="split it into smaller files.",
+    header="start it with a header row 'good,bad' or 'good,bad,category'.",
+    jsonl=JsonlFormat(
+        '{"good": "The dogs bark.", "bad": "The dogs barks."}',
+        '{"good": "…", "bad": "…", "category": "…"}',
+        text_only="'good', 'bad' and 'category' must be text.",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -80,5 +88,4 @@ def _suite_header(path: Path) -> Suite:
             break
         key, _, value = line.lstrip("# ").partition(":")
         fields[key.strip().lower()] = value.strip()
-    return Suite(path.stem, fields.get("title", path.stem), fields.get("language", ""), fields.get("tests", ""),
-                 path)
+    return Suite(path.stem, fields.get("title", path.stem), fields.get("language", ""), fields.get("tests", ""), path)

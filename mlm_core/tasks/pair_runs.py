@@ -8,8 +8,8 @@ chunks loses nothing: the next ``advance`` starts at the first pair not scored y
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
 
 from ..model import MaskedLM
 from .pair_files import Pair
@@ -32,8 +32,9 @@ class PairsRun:
         self.scored = {name: list(self.scored.get(name, [])) for name in self.model_names}
 
     @classmethod
-    def continued(cls, previous: PairsRun | None, models: Sequence[MaskedLM], method: str, source: str,
-                  pairs: Sequence[Pair]) -> PairsRun:
+    def continued(
+        cls, previous: PairsRun | None, models: Sequence[MaskedLM], method: str, source: str, pairs: Sequence[Pair]
+    ) -> PairsRun:
         """``previous`` when it scores the same models, method and source; else a new run from the first pair."""
         names = tuple(mlm.name for mlm in models)
         if previous is not None and previous.key == (names, method, source):
@@ -73,8 +74,13 @@ class PairsRun:
         """Score the pairs not scored yet, model after model; after each chunk the iterator yields (fraction done,
         a line saying how many are done and roughly how long is left). ``models`` are those ``model_names`` name.
         Every sentence is checked for every model here, so an unusable pair raises ``InputError`` at once."""
-        chunks = [(self.scored[mlm.name], iter_pair_scores(mlm, self.pairs, method=self.method,
-                                                           start=len(self.scored[mlm.name]))) for mlm in models]
+        chunks = [
+            (
+                self.scored[mlm.name],
+                iter_pair_scores(mlm, self.pairs, method=self.method, start=len(self.scored[mlm.name])),
+            )
+            for mlm in models
+        ]
         return self._follow(chunks)
 
     def _follow(self, chunks: list[tuple[list[PairScore], Iterator[list[PairScore]]]]) -> Iterator[tuple[float, str]]:
@@ -88,10 +94,8 @@ class PairsRun:
 
     def notice(self) -> str:
         """What a stopped run says about its results."""
-        return (f"Stopped after {self.done:,} of {self.total:,} pairs; the results below are for the finished "
-                "ones.")
+        return f"Stopped after {self.done:,} of {self.total:,} pairs; the results below are for the finished ones."
 
     def results(self) -> list[PairsResult]:
         """One result per model, of the pairs scored so far."""
-        return [PairsResult(name, self.method, tuple(self.scored[name]), len(self.pairs))
-                for name in self.model_names]
+        return [PairsResult(name, self.method, tuple(self.scored[name]), len(self.pairs)) for name in self.model_names]

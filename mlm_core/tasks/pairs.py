@@ -8,8 +8,8 @@ sentence is checked before the first chunk is scored, so a bad file scores nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -75,24 +75,49 @@ class PairsResult:
 
     def pairs_frame(self) -> pd.DataFrame:
         """One row per pair: good, bad, category, pll_good, pll_bad, difference, preferred."""
-        rows = [{"good": p.pair.good, "bad": p.pair.bad, "category": p.pair.category, "pll_good": p.pll_good,
-                 "pll_bad": p.pll_bad, "difference": p.difference, "preferred": p.preferred} for p in self.pairs]
-        return pd.DataFrame(rows, columns=["good", "bad", "category", "pll_good", "pll_bad", "difference",
-                                           "preferred"])
+        rows = [
+            {
+                "good": p.pair.good,
+                "bad": p.pair.bad,
+                "category": p.pair.category,
+                "pll_good": p.pll_good,
+                "pll_bad": p.pll_bad,
+                "difference": p.difference,
+                "preferred": p.preferred,
+            }
+            for p in self.pairs
+        ]
+        return pd.DataFrame(rows, columns=["good", "bad", "category", "pll_good", "pll_bad", "difference", "preferred"])
 
     def to_dict(self) -> dict:
         """The documented JSON shape (CLI ``pairs --json``)."""
         categories = self.categories_frame()
-        return {"model": self.model_name, "method": self.method, "accuracy": self.accuracy, "ties": self.ties,
-                "categories": [{"category": row.category, "accuracy": float(row.accuracy), "pairs": int(row.pairs)}
-                               for row in categories.itertuples()],
-                "pairs": [{"good": p.pair.good, "bad": p.pair.bad, "category": p.pair.category,
-                           "pll_good": p.pll_good, "pll_bad": p.pll_bad, "preferred": p.preferred}
-                          for p in self.pairs]}
+        return {
+            "model": self.model_name,
+            "method": self.method,
+            "accuracy": self.accuracy,
+            "ties": self.ties,
+            "categories": [
+                {"category": row.category, "accuracy": float(row.accuracy), "pairs": int(row.pairs)}
+                for row in categories.itertuples()
+            ],
+            "pairs": [
+                {
+                    "good": p.pair.good,
+                    "bad": p.pair.bad,
+                    "category": p.pair.category,
+                    "pll_good": p.pll_good,
+                    "pll_bad": p.pll_bad,
+                    "preferred": p.preferred,
+                }
+                for p in self.pairs
+            ],
+        }
 
 
-def iter_pair_scores(mlm: MaskedLM, pairs: Sequence[Pair], *, method: str = "pll-word-l2r",
-                     chunk: int = CHUNK_PAIRS, start: int = 0) -> Iterator[list[PairScore]]:
+def iter_pair_scores(
+    mlm: MaskedLM, pairs: Sequence[Pair], *, method: str = "pll-word-l2r", chunk: int = CHUNK_PAIRS, start: int = 0
+) -> Iterator[list[PairScore]]:
     """Scores of ``chunk`` pairs at a time, in order, from pair number ``start`` (0-based: to resume). Every
     sentence is tokenised and checked here, before the iterator is returned, so an unusable pair raises
     ``InputError`` before anything is scored."""
@@ -103,15 +128,22 @@ def iter_pair_scores(mlm: MaskedLM, pairs: Sequence[Pair], *, method: str = "pll
 
     def chunks() -> Iterator[list[PairScore]]:
         for first in range(start, len(pairs), chunk):
-            scores = score_encodings(mlm, encodings[2 * first:2 * (first + chunk)], method=method)
-            yield [PairScore(pair, scores[2 * k].pll, scores[2 * k + 1].pll)
-                   for k, pair in enumerate(pairs[first:first + chunk])]
+            scores = score_encodings(mlm, encodings[2 * first : 2 * (first + chunk)], method=method)
+            yield [
+                PairScore(pair, scores[2 * k].pll, scores[2 * k + 1].pll)
+                for k, pair in enumerate(pairs[first : first + chunk])
+            ]
 
     return chunks()
 
 
-def compare_pairs(mlm: MaskedLM, pairs: Sequence[Pair], *, method: str = "pll-word-l2r",
-                  on_progress: Callable[[int, int], None] = lambda done, total: None) -> PairsResult:
+def compare_pairs(
+    mlm: MaskedLM,
+    pairs: Sequence[Pair],
+    *,
+    method: str = "pll-word-l2r",
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
+) -> PairsResult:
     """Every pair scored; ``on_progress(done, total)`` after each chunk."""
     scored: list[PairScore] = []
     for chunk_scores in iter_pair_scores(mlm, pairs, method=method):
@@ -124,8 +156,19 @@ def disagreements(first: PairsResult, second: PairsResult) -> pd.DataFrame:
     """The pairs (scored by both) on which two models prefer different sentences: good, bad, category, and each
     model's preference and PLL difference (columns 'first: …' and 'second: …' name the models)."""
     a_name, b_name = f"first: {first.model_name}", f"second: {second.model_name}"
-    rows = [{"good": a.pair.good, "bad": a.pair.bad, "category": a.pair.category, a_name: a.preferred,
-             b_name: b.preferred, "difference (first)": a.difference, "difference (second)": b.difference}
-            for a, b in zip(first.pairs, second.pairs) if a.preferred != b.preferred]
-    return pd.DataFrame(rows, columns=["good", "bad", "category", a_name, b_name, "difference (first)",
-                                       "difference (second)"])
+    rows = [
+        {
+            "good": a.pair.good,
+            "bad": a.pair.bad,
+            "category": a.pair.category,
+            a_name: a.preferred,
+            b_name: b.preferred,
+            "difference (first)": a.difference,
+            "difference (second)": b.difference,
+        }
+        for a, b in zip(first.pairs, second.pairs)
+        if a.preferred != b.preferred
+    ]
+    return pd.DataFrame(
+        rows, columns=["good", "bad", "category", a_name, b_name, "difference (first)", "difference (second)"]
+    )

@@ -15,10 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import Analysis, Encoding, analyze, fill_text
-from ..errors import InputError
 from ..model import MaskedLM
 from ..params import Interval, check_params
-from .vocabulary import Word, display_token, special_ids, top_ids  # noqa: F401  (their home; kept importable here)
+from .vocabulary import Word, display_token, special_ids, top_ids
 
 PREDICT_PARAMS = {
     "top_k": Interval(int, 1, 100, widget=(1, 20)),
@@ -49,8 +48,9 @@ class MaskPrediction:
     def __post_init__(self):
         probabilities = [c.probability for c in self.candidates]
         if probabilities != sorted(probabilities, reverse=True):
-            raise ValueError(f"MaskPrediction candidates must be sorted by probability, highest first; got "
-                             f"{probabilities}")
+            raise ValueError(
+                f"MaskPrediction candidates must be sorted by probability, highest first; got {probabilities}"
+            )
 
 
 @dataclass(frozen=True)
@@ -85,16 +85,19 @@ class Prediction:
                     "index": mask.index,
                     "position": mask.position,
                     "predictions": [
-                        {"token": c.token, "token_id": c.token_id, "probability": c.probability,
-                         "sentence": c.sentence}
+                        {"token": c.token, "token_id": c.token_id, "probability": c.probability, "sentence": c.sentence}
                         for c in mask.candidates
                     ],
                 }
                 for mask in self.masks
             ],
             "joint": [
-                {"tokens": list(f.tokens), "probability": f.probability, "conditionals": list(f.conditionals),
-                 "sentence": f.sentence}
+                {
+                    "tokens": list(f.tokens),
+                    "probability": f.probability,
+                    "conditionals": list(f.conditionals),
+                    "sentence": f.sentence,
+                }
                 for f in self.joint
             ],
         }
@@ -102,8 +105,13 @@ class Prediction:
     def candidates_frame(self) -> pd.DataFrame:
         """One row per (mask, rank): mask (1-based), rank (1-based), token, probability, sentence."""
         rows = [
-            {"mask": mask.index + 1, "rank": rank, "token": c.token, "probability": c.probability,
-             "sentence": c.sentence}
+            {
+                "mask": mask.index + 1,
+                "rank": rank,
+                "token": c.token,
+                "probability": c.probability,
+                "sentence": c.sentence,
+            }
             for mask in self.masks
             for rank, c in enumerate(mask.candidates, start=1)
         ]
@@ -112,8 +120,13 @@ class Prediction:
     def joint_frame(self) -> pd.DataFrame:
         """One row per joint filling: rank, tokens (joined by ' | '), probability, conditionals, sentence."""
         rows = [
-            {"rank": rank, "tokens": " | ".join(f.tokens), "probability": f.probability,
-             "conditionals": " × ".join(f"{p:.3g}" for p in f.conditionals), "sentence": f.sentence}
+            {
+                "rank": rank,
+                "tokens": " | ".join(f.tokens),
+                "probability": f.probability,
+                "conditionals": " × ".join(f"{p:.3g}" for p in f.conditionals),
+                "sentence": f.sentence,
+            }
             for rank, f in enumerate(self.joint, start=1)
         ]
         return pd.DataFrame(rows, columns=["rank", "tokens", "probability", "conditionals", "sentence"])
@@ -141,8 +154,9 @@ def mask_prediction(mlm: MaskedLM, analysis: Analysis, k: int, *, top_k: int) ->
     candidates = []
     for token_id in top_ids(log_probs, top_k, special_ids(mlm)):
         word = display_token(mlm, token_id)
-        candidates.append(Candidate(word, int(token_id), float(np.exp(log_probs[token_id])),
-                                    fill_text(analysis.encoding, {k: word})))
+        candidates.append(
+            Candidate(word, int(token_id), float(np.exp(log_probs[token_id])), fill_text(analysis.encoding, {k: word}))
+        )
     return MaskPrediction(k, analysis.mask_positions[k], tuple(candidates))
 
 
@@ -175,5 +189,10 @@ def _filled_ids(encoding: Encoding, chosen: tuple[int, ...]) -> list[int]:
 
 def _joint_filling(mlm: MaskedLM, encoding: Encoding, chosen: tuple[int, ...], logs: tuple[float, ...]):
     words = tuple(display_token(mlm, token_id) for token_id in chosen)
-    return JointFilling(words, chosen, tuple(float(np.exp(v)) for v in logs), float(np.exp(sum(logs))),
-                        fill_text(encoding, dict(enumerate(words))))
+    return JointFilling(
+        words,
+        chosen,
+        tuple(float(np.exp(v)) for v in logs),
+        float(np.exp(sum(logs))),
+        fill_text(encoding, dict(enumerate(words))),
+    )

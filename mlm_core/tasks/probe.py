@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,8 +44,12 @@ class LayerScore:
         return self.accuracy - self.control_accuracy
 
     def to_dict(self) -> dict:
-        return {"layer": self.layer, "accuracy": self.accuracy, "control_accuracy": self.control_accuracy,
-                "selectivity": self.selectivity}
+        return {
+            "layer": self.layer,
+            "accuracy": self.accuracy,
+            "control_accuracy": self.control_accuracy,
+            "selectivity": self.selectivity,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,14 @@ class ProbeResult:
     seed: int
 
     def to_dict(self) -> dict:
-        return {"model": self.model_name, "task": self.task, "rows": self.rows, "labels": dict(self.labels),
-                "majority": self.majority, "layers": [score.to_dict() for score in self.layers]}
+        return {
+            "model": self.model_name,
+            "task": self.task,
+            "rows": self.rows,
+            "labels": dict(self.labels),
+            "majority": self.majority,
+            "layers": [score.to_dict() for score in self.layers],
+        }
 
     def frame(self) -> pd.DataFrame:
         """One row per layer: layer, accuracy, control_accuracy, selectivity, majority (the table and the CSV)."""
@@ -83,22 +93,30 @@ class ProbeResult:
         best = max(self.layers, key=lambda score: score.accuracy)
         guess = f"{self.majority:.0%} for always guessing {self.majority_label!r}"
         if best.accuracy - self.majority < NOTHING_READ:
-            return (f"{self.property} is not readable from any layer: the best, {_layer(best.layer)}, reaches "
-                    f"{best.accuracy:.0%}, against {guess}.")
+            return (
+                f"{self.property} is not readable from any layer: the best, {_layer(best.layer)}, reaches "
+                f"{best.accuracy:.0%}, against {guess}."
+            )
         needed = self.majority + READABLE_SHARE * (best.accuracy - self.majority)
         first = next(score for score in self.layers if score.accuracy >= needed)
         peak = max(self.layers, key=lambda score: score.selectivity)
-        text = (f"{self.property} is readable from {_layer(first.layer)} ({first.accuracy:.0%}, against {guess}); "
-                f"the best layer is {best.layer} ({best.accuracy:.0%}). Selectivity — accuracy minus the control "
-                f"task's — peaks at {_layer(peak.layer)} ({peak.selectivity:+.0%})")
+        text = (
+            f"{self.property} is readable from {_layer(first.layer)} ({first.accuracy:.0%}, against {guess}); "
+            f"the best layer is {best.layer} ({best.accuracy:.0%}). Selectivity — accuracy minus the control "
+            f"task's — peaks at {_layer(peak.layer)} ({peak.selectivity:+.0%})"
+        )
         if peak.selectivity <= 0:
-            text += (": the control task is the easier one here, because its words repeat and each keeps one "
-                     "control label, while the task's label changes with the sentence")
+            text += (
+                ": the control task is the easier one here, because its words repeat and each keeps one "
+                "control label, while the task's label changes with the sentence"
+            )
         text += "."
         control = self.layers[0].control_accuracy
         if control >= self.majority + NOTHING_READ:
-            text += (f" The control task, random labels that only memorising words can learn, reaches {control:.0%} "
-                     "after the embeddings: judge the layers by selectivity, not by accuracy alone.")
+            text += (
+                f" The control task, random labels that only memorising words can learn, reaches {control:.0%} "
+                "after the embeddings: judge the layers by selectivity, not by accuracy alone."
+            )
         return text
 
 
@@ -141,8 +159,16 @@ def fold_accuracy(features: np.ndarray, labels: np.ndarray, *, folds: int, seed:
     return float(np.mean(scores))
 
 
-def probe(mlm: MaskedLM, rows: Sequence[ProbeRow], *, task: str = "", property: str = "The label", folds: int = 5,
-          seed: int = 0, on_progress: Callable[[float, str], None] | None = None) -> ProbeResult:
+def probe(
+    mlm: MaskedLM,
+    rows: Sequence[ProbeRow],
+    *,
+    task: str = "",
+    property: str = "The label",
+    folds: int = 5,
+    seed: int = 0,
+    on_progress: Callable[[float, str], None] | None = None,
+) -> ProbeResult:
     """Probe every layer of ``mlm`` for ``rows``' labels, with the control task and the majority baseline.
 
     ``on_progress(fraction, what)`` is told after each model call and each layer's probes (a progress bar).
@@ -153,16 +179,36 @@ def probe(mlm: MaskedLM, rows: Sequence[ProbeRow], *, task: str = "", property: 
     report = on_progress or (lambda fraction, what: None)
     n_layers = mlm.num_layers + 1
     # The model's share of the work is small next to the 2 × folds fits per layer; a rough split is enough here.
-    vectors = word_vectors(mlm, rows, on_sentences=lambda done, total: report(
-        0.2 * done / total, f"Reading hidden states: {done:,} of {total:,} sentences"))
+    vectors = word_vectors(
+        mlm,
+        rows,
+        on_sentences=lambda done, total: report(
+            0.2 * done / total, f"Reading hidden states: {done:,} of {total:,} sentences"
+        ),
+    )
     labels = np.array([row.label for row in rows])
     control = control_labels(rows, seed=seed)
     scores = []
     for layer in range(n_layers):
-        scores.append(LayerScore(layer, fold_accuracy(vectors[:, layer], labels, folds=folds, seed=seed),
-                                 fold_accuracy(vectors[:, layer], control, folds=folds, seed=seed)))
+        scores.append(
+            LayerScore(
+                layer,
+                fold_accuracy(vectors[:, layer], labels, folds=folds, seed=seed),
+                fold_accuracy(vectors[:, layer], control, folds=folds, seed=seed),
+            )
+        )
         report(0.2 + 0.8 * (layer + 1) / n_layers, f"Probing layer {layer} of {n_layers - 1}")
     counts = Counter(labels.tolist())
     majority_label, majority_rows = max(sorted(counts.items()), key=lambda item: item[1])
-    return ProbeResult(mlm.name, task, property, len(rows), tuple(sorted(counts.items())), majority_rows / len(rows),
-                       majority_label, tuple(scores), folds, seed)
+    return ProbeResult(
+        mlm.name,
+        task,
+        property,
+        len(rows),
+        tuple(sorted(counts.items())),
+        majority_rows / len(rows),
+        majority_label,
+        tuple(scores),
+        folds,
+        seed,
+    )

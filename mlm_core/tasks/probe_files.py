@@ -22,14 +22,21 @@ MAX_ROWS = 5_000
 COLUMNS = ("sentence", "word", "label")
 EXAMPLE = "'We should book a table.,book,verb'"
 PROBE_FILES = RowFormat(
-    "rows", COLUMNS, ("occurrence",), MAX_ROWS,
+    "rows",
+    COLUMNS,
+    ("occurrence",),
+    MAX_ROWS,
     wanted="a CSV, TSV or JSONL file of probing rows (header 'sentence,word,label' and optionally 'occurrence')",
     no_data=f"write one row per line under a header row 'sentence,word,label', e.g. {EXAMPLE}.",
-    no_rows=f"add one row per line under it, e.g. {EXAMPLE}.", too_many="keep a sample of each label.",
+    no_rows=f"add one row per line under it, e.g. {EXAMPLE}.",
+    too_many="keep a sample of each label.",
     header="start it with a header row 'sentence,word,label' (optionally ',occurrence').",
-    jsonl=JsonlFormat('{"sentence": "We should book a table.", "word": "book", "label": "verb"}',
-                      '{"sentence": "…", "word": "…", "label": "…"}',
-                      missing_keys="every object needs 'sentence', 'word' and 'label'."))
+    jsonl=JsonlFormat(
+        '{"sentence": "We should book a table.", "word": "book", "label": "verb"}',
+        '{"sentence": "…", "word": "…", "label": "…"}',
+        missing_keys="every object needs 'sentence', 'word' and 'label'.",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -75,16 +82,23 @@ def _row(cells: dict[str, str], where: str) -> ProbeRow:
             raise InputError(f"{where}, has no {column} — fill it in or remove the line.")
     raw = cells.get("occurrence") or "1"
     if not raw.isdigit() or int(raw) < 1:
-        raise InputError(f"{where}: occurrence {raw!r} is not a whole number from 1 — write 1 for the word's first "
-                         "occurrence in the sentence, 2 for the second, or leave it empty.")
+        raise InputError(
+            f"{where}: occurrence {raw!r} is not a whole number from 1 — write 1 for the word's first "
+            "occurrence in the sentence, 2 for the second, or leave it empty."
+        )
     occurrence, sentence, word = int(raw), cells["sentence"], cells["word"]
     span = find_word(sentence, word, occurrence)
     if span is None:
         count = len(list(re.finditer(r"(?<!\w)" + re.escape(word) + r"(?!\w)", sentence, flags=re.IGNORECASE)))
-        found = (f"it is not in the sentence {sentence!r} as a whole word" if count == 0 else
-                 f"it occurs {count} time{'s' if count != 1 else ''} in the sentence, not {occurrence}")
-        raise InputError(f"{where}: the word {word!r} cannot be probed — {found}. Write the word exactly as it "
-                         "stands in its sentence (any case), or fix the occurrence.")
+        found = (
+            f"it is not in the sentence {sentence!r} as a whole word"
+            if count == 0
+            else f"it occurs {count} time{'s' if count != 1 else ''} in the sentence, not {occurrence}"
+        )
+        raise InputError(
+            f"{where}: the word {word!r} cannot be probed — {found}. Write the word exactly as it "
+            "stands in its sentence (any case), or fix the occurrence."
+        )
     return ProbeRow(sentence, word, cells["label"], span, where, occurrence)
 
 
@@ -94,13 +108,17 @@ def check_rows(rows: list[ProbeRow], *, folds: int, name: str = "The task") -> N
     counts = Counter(row.label for row in rows)
     if len(counts) < 2:
         label = next(iter(counts), "")
-        raise InputError(f"{name} has one label only ({label!r} on every row) — a probe tells labels apart, so add "
-                         "rows with a second label.")
+        raise InputError(
+            f"{name} has one label only ({label!r} on every row) — a probe tells labels apart, so add "
+            "rows with a second label."
+        )
     few = [(label, count) for label, count in counts.items() if count < folds]
     if few:
         label, count = min(few, key=lambda item: item[1])
-        raise InputError(f"{name}: label {label!r} has {count} row{'s' if count != 1 else ''}, fewer than the "
-                         f"{folds} folds — add rows of {label!r}, or use at most {count} folds.")
+        raise InputError(
+            f"{name}: label {label!r} has {count} row{'s' if count != 1 else ''}, fewer than the "
+            f"{folds} folds — add rows of {label!r}, or use at most {count} folds."
+        )
 
 
 def list_probe_tasks() -> list[ProbeTask]:
@@ -124,5 +142,6 @@ def _task_header(path: Path) -> ProbeTask:
             break
         key, _, value = line.lstrip("# ").partition(":")
         fields[key.strip().lower()] = value.strip()
-    return ProbeTask(path.stem, fields.get("title", path.stem), fields.get("property", "The label"),
-                     fields.get("tests", ""), path)
+    return ProbeTask(
+        path.stem, fields.get("title", path.stem), fields.get("property", "The label"), fields.get("tests", ""), path
+    )

@@ -12,8 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from ..errors import InputError
 from ..files import decode_upload
@@ -57,8 +58,9 @@ class RowFormat:
         return (*self.required, *self.optional)
 
 
-def read_rows(data: bytes, form: RowFormat, build: Callable[[int, dict[str, str]], T], *,
-              name: str = "The file") -> list[T]:
+def read_rows(
+    data: bytes, form: RowFormat, build: Callable[[int, dict[str, str]], T], *, name: str = "The file"
+) -> list[T]:
     """Every non-blank row of an uploaded file, made by ``build(line number, cells)`` (the format's columns, stripped
     text) as it is read, so a bad row is reported where it stands; ``InputError`` for a file that is not text, has no
     data, lacks a column, or has too many rows."""
@@ -83,13 +85,17 @@ def _table_cells(lines: list[str], first: int, name: str, form: RowFormat) -> It
     header = [column.strip().lower() for column in next(reader)]
     missing = [column for column in form.required if column not in header]
     if missing:
-        raise InputError(f"{name} has no {' or '.join(repr(c) for c in missing)} column (its header is "
-                         f"{lines[first].strip()[:80]!r}) — {form.header}")
+        raise InputError(
+            f"{name} has no {' or '.join(repr(c) for c in missing)} column (its header is "
+            f"{lines[first].strip()[:80]!r}) — {form.header}"
+        )
     columns = {column: header.index(column) for column in form.columns if column in header}
     for row in reader:
         if any(cell.strip() for cell in row):
-            yield first + reader.line_num, {column: row[index].strip() if index < len(row) else ""
-                                            for column, index in columns.items()}
+            yield (
+                first + reader.line_num,
+                {column: row[index].strip() if index < len(row) else "" for column, index in columns.items()},
+            )
 
 
 def _jsonl_cells(lines: list[str], first: int, name: str, form: RowFormat) -> Iterator[tuple[int, dict[str, str]]]:
@@ -100,14 +106,17 @@ def _jsonl_cells(lines: list[str], first: int, name: str, form: RowFormat) -> It
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise InputError(f"{name}, line {number}, is not valid JSON ({error.msg}) — write one object per line, "
-                             f"e.g. {jsonl.example}") from error
+            raise InputError(
+                f"{name}, line {number}, is not valid JSON ({error.msg}) — write one object per line, "
+                f"e.g. {jsonl.example}"
+            ) from error
         if not isinstance(record, dict):
             raise InputError(f"{name}, line {number}, is not a JSON object — write {jsonl.template} on each line.")
         missing = [key for key in form.required if key not in record]
         if jsonl.missing_keys and missing:
-            raise InputError(f"{name}, line {number}, has no {' or '.join(repr(k) for k in missing)} key — "
-                             f"{jsonl.missing_keys}")
+            raise InputError(
+                f"{name}, line {number}, has no {' or '.join(repr(k) for k in missing)} key — {jsonl.missing_keys}"
+            )
         cells = {key: record[key] for key in form.columns if key in record and record[key] is not None}
         if jsonl.text_only and any(not isinstance(value, str) for value in cells.values()):
             raise InputError(f"{name}, line {number}: {jsonl.text_only}")

@@ -15,8 +15,8 @@ token's log-probability returned) → postprocess (``SentenceScore``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from .vocabulary import special_token_ids
 METHODS = ("pll-word-l2r", "pll")
 METHOD_HELP = {
     "pll-word-l2r": "each word piece is predicted with itself and the rest of its word to the right hidden "
-                    "(Kauf & Ivanova 2023) — fair to long words; the default",
+    "(Kauf & Ivanova 2023) — fair to long words; the default",
     "pll": "each word piece is predicted with only itself hidden (Salazar et al. 2020) — the original method",
 }
 SCORE_PARAMS = {"method": OneOf(METHODS)}
@@ -68,8 +68,12 @@ class SentenceScore:
         return math.exp(-self.pll / self.n_tokens)
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "pll": self.pll, "pseudo_perplexity": self.pseudo_perplexity,
-                "tokens": [{"token": t.token, "word": t.word, "log_prob": t.log_prob} for t in self.tokens]}
+        return {
+            "text": self.text,
+            "pll": self.pll,
+            "pseudo_perplexity": self.pseudo_perplexity,
+            "tokens": [{"token": t.token, "word": t.word, "log_prob": t.log_prob} for t in self.tokens],
+        }
 
 
 @dataclass(frozen=True)
@@ -82,19 +86,33 @@ class ScoreResult:
 
     def to_dict(self) -> dict:
         """The documented JSON shape (CLI ``score --json``)."""
-        return {"model": self.model_name, "method": self.method,
-                "sentences": [sentence.to_dict() for sentence in self.sentences]}
+        return {
+            "model": self.model_name,
+            "method": self.method,
+            "sentences": [sentence.to_dict() for sentence in self.sentences],
+        }
 
     def tokens_frame(self) -> pd.DataFrame:
         """One row per scored token: sentence (1-based), position, token, word, log_prob."""
-        rows = [{"sentence": k, "position": t.position, "token": t.token, "word": t.word, "log_prob": t.log_prob}
-                for k, sentence in enumerate(self.sentences, start=1) for t in sentence.tokens]
+        rows = [
+            {"sentence": k, "position": t.position, "token": t.token, "word": t.word, "log_prob": t.log_prob}
+            for k, sentence in enumerate(self.sentences, start=1)
+            for t in sentence.tokens
+        ]
         return pd.DataFrame(rows, columns=["sentence", "position", "token", "word", "log_prob"])
 
     def totals_frame(self) -> pd.DataFrame:
         """One row per sentence: sentence (1-based), text, pll, tokens, pseudo_perplexity."""
-        rows = [{"sentence": k, "text": s.text, "pll": s.pll, "tokens": s.n_tokens,
-                 "pseudo_perplexity": s.pseudo_perplexity} for k, s in enumerate(self.sentences, start=1)]
+        rows = [
+            {
+                "sentence": k,
+                "text": s.text,
+                "pll": s.pll,
+                "tokens": s.n_tokens,
+                "pseudo_perplexity": s.pseudo_perplexity,
+            }
+            for k, s in enumerate(self.sentences, start=1)
+        ]
         return pd.DataFrame(rows, columns=["sentence", "text", "pll", "tokens", "pseudo_perplexity"])
 
     def preference(self) -> str | None:
@@ -107,9 +125,11 @@ class ScoreResult:
         margin = best.pll - runner_up.pll
         if margin == 0:
             return f"**{self.model_name}** scores sentences {best_number} and {next_number} exactly the same."
-        return (f"**{self.model_name}** prefers sentence {best_number} to sentence {next_number} by {margin:.2f} "
-                f"(PLL {best.pll:.2f} against {runner_up.pll:.2f}: about {math.exp(min(margin, 700)):.3g} times "
-                "more likely in its pseudo-likelihood).")
+        return (
+            f"**{self.model_name}** prefers sentence {best_number} to sentence {next_number} by {margin:.2f} "
+            f"(PLL {best.pll:.2f} against {runner_up.pll:.2f}: about {math.exp(min(margin, 700)):.3g} times "
+            "more likely in its pseudo-likelihood)."
+        )
 
 
 @dataclass(frozen=True)
@@ -154,8 +174,7 @@ def masked_copies(mlm: MaskedLM, encodings: Sequence[Encoding], *, method: str) 
     return MaskedCopies(tuple(rows), as_array(positions), as_array(targets), as_array(sentence))
 
 
-def encode_sentences(mlm: MaskedLM, sentences: Sequence[str], *,
-                     names: Sequence[str] | None = None) -> list[Encoding]:
+def encode_sentences(mlm: MaskedLM, sentences: Sequence[str], *, names: Sequence[str] | None = None) -> list[Encoding]:
     """Tokenise every sentence; an empty one, one too long for the model or one with nothing to score raises
     ``InputError`` naming it (``names[k]``, by default 'Sentence k+1')."""
     if not sentences:
@@ -170,8 +189,9 @@ def encode_sentences(mlm: MaskedLM, sentences: Sequence[str], *,
         except InputError as error:
             raise InputError(f"{name}: {error}") from error
         if not scored_groups(mlm, encoding):
-            raise InputError(f"{name} ('{_short(text)}') has only special tokens, nothing to score — write a "
-                             "sentence in words.")
+            raise InputError(
+                f"{name} ('{_short(text)}') has only special tokens, nothing to score — write a sentence in words."
+            )
         encodings.append(encoding)
     return encodings
 
@@ -190,8 +210,9 @@ def score_encodings(mlm: MaskedLM, encodings: Sequence[Encoding], *, method: str
     return tuple(_sentence_score(mlm, encoding, copies, log_probs, index) for index, encoding in enumerate(encodings))
 
 
-def _sentence_score(mlm: MaskedLM, encoding: Encoding, copies: MaskedCopies, log_probs: np.ndarray,
-                    index: int) -> SentenceScore:
+def _sentence_score(
+    mlm: MaskedLM, encoding: Encoding, copies: MaskedCopies, log_probs: np.ndarray, index: int
+) -> SentenceScore:
     mine = copies.sentence == index
     by_position = dict(zip(copies.positions[mine].tolist(), log_probs[mine].tolist()))
     tokens = []

@@ -54,14 +54,19 @@ class SideBySide:
         scores = [f.comprehensiveness for f in self.faithfulness]
         best = int(np.argmax(scores))
         random = self.faithfulness[best].random_comprehensiveness.mean()
-        others = ", ".join(f"{label} {score:.3g}" for k, (label, score) in enumerate(zip(self.labels, scores))
-                           if k != best)
+        others = ", ".join(
+            f"{label} {score:.3g}" for k, (label, score) in enumerate(zip(self.labels, scores)) if k != best
+        )
         if scores[best] <= random:
-            return (f"No method beats hiding random words for this sentence (best: {self.labels[best]}, "
-                    f"comprehensiveness {scores[best]:.3g}; random orders {random:.3g}) — trust none of them much.")
-        return (f"{self.labels[best]} is the most faithful explanation here: hiding the words it ranks highest "
-                f"lowers the output the most (comprehensiveness {scores[best]:.3g}; {others}; random orders "
-                f"{random:.3g}).")
+            return (
+                f"No method beats hiding random words for this sentence (best: {self.labels[best]}, "
+                f"comprehensiveness {scores[best]:.3g}; random orders {random:.3g}) — trust none of them much."
+            )
+        return (
+            f"{self.labels[best]} is the most faithful explanation here: hiding the words it ranks highest "
+            f"lowers the output the most (comprehensiveness {scores[best]:.3g}; {others}; random orders "
+            f"{random:.3g})."
+        )
 
 
 def rank_of(values: np.ndarray) -> np.ndarray:
@@ -79,36 +84,51 @@ def rank_of(values: np.ndarray) -> np.ndarray:
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman's rank correlation: Pearson's r of the (average-tie) ranks; 0 when either is constant."""
     ra, rb = rank_of(a) - (len(a) + 1) / 2, rank_of(b) - (len(b) + 1) / 2
-    denominator = np.sqrt((ra ** 2).sum() * (rb ** 2).sum())
+    denominator = np.sqrt((ra**2).sum() * (rb**2).sum())
     return float((ra * rb).sum() / denominator) if denominator > 0 else 0.0
 
 
 def rollout_explanation(mlm: MaskedLM, shap_result: Explanation) -> Explanation:
     """Attention rollout from the mask to each word (its pieces summed), as an Explanation of the same target;
     base value and output are f's (rollout itself does not decompose the output)."""
-    request = prepare(mlm, shap_result.text, shap_result.mask_index, list(shap_result.target_ids), False,
-                      shap_result.output_kind)
+    request = prepare(
+        mlm, shap_result.text, shap_result.mask_index, list(shap_result.target_ids), False, shap_result.output_kind
+    )
     flow = mask_rollout(request.analysis)[shap_result.mask_index]
     values = np.asarray([flow[list(group)].sum() for group in request.features.groups])
     target = shap_result.targets[0]
-    return Explanation(mlm.name, shap_result.text, shap_result.mask_index, shap_result.output_kind,
-                       shap_result.words, (TargetExplanation(target.token, target.base_value, target.output, values),),
-                       0, "rollout", shap_result.target_ids[:1])
+    return Explanation(
+        mlm.name,
+        shap_result.text,
+        shap_result.mask_index,
+        shap_result.output_kind,
+        shap_result.words,
+        (TargetExplanation(target.token, target.base_value, target.output, values),),
+        0,
+        "rollout",
+        shap_result.target_ids[:1],
+    )
 
 
-def side_by_side(mlm: MaskedLM, text: str, *, mask_index: int = 0, target: str | None = None,
-                 output: str = "probability", max_evals: int = DEFAULT_MAX_EVALS, steps: int = DEFAULT_STEPS,
-                 rollout: bool = True) -> SideBySide:
+def side_by_side(
+    mlm: MaskedLM,
+    text: str,
+    *,
+    mask_index: int = 0,
+    target: str | None = None,
+    output: str = "probability",
+    max_evals: int = DEFAULT_MAX_EVALS,
+    steps: int = DEFAULT_STEPS,
+    rollout: bool = True,
+) -> SideBySide:
     """SHAP, integrated gradients and (with ``rollout``) attention rollout for one target word (default: the
     model's top word), their rank correlations and faithfulness — all hidden variants in one batched pass."""
     target_id = prepare(mlm, text, mask_index, [target] if target else None, False, output).target_ids[0]
     shap_result = explain(mlm, text, mask_index=mask_index, targets=[target_id], output=output, max_evals=max_evals)
-    ig_result = integrated_gradients(mlm, text, mask_index=mask_index, targets=[target_id], output=output,
-                                     steps=steps)
+    ig_result = integrated_gradients(mlm, text, mask_index=mask_index, targets=[target_id], output=output, steps=steps)
     rollout = rollout and refusal(mlm.model, "attention") is None  # no per-token attention (Funnel): no rollout
     explanations = [shap_result, ig_result] + ([rollout_explanation(mlm, shap_result)] if rollout else [])
     curves = tuple(per_target[0] for per_target in faithfulness(mlm, explanations))
     scores = [e.targets[0].values for e in explanations]
     correlations = np.asarray([[spearman(a, b) for b in scores] for a in scores])
     return SideBySide(shap_result.words, tuple(explanations), curves, correlations)
-

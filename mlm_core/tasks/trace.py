@@ -22,16 +22,20 @@ from ..analysis import Analysis, analyze
 from ..errors import InputError
 from ..model import MaskedLM
 from .predict import display_token, special_ids, top_ids
-from .words import one_token_word
 from .trace_program import check_traceable, clean_contexts, head_patched_log_probs, patched_log_probs
+from .words import one_token_word
 
 AUTO = "auto"  # contrast: the corrupted run's top word (none when it is the target)
 MIN_DIFFERENCE = 1e-3  # |m_clean − m_corrupt| below this leaves nothing to explain (effects would be noise)
-GRID_CAVEAT = ("Each cell copies one hidden state alone. When the information sits in several places at once "
-               "(redundant paths), each copy restores only part of it, so a small effect does not prove a state "
-               "is not used.")
-HEADS_CAVEAT = ("Each head's output is copied alone, at every position at once. Heads that back each other up "
-                "each look small, and a head's effect says nothing about which positions it matters at.")
+GRID_CAVEAT = (
+    "Each cell copies one hidden state alone. When the information sits in several places at once "
+    "(redundant paths), each copy restores only part of it, so a small effect does not prove a state "
+    "is not used."
+)
+HEADS_CAVEAT = (
+    "Each head's output is copied alone, at every position at once. Heads that back each other up "
+    "each look small, and a head's effect says nothing about which positions it matters at."
+)
 
 
 @dataclass(frozen=True)
@@ -79,14 +83,24 @@ class Trace:
 
     def to_dict(self) -> dict:
         """The JSON of ``python -m mlm_core trace --json`` (layer 0 = embeddings; heads 1-based)."""
-        result = {"model": self.model_name, "clean": self.clean, "corrupt": self.corrupt, "target": self.target,
-                  "contrast": self.contrast, "clean_value": self.clean_value, "corrupt_value": self.corrupt_value,
-                  "tokens": list(self.tokens),
-                  "layers": [{"layer": layer, "effects": [float(x) for x in row]}
-                             for layer, row in enumerate(self.layer_effects)]}
+        result = {
+            "model": self.model_name,
+            "clean": self.clean,
+            "corrupt": self.corrupt,
+            "target": self.target,
+            "contrast": self.contrast,
+            "clean_value": self.clean_value,
+            "corrupt_value": self.corrupt_value,
+            "tokens": list(self.tokens),
+            "layers": [
+                {"layer": layer, "effects": [float(x) for x in row]} for layer, row in enumerate(self.layer_effects)
+            ],
+        }
         if self.head_effects is not None:
-            result["heads"] = [{"layer": layer + 1, "head": head + 1, "effect": float(effect)}
-                               for (layer, head), effect in np.ndenumerate(self.head_effects)]
+            result["heads"] = [
+                {"layer": layer + 1, "head": head + 1, "effect": float(effect)}
+                for (layer, head), effect in np.ndenumerate(self.head_effects)
+            ]
         return result
 
     def metric_label(self) -> str:
@@ -94,23 +108,33 @@ class Trace:
 
     def values_line(self) -> str:
         """One sentence (Markdown): the metric at the mask in both texts, and what an effect of 1, 0 or below means."""
-        return (f"{self.metric_label()} at the mask: **{self.clean_value:.3f}** in the clean text, "
-                f"**{self.corrupt_value:.3f}** in the corrupted one. Effect = how much of that difference one copied "
-                "state restores: 1 = all of it, 0 = none, negative = it moves the other way.")
+        return (
+            f"{self.metric_label()} at the mask: **{self.clean_value:.3f}** in the clean text, "
+            f"**{self.corrupt_value:.3f}** in the corrupted one. Effect = how much of that difference one copied "
+            "state restores: 1 = all of it, 0 = none, negative = it moves the other way."
+        )
 
     def layers_frame(self) -> pd.DataFrame:
         """One row per (layer, position): layer, position, token (position-prefixed, unique), effect."""
         n_layers, n_tokens = self.layer_effects.shape
-        return pd.DataFrame({"layer": np.repeat(np.arange(n_layers), n_tokens),
-                             "position": np.tile(np.arange(n_tokens), n_layers),
-                             "token": [f"{i} {token}" for i, token in enumerate(self.tokens)] * n_layers,
-                             "effect": self.layer_effects.ravel()})
+        return pd.DataFrame(
+            {
+                "layer": np.repeat(np.arange(n_layers), n_tokens),
+                "position": np.tile(np.arange(n_tokens), n_layers),
+                "token": [f"{i} {token}" for i, token in enumerate(self.tokens)] * n_layers,
+                "effect": self.layer_effects.ravel(),
+            }
+        )
 
     def heads_frame(self) -> pd.DataFrame | None:
         if self.head_effects is None:
             return None
-        return pd.DataFrame([{"layer": layer + 1, "head": head + 1, "effect": float(effect)}
-                             for (layer, head), effect in np.ndenumerate(self.head_effects)])
+        return pd.DataFrame(
+            [
+                {"layer": layer + 1, "head": head + 1, "effect": float(effect)}
+                for (layer, head), effect in np.ndenumerate(self.head_effects)
+            ]
+        )
 
     def _token(self, position: int) -> str:
         clean = self.clean_tokens[position] if self.clean_tokens else self.tokens[position]
@@ -130,16 +154,23 @@ class Trace:
             else:
                 runs.append([int(position), layer, layer])
         if not runs:
-            return ("No single hidden state restores even a fifth of the difference: the information is spread "
-                    "over several positions (copy several states together to find it).")
-        parts = [f"on {self._token(position)} in "
-                 f"{_span(first, last)} (effect up to {self.layer_effects[first:last + 1, position].max():.2f})"
-                 for position, first, last in runs]
+            return (
+                "No single hidden state restores even a fifth of the difference: the information is spread "
+                "over several positions (copy several states together to find it)."
+            )
+        parts = [
+            f"on {self._token(position)} in "
+            f"{_span(first, last)} (effect up to {self.layer_effects[first : last + 1, position].max():.2f})"
+            for position, first, last in runs
+        ]
         text = f"The difference in {self.metric_label()} sits " + "; then ".join(parts) + "."
         if self.head_effects is not None:
             order = np.argsort(-self.head_effects.ravel())[:3]
-            heads = [f"{index // self.head_effects.shape[1] + 1}.{index % self.head_effects.shape[1] + 1} "
-                     f"({self.head_effects.ravel()[index]:.2f})" for index in order]
+            heads = [
+                f"{index // self.head_effects.shape[1] + 1}.{index % self.head_effects.shape[1] + 1} "
+                f"({self.head_effects.ravel()[index]:.2f})"
+                for index in order
+            ]
             text += " Heads whose output restores most of it (layer.head): " + ", ".join(heads) + "."
         return text
 
@@ -150,8 +181,9 @@ def _span(first: int, last: int) -> str:
     return f"the embeddings to layer {last}" if first == 0 else f"layers {first}–{last}"
 
 
-def trace_inputs(mlm: MaskedLM, clean: str, corrupt: str, *, target: str | None = None,
-                 contrast: str | None = AUTO) -> TraceInputs:
+def trace_inputs(
+    mlm: MaskedLM, clean: str, corrupt: str, *, target: str | None = None, contrast: str | None = AUTO
+) -> TraceInputs:
     """Analyse and check both texts (same token count, one mask each at the same place) and choose the metric:
     ``target`` defaults to the clean run's top word; ``contrast`` to the corrupted run's top word ("auto"), none
     when that is the target (then m = log P(target) alone, which still moves), or None for none."""
@@ -159,16 +191,22 @@ def trace_inputs(mlm: MaskedLM, clean: str, corrupt: str, *, target: str | None 
     runs = [analyze(mlm, text, require_mask=True) for text in (clean, corrupt)]
     for name, run in zip(("clean", "corrupted"), runs):
         if len(run.mask_positions) != 1:
-            raise InputError(f"The {name} text has {len(run.mask_positions)} masks — Trace follows one prediction: "
-                             f"keep exactly one [MASK] in each text.")
+            raise InputError(
+                f"The {name} text has {len(run.mask_positions)} masks — Trace follows one prediction: "
+                f"keep exactly one [MASK] in each text."
+            )
     if len(runs[0].tokens) != len(runs[1].tokens):
-        raise InputError(f"The texts must have the same number of tokens so states can be copied position by "
-                         f"position; clean has {len(runs[0].tokens)}: {' '.join(runs[0].tokens)} — corrupted has "
-                         f"{len(runs[1].tokens)}: {' '.join(runs[1].tokens)}. Change one word for one word.")
+        raise InputError(
+            f"The texts must have the same number of tokens so states can be copied position by "
+            f"position; clean has {len(runs[0].tokens)}: {' '.join(runs[0].tokens)} — corrupted has "
+            f"{len(runs[1].tokens)}: {' '.join(runs[1].tokens)}. Change one word for one word."
+        )
     position = runs[0].mask_positions[0]
     if runs[1].mask_positions[0] != position:
-        raise InputError(f"The masks are at different places (token {position} in the clean text, token "
-                         f"{runs[1].mask_positions[0]} in the corrupted one) — put [MASK] at the same place in both.")
+        raise InputError(
+            f"The masks are at different places (token {position} in the clean text, token "
+            f"{runs[1].mask_positions[0]} in the corrupted one) — put [MASK] at the same place in both."
+        )
     target_id, target = _word(mlm, target, runs[0], "Target")
     if contrast == AUTO:
         contrast_id, contrast = _word(mlm, None, runs[1], "Contrast")
@@ -177,15 +215,19 @@ def trace_inputs(mlm: MaskedLM, clean: str, corrupt: str, *, target: str | None 
     elif contrast is not None:
         contrast_id, contrast = _word(mlm, contrast, runs[1], "Contrast")
         if contrast_id == target_id:
-            raise InputError(f"Target and contrast are the same word ('{target}'), so log P(target) − log P(contrast)"
-                             " is always 0 — pick another contrast, or none.")
+            raise InputError(
+                f"Target and contrast are the same word ('{target}'), so log P(target) − log P(contrast)"
+                " is always 0 — pick another contrast, or none."
+            )
     else:
         contrast_id = None
     inputs = TraceInputs(runs[0], runs[1], position, target_id, target, contrast_id, contrast)
     values = [float(inputs.metric(run.mask_log_probs[0])) for run in runs]
     if abs(values[0] - values[1]) < MIN_DIFFERENCE:
-        raise InputError(f"{_label(inputs)} is the same in both texts ({values[0]:.4f}), so there is no difference "
-                         "to trace — change a word that matters for the mask, or pick another target.")
+        raise InputError(
+            f"{_label(inputs)} is the same in both texts ({values[0]:.4f}), so there is no difference "
+            "to trace — change a word that matters for the mask, or pick another target."
+        )
     return inputs
 
 
@@ -217,8 +259,9 @@ def layer_effects(mlm: MaskedLM, inputs: TraceInputs, on_layer=lambda done, tota
         differ = np.flatnonzero((clean[layer] != corrupt[layer]).any(axis=1))
         if len(differ):
             patches = np.eye(clean.shape[1], dtype=bool)[differ]
-            values = inputs.metric(patched_log_probs(mlm, layer, clean[layer], corrupt[layer], patches,
-                                                     inputs.position, inputs.ids()))
+            values = inputs.metric(
+                patched_log_probs(mlm, layer, clean[layer], corrupt[layer], patches, inputs.position, inputs.ids())
+            )
             effects[layer, differ] = (values - m_corrupt) / (m_clean - m_corrupt)
         on_layer(layer + 1, len(clean))
     return effects
@@ -229,19 +272,44 @@ def head_effects(mlm: MaskedLM, inputs: TraceInputs) -> np.ndarray:
     contexts = clean_contexts(mlm, inputs.clean.hidden_states)
     m_clean, m_corrupt = (float(inputs.metric(run.mask_log_probs[0])) for run in (inputs.clean, inputs.corrupt))
     rows = np.eye(mlm.num_heads, dtype=np.float32)
-    values = [inputs.metric(head_patched_log_probs(mlm, layer, inputs.corrupt.hidden_states[layer], contexts[layer],
-                                                   rows, inputs.position, inputs.ids()))
-              for layer in range(mlm.num_layers)]
+    values = [
+        inputs.metric(
+            head_patched_log_probs(
+                mlm, layer, inputs.corrupt.hidden_states[layer], contexts[layer], rows, inputs.position, inputs.ids()
+            )
+        )
+        for layer in range(mlm.num_layers)
+    ]
     return (np.stack(values) - m_corrupt) / (m_clean - m_corrupt)
 
 
-def trace(mlm: MaskedLM, clean: str, corrupt: str, *, target: str | None = None, contrast: str | None = AUTO,
-          heads: bool = False, on_layer=lambda done, total: None) -> Trace:
+def trace(
+    mlm: MaskedLM,
+    clean: str,
+    corrupt: str,
+    *,
+    target: str | None = None,
+    contrast: str | None = AUTO,
+    heads: bool = False,
+    on_layer=lambda done, total: None,
+) -> Trace:
     """The layer × position grid of patching effects (and with ``heads`` the layer × head grid) for ``clean``
     against ``corrupt`` (same token count, one [MASK] at the same place); ``on_layer`` hears progress."""
     check_traceable(mlm, heads=heads)
     inputs = trace_inputs(mlm, clean, corrupt, target=target, contrast=contrast)
     grid = layer_effects(mlm, inputs, on_layer)
     values = [float(inputs.metric(run.mask_log_probs[0])) for run in (inputs.clean, inputs.corrupt)]
-    return Trace(mlm.name, clean, corrupt, inputs.corrupt.tokens, inputs.position, inputs.target, inputs.contrast,
-                 values[0], values[1], grid, head_effects(mlm, inputs) if heads else None, inputs.clean.tokens)
+    return Trace(
+        mlm.name,
+        clean,
+        corrupt,
+        inputs.corrupt.tokens,
+        inputs.position,
+        inputs.target,
+        inputs.contrast,
+        values[0],
+        values[1],
+        grid,
+        head_effects(mlm, inputs) if heads else None,
+        inputs.clean.tokens,
+    )

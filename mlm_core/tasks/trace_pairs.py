@@ -16,8 +16,10 @@ from ..analysis import USER_MASK, encode
 from ..errors import InputError
 from ..model import MaskedLM
 
-HIDE_HELP = ("Trace needs one [MASK] at the same place in both sentences, so a word they share is hidden; it then "
-             "shows where the changed word's information reaches the prediction of that word.")
+HIDE_HELP = (
+    "Trace needs one [MASK] at the same place in both sentences, so a word they share is hidden; it then "
+    "shows where the changed word's information reaches the prediction of that word."
+)
 _WORD = re.compile(r"\w+(?:['’]\w+)*")  # the word inside a whitespace chunk, without its punctuation
 
 
@@ -39,8 +41,9 @@ class PairTrace:
 
     def summary(self) -> str:
         """One line (Markdown): both texts as code, and the word the pair changes."""
-        return (f"Clean: `{self.clean}` · corrupted: `{self.corrupt}` (changed: '{self.changed[0]}' → "
-                f"'{self.changed[1]}')")
+        return (
+            f"Clean: `{self.clean}` · corrupted: `{self.corrupt}` (changed: '{self.changed[0]}' → '{self.changed[1]}')"
+        )
 
 
 def pair_for_trace(mlm: MaskedLM, good: str, bad: str, *, hide: int | None = None) -> PairTrace:
@@ -49,36 +52,47 @@ def pair_for_trace(mlm: MaskedLM, good: str, bad: str, *, hide: int | None = Non
     not one word swapped for one word, different token counts, nothing shared to hide, or ``hide`` not shared."""
     words = good.split(), bad.split()
     if len(words[0]) != len(words[1]):
-        raise InputError(f"The sentences have {len(words[0])} and {len(words[1])} words — Trace copies states "
-                         "position by position, so it needs a pair that swaps one word for one word.")
+        raise InputError(
+            f"The sentences have {len(words[0])} and {len(words[1])} words — Trace copies states "
+            "position by position, so it needs a pair that swaps one word for one word."
+        )
     changed = [i for i, (a, b) in enumerate(zip(*words)) if a != b]
     if len(changed) != 1:
         shown = ", ".join(f"'{words[0][i]}'/'{words[1][i]}'" for i in changed[:3])
-        raise InputError("The sentences are the same — there is no difference to trace." if not changed else
-                         f"The sentences differ in {len(changed)} words ({shown}) — Trace follows one changed "
-                         "word; pick a pair that changes one.")
+        raise InputError(
+            "The sentences are the same — there is no difference to trace."
+            if not changed
+            else f"The sentences differ in {len(changed)} words ({shown}) — Trace follows one changed "
+            "word; pick a pair that changes one."
+        )
     where = changed[0]
     lengths = [len(encode(mlm, text, require_mask=False).input_ids) for text in (good, bad)]
     if lengths[0] != lengths[1]:
-        raise InputError(f"'{words[0][where]}' and '{words[1][where]}' are split into different numbers of tokens "
-                         f"by model '{mlm.name}' (the sentences have {lengths[0]} and {lengths[1]}) — Trace copies "
-                         "states position by position and needs as many in each.")
-    choices = tuple((i, match.group()) for i, word in enumerate(words[0])
-                    if i != where and (match := _WORD.search(word)))
+        raise InputError(
+            f"'{words[0][where]}' and '{words[1][where]}' are split into different numbers of tokens "
+            f"by model '{mlm.name}' (the sentences have {lengths[0]} and {lengths[1]}) — Trace copies "
+            "states position by position and needs as many in each."
+        )
+    choices = tuple(
+        (i, match.group()) for i, word in enumerate(words[0]) if i != where and (match := _WORD.search(word))
+    )
     if not choices:
-        raise InputError("The sentences share no word that could be hidden — Trace needs a [MASK] on a word both "
-                         "have.")
+        raise InputError("The sentences share no word that could be hidden — Trace needs a [MASK] on a word both have.")
     indices = [i for i, _ in choices]
     if hide is None:
         hide = min(indices, key=lambda i: (abs(i - where), i))
     elif hide not in indices:
-        raise InputError(f"Word {hide} cannot be hidden (it is the changed word or has no letters) — pick one of "
-                         f"{', '.join(f'{i} ({w})' for i, w in choices)}.")
+        raise InputError(
+            f"Word {hide} cannot be hidden (it is the changed word or has no letters) — pick one of "
+            f"{', '.join(f'{i} ({w})' for i, w in choices)}."
+        )
     clean, corrupt = (_hide(sentence, hide) for sentence in words)
     encodings = [encode(mlm, text) for text in (clean, corrupt)]
     if len({(len(e.input_ids), e.mask_positions) for e in encodings}) != 1:  # a tokenizer that reads across words
-        raise InputError(f"Hiding '{dict(choices)[hide]}' gives texts whose tokens do not line up for model "
-                         f"'{mlm.name}' — hide another word.")
+        raise InputError(
+            f"Hiding '{dict(choices)[hide]}' gives texts whose tokens do not line up for model "
+            f"'{mlm.name}' — hide another word."
+        )
     return PairTrace(clean, corrupt, hide, (words[0][where], words[1][where]), choices)
 
 

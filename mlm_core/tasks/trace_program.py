@@ -34,7 +34,8 @@ def check_traceable(mlm: MaskedLM, *, heads: bool = False) -> None:
     if heads and family not in HEAD_PATCHING_FAMILIES:
         raise UnsupportedModelError(
             f"Head patching is offered for BERT, RoBERTa, CamemBERT and XLM-RoBERTa models; model '{mlm.name}' is "
-            f"of type '{family}', whose heads' outputs are not reached one by one here — trace without heads.")
+            f"of type '{family}', whose heads' outputs are not reached one by one here — trace without heads."
+        )
 
 
 def _layers(model):
@@ -57,8 +58,15 @@ def _call(mlm: MaskedLM, key: tuple, make_step, inputs: tuple) -> np.ndarray:
     return mlm.forward.programs.run(program, make_step, tuple(tf.constant(x) for x in inputs))[0].numpy()
 
 
-def patched_log_probs(mlm: MaskedLM, layer: int, clean: np.ndarray, corrupt: np.ndarray, patches: np.ndarray,
-                      position: int, ids: np.ndarray) -> np.ndarray:
+def patched_log_probs(
+    mlm: MaskedLM,
+    layer: int,
+    clean: np.ndarray,
+    corrupt: np.ndarray,
+    patches: np.ndarray,
+    position: int,
+    ids: np.ndarray,
+) -> np.ndarray:
     """log P(``ids`` int[2]) at token ``position`` → float32[R, 2], one row per patch row ``patches`` bool[R, T]:
     the corrupted hidden state ``corrupt`` float[T, D] at layer ``layer`` (the input of encoder layer ``layer``;
     ``layer`` = L is the last output) with the positions true in the row taken from ``clean`` float[T, D], then the
@@ -73,19 +81,32 @@ def patched_log_probs(mlm: MaskedLM, layer: int, clean: np.ndarray, corrupt: np.
             attention_mask = tf.ones(tf.shape(rows), dtype=tf.int32)
             states = run_layers(model, hidden, attention_mask, first=layer, positions=tf.fill([n_rows, 1], at))
             return (_scores(model, states, wanted),)
+
         return step
 
-    inputs = (clean.astype(np.float32), corrupt.astype(np.float32), patches.astype(np.int32), np.int32(position),
-              ids.astype(np.int32))
+    inputs = (
+        clean.astype(np.float32),
+        corrupt.astype(np.float32),
+        patches.astype(np.int32),
+        np.int32(position),
+        ids.astype(np.int32),
+    )
     return _call(mlm, ("trace", "layer", layer), make_step, inputs)
 
 
 def _self_attention(layer, hidden, additive):
     """A layer's heads' outputs float[N, T, H·d]: its own self-attention call (attention-weighted values, heads
     side by side, before the output projection)."""
-    return layer.attention.self_attention(hidden_states=hidden, attention_mask=additive, head_mask=None,
-                                          encoder_hidden_states=None, encoder_attention_mask=None,
-                                          past_key_value=None, output_attentions=False, training=False)[0]
+    return layer.attention.self_attention(
+        hidden_states=hidden,
+        attention_mask=additive,
+        head_mask=None,
+        encoder_hidden_states=None,
+        encoder_attention_mask=None,
+        past_key_value=None,
+        output_attentions=False,
+        training=False,
+    )[0]
 
 
 def layer_with_contexts(layer, hidden, additive, contexts, chosen, num_heads: int):
@@ -97,8 +118,9 @@ def layer_with_contexts(layer, hidden, additive, contexts, chosen, num_heads: in
     per_unit = tf.repeat(chosen, width, axis=1)[:, tf.newaxis, :]  # [N, 1, H·d]: each head's slice of the width
     mixed = own * (1.0 - per_unit) + contexts[tf.newaxis] * per_unit
     attended = layer.attention.dense_output(hidden_states=mixed, input_tensor=hidden, training=False)
-    return layer.bert_output(hidden_states=layer.intermediate(hidden_states=attended), input_tensor=attended,
-                             training=False)
+    return layer.bert_output(
+        hidden_states=layer.intermediate(hidden_states=attended), input_tensor=attended, training=False
+    )
 
 
 def clean_contexts(mlm: MaskedLM, hidden_states: np.ndarray) -> np.ndarray:
@@ -111,15 +133,30 @@ def clean_contexts(mlm: MaskedLM, hidden_states: np.ndarray) -> np.ndarray:
             states = _known_width(model, states)
             ones = tf.ones(tf.shape(states)[1:2], dtype=tf.int32)[tf.newaxis]
             additive = extended_attention_mask(ones, states.dtype)
-            return (tf.concat([_self_attention(layer, states[index][tf.newaxis], additive)
-                               for index, layer in enumerate(_layers(model))], axis=0),)
+            return (
+                tf.concat(
+                    [
+                        _self_attention(layer, states[index][tf.newaxis], additive)
+                        for index, layer in enumerate(_layers(model))
+                    ],
+                    axis=0,
+                ),
+            )
+
         return step
 
     return _call(mlm, ("trace", "contexts"), make_step, (hidden_states[:-1].astype(np.float32),))
 
 
-def head_patched_log_probs(mlm: MaskedLM, layer: int, corrupt: np.ndarray, contexts: np.ndarray,
-                           chosen: np.ndarray, position: int, ids: np.ndarray) -> np.ndarray:
+def head_patched_log_probs(
+    mlm: MaskedLM,
+    layer: int,
+    corrupt: np.ndarray,
+    contexts: np.ndarray,
+    chosen: np.ndarray,
+    position: int,
+    ids: np.ndarray,
+) -> np.ndarray:
     """log P(``ids`` int[2]) at ``position`` → float32[R, 2]: the corrupted run from its input of encoder layer
     ``layer`` (0-based) ``corrupt`` float[T, D], that layer's heads chosen per row by ``chosen`` float[R, H] given
     the clean run's outputs ``contexts`` float[T, H·d], then the remaining layers and the MLM head."""
@@ -135,8 +172,14 @@ def head_patched_log_probs(mlm: MaskedLM, layer: int, corrupt: np.ndarray, conte
             hidden = layer_with_contexts(_layers(model)[layer], hidden, additive, clean_heads, rows, num_heads)
             states = run_layers(model, hidden, attention_mask, first=layer + 1, positions=tf.fill([n_rows, 1], at))
             return (_scores(model, states, wanted),)
+
         return step
 
-    inputs = (corrupt.astype(np.float32), contexts.astype(np.float32), chosen.astype(np.float32),
-              np.int32(position), ids.astype(np.int32))
+    inputs = (
+        corrupt.astype(np.float32),
+        contexts.astype(np.float32),
+        chosen.astype(np.float32),
+        np.int32(position),
+        ids.astype(np.int32),
+    )
     return _call(mlm, ("trace", "heads", layer), make_step, inputs)

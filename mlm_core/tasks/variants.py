@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -49,13 +49,17 @@ def expand_variants(text: str) -> tuple[Variant, ...]:
     groups = [match.group(1).split("|") for match in _GROUP.finditer(text)]
     for number, choices in enumerate(groups, start=1):
         if any(not choice.strip() for choice in choices):
-            raise InputError(f"Brace group {number} ('{{{'|'.join(choices)}}}') has an empty choice — write a word "
-                             f"between every pair of '|', e.g. '{EXAMPLE_VARIANTS}'")
+            raise InputError(
+                f"Brace group {number} ('{{{'|'.join(choices)}}}') has an empty choice — write a word "
+                f"between every pair of '|', e.g. '{EXAMPLE_VARIANTS}'"
+            )
     n_combinations = int(np.prod([len(choices) for choices in groups]))
     if n_combinations > MAX_COMBINATIONS:
         sizes = " × ".join(str(len(choices)) for choices in groups)
-        raise InputError(f"The braces make {sizes} = {n_combinations} sentence variants; the limit is "
-                         f"{MAX_COMBINATIONS} — remove some choices or a brace group.")
+        raise InputError(
+            f"The braces make {sizes} = {n_combinations} sentence variants; the limit is "
+            f"{MAX_COMBINATIONS} — remove some choices or a brace group."
+        )
     pieces = _GROUP.split(text)  # literal text at even indices, group contents at odd ones
     variants = []
     for fill in itertools.product(*[[choice.strip() for choice in choices] for choices in groups]):
@@ -70,16 +74,22 @@ def _check_braces(text: str) -> None:
         if character == "{":
             depth += 1
             if depth > 1:
-                raise InputError(f"Braces cannot be nested (a '{{' at character {offset + 1} is inside another "
-                                 f"group) — write one level of choices, e.g. '{EXAMPLE_VARIANTS}'")
+                raise InputError(
+                    f"Braces cannot be nested (a '{{' at character {offset + 1} is inside another "
+                    f"group) — write one level of choices, e.g. '{EXAMPLE_VARIANTS}'"
+                )
         elif character == "}":
             depth -= 1
             if depth < 0:
-                raise InputError(f"Unbalanced braces: a '}}' at character {offset + 1} closes no '{{' — write "
-                                 f"choices as {{a|b}}, e.g. '{EXAMPLE_VARIANTS}'")
+                raise InputError(
+                    f"Unbalanced braces: a '}}' at character {offset + 1} closes no '{{' — write "
+                    f"choices as {{a|b}}, e.g. '{EXAMPLE_VARIANTS}'"
+                )
     if depth:
-        raise InputError(f"Unbalanced braces: a '{{' is never closed — end each group of choices with '}}', e.g. "
-                         f"'{EXAMPLE_VARIANTS}'")
+        raise InputError(
+            f"Unbalanced braces: a '{{' is never closed — end each group of choices with '}}', e.g. "
+            f"'{EXAMPLE_VARIANTS}'"
+        )
 
 
 def encode_variants(mlm: MaskedLM, variants: Sequence[Variant]) -> list[Encoding]:
@@ -93,8 +103,10 @@ def encode_variants(mlm: MaskedLM, variants: Sequence[Variant]) -> list[Encoding
             raise InputError(f"Variant '{variant.text}': {error}") from error
     counts = {len(encoding.mask_positions) for encoding in encodings}
     if len(counts) > 1:
-        raise InputError("The variants have different numbers of [MASK] — keep [MASK] outside the braces so "
-                         "every variant has the same masks.")
+        raise InputError(
+            "The variants have different numbers of [MASK] — keep [MASK] outside the braces so "
+            "every variant has the same masks."
+        )
     return encodings
 
 
@@ -106,8 +118,7 @@ def variant_log_probs(mlm: MaskedLM, encodings: Sequence[Encoding]) -> list[np.n
         by_length.setdefault(len(encoding.input_ids), []).append(index)
     result: list[np.ndarray] = [np.empty(0)] * len(encodings)
     for indices in by_length.values():
-        forward = mlm.forward([encodings[n].input_ids for n in indices],
-                              [encodings[n].mask_positions for n in indices])
+        forward = mlm.forward([encodings[n].input_ids for n in indices], [encodings[n].mask_positions for n in indices])
         for row, n in enumerate(indices):
             result[n] = forward.log_probs[row]
     return result
@@ -130,6 +141,9 @@ def variant_prediction(mlm: MaskedLM, encoding: Encoding, log_probs: np.ndarray,
     computed for variants (they need further passes per variant); ``joint_skipped_reason`` says so."""
     source = _MaskLogProbs(encoding, log_probs)
     masks = tuple(mask_prediction(mlm, source, k, top_k=top_k) for k in range(len(encoding.mask_positions)))
-    skipped = ("Joint fillings are not computed for sentence variants — predict one variant on its own for them."
-               if len(masks) > 1 else None)
+    skipped = (
+        "Joint fillings are not computed for sentence variants — predict one variant on its own for them."
+        if len(masks) > 1
+        else None
+    )
     return Prediction(mlm.name, encoding.text, encoding.tokens, masks, (), skipped)

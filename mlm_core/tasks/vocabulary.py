@@ -3,8 +3,8 @@ and one ``Word`` type (a vocabulary entry with its probability)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Collection
 
 import numpy as np
 
@@ -52,8 +52,10 @@ def top_ids(log_probs: np.ndarray, k: int, banned: np.ndarray) -> np.ndarray:
 
 def top_words(mlm: MaskedLM, log_probs: np.ndarray, k: int, banned: np.ndarray) -> tuple[Word, ...]:
     """The ``k`` most probable words of ``log_probs`` float[V] (``banned`` left out), best first."""
-    return tuple(Word(display_token(mlm, token_id), int(token_id), float(np.exp(log_probs[token_id])))
-                 for token_id in top_ids(log_probs, k, banned))
+    return tuple(
+        Word(display_token(mlm, token_id), int(token_id), float(np.exp(log_probs[token_id])))
+        for token_id in top_ids(log_probs, k, banned)
+    )
 
 
 def vocabulary_rank(log_probs: np.ndarray, token_id: int, banned: np.ndarray) -> int:

@@ -13,8 +13,8 @@ the text per piece of every longer word) → forward (every copy of every word, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -39,8 +39,9 @@ def parse_words(words: str | Sequence[str]) -> tuple[str, ...]:
         return ()
     for number, item in enumerate(items, start=1):
         if not isinstance(item, str) or not item.strip():
-            raise InputError(f"Word {number} of {len(items)} is empty — separate words with single commas, e.g. "
-                             f"'{EXAMPLE_WORDS}'.")
+            raise InputError(
+                f"Word {number} of {len(items)} is empty — separate words with single commas, e.g. '{EXAMPLE_WORDS}'."
+            )
     chosen = tuple(dict.fromkeys(item.strip() for item in items))
     if len(chosen) > MAX_WORDS:
         raise InputError(f"{len(chosen)} words were given; the limit is {MAX_WORDS} — keep the ones you compare.")
@@ -55,40 +56,48 @@ def word_pieces(mlm: MaskedLM, encoding: Encoding, mask_index: int, word: str) -
     if mlm.mask_token in word or "[MASK]" in word:
         raise InputError(f"The word '{word}' contains a mask — type the word itself, e.g. '{EXAMPLE_WORDS}'.")
     ids, position = encoding.input_ids, encoding.mask_positions[mask_index]
-    prefix, suffix = ids[:position], ids[position + 1:]
+    prefix, suffix = ids[:position], ids[position + 1 :]
     pieces: tuple[int, ...] = ()
     if encoding.mask_spans:
         filled = encode(mlm, fill_text(encoding, {mask_index: word}), require_mask=False).input_ids
         n_pieces = len(filled) - len(prefix) - len(suffix)
-        if n_pieces > 0 and filled[:position] == prefix and filled[position + n_pieces:] == suffix:
-            pieces = filled[position:position + n_pieces]
+        if n_pieces > 0 and filled[:position] == prefix and filled[position + n_pieces :] == suffix:
+            pieces = filled[position : position + n_pieces]
     if not pieces:
         pieces = tuple(mlm.tokenizer(word, add_special_tokens=False)["input_ids"])
     if not pieces:
-        raise InputError(f"The word '{word}' is empty for this model's tokenizer — type letters, e.g. "
-                         f"'{EXAMPLE_WORDS}'.")
+        raise InputError(
+            f"The word '{word}' is empty for this model's tokenizer — type letters, e.g. '{EXAMPLE_WORDS}'."
+        )
     special = special_token_ids(mlm.tokenizer)
     if any(piece in special for piece in pieces):
         written = " ".join(mlm.tokenizer.convert_ids_to_tokens(list(pieces)))
-        raise InputError(f"The word '{word}' becomes {written} for model '{mlm.name}': a special or unknown token "
-                         "has no meaningful probability — type a word in the model's language and alphabet.")
+        raise InputError(
+            f"The word '{word}' becomes {written} for model '{mlm.name}': a special or unknown token "
+            "has no meaningful probability — type a word in the model's language and alphabet."
+        )
     return tuple(int(piece) for piece in pieces)
 
 
-ONE_TOKEN_FIX = ("this view follows one token: pick a word from the list or one the vocabulary keeps whole; "
-                 "Predict's 'Your words' (predict --words) gives a split word's probability, its pieces chained")
+ONE_TOKEN_FIX = (
+    "this view follows one token: pick a word from the list or one the vocabulary keeps whole; "
+    "Predict's 'Your words' (predict --words) gives a split word's probability, its pieces chained"
+)
 
 
-def one_token_word(mlm: MaskedLM, encoding: Encoding, mask_index: int, word: str | int, *,
-                   role: str = "Target") -> tuple[int, str]:
+def one_token_word(
+    mlm: MaskedLM, encoding: Encoding, mask_index: int, word: str | int, *, role: str = "Target"
+) -> tuple[int, str]:
     """(token id, display name) of a word to follow at mask ``mask_index``: a token id as it is; a typed word as the
     one token the tokenizer writes in place of the mask (``word_pieces``, as Predict's chosen words), else a
     vocabulary entry as the top-k lists show it (e.g. '##s'). A word of several pieces has no single token whose
     probability a layer, a head or a patch could be read for: ``InputError`` naming its pieces and the fix."""
     if isinstance(word, (int, np.integer)):
         if not 0 <= int(word) < len(mlm.tokenizer) or int(word) in mlm.tokenizer.all_special_ids:
-            raise InputError(f"{role} token id {word} is not a word of this model's vocabulary"
-                             f" (0…{len(mlm.tokenizer) - 1}, special tokens left out) — pick a word from the list.")
+            raise InputError(
+                f"{role} token id {word} is not a word of this model's vocabulary"
+                f" (0…{len(mlm.tokenizer) - 1}, special tokens left out) — pick a word from the list."
+            )
         return int(word), display_token(mlm, int(word))
     try:
         pieces, problem = word_pieces(mlm, encoding, mask_index, word.strip()), None
@@ -133,7 +142,7 @@ def word_copies(mlm: MaskedLM, encodings: Sequence[Encoding], words: Sequence[st
             for w, word_ids in enumerate(per_word):
                 for i in range(len(word_ids) if len(word_ids) > 1 else 0):
                     middle = word_ids[:i] + (mask_id,) * (len(word_ids) - i)
-                    rows.append(ids[:position] + middle + ids[position + 1:])
+                    rows.append(ids[:position] + middle + ids[position + 1 :])
                     positions.append(position + i)
                     targets.append(word_ids[i])
                     keys.append((v, k, w, i))
@@ -142,13 +151,17 @@ def word_copies(mlm: MaskedLM, encodings: Sequence[Encoding], words: Sequence[st
     return pieces, WordCopies(tuple(rows), as_array(positions), as_array(targets), tuple(keys))
 
 
-def score_words(mlm: MaskedLM, encodings: Sequence[Encoding], mask_log_probs: Sequence[np.ndarray],
-                words: Sequence[str]) -> list[tuple[tuple[WordScore, ...], ...]]:
+def score_words(
+    mlm: MaskedLM, encodings: Sequence[Encoding], mask_log_probs: Sequence[np.ndarray], words: Sequence[str]
+) -> list[tuple[tuple[WordScore, ...], ...]]:
     """Every word at every mask of every encoding (given each one's mask log-probs float[M, V]):
     result[variant][mask][word]. All longer words' copies run in one batched call."""
     pieces, copies = word_copies(mlm, encodings, words)
-    piece_log_probs = (mlm.forward.target_log_probs(copies.rows, copies.positions, copies.targets)
-                       if copies.rows else np.empty(0, dtype=np.float32))
+    piece_log_probs = (
+        mlm.forward.target_log_probs(copies.rows, copies.positions, copies.targets)
+        if copies.rows
+        else np.empty(0, dtype=np.float32)
+    )
     by_key = dict(zip(copies.keys, piece_log_probs.tolist()))
     banned = special_ids(mlm)
     result = []
@@ -170,8 +183,9 @@ def score_words(mlm: MaskedLM, encodings: Sequence[Encoding], mask_log_probs: Se
     return result
 
 
-def predict_words(mlm: MaskedLM, text: str, words: str | Sequence[str] = (), *, top_k: int = 5,
-                  joint_k: int = 5) -> WordsPrediction:
+def predict_words(
+    mlm: MaskedLM, text: str, words: str | Sequence[str] = (), *, top_k: int = 5, joint_k: int = 5
+) -> WordsPrediction:
     """The top-``top_k`` per mask and the chosen ``words``' scores, for ``text`` or, when it has braces, for each
     of its variants (every variant in a few batched calls). Without braces the prediction is ``predict``'s own."""
     chosen = parse_words(words)
@@ -187,6 +201,12 @@ def predict_words(mlm: MaskedLM, text: str, words: str | Sequence[str] = (), *, 
         analysis = analyze(mlm, text, require_mask=True)  # the memoised pass predict just used
         encodings, log_probs, fills = [analysis.encoding], [analysis.mask_log_probs], [()]
     scores = score_words(mlm, encodings, log_probs, chosen)
-    return WordsPrediction(mlm.name, text, chosen, tuple(
-        VariantWords(fill, prediction, variant_scores)
-        for fill, prediction, variant_scores in zip(fills, predictions, scores)))
+    return WordsPrediction(
+        mlm.name,
+        text,
+        chosen,
+        tuple(
+            VariantWords(fill, prediction, variant_scores)
+            for fill, prediction, variant_scores in zip(fills, predictions, scores)
+        ),
+    )

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .predict import Prediction
 
+
 @dataclass(frozen=True)
 class WordScore:
     """One chosen word at one mask: its ``pieces`` (tokens, with their ids), log P of each piece given the earlier
@@ -35,10 +36,13 @@ class WordScore:
         return len(self.pieces) > 1
 
     def to_dict(self) -> dict:
-        return {"word": self.word, "pieces": list(self.pieces), "log_prob": self.log_prob,
-                "probability": self.probability, "rank": self.rank}
-
-
+        return {
+            "word": self.word,
+            "pieces": list(self.pieces),
+            "log_prob": self.log_prob,
+            "probability": self.probability,
+            "rank": self.rank,
+        }
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,6 @@ class VariantWords:
         return masks
 
 
-
 @dataclass(frozen=True)
 class WordsPrediction:
     """A text's prediction with the chosen ``words`` at every mask, once per sentence variant (one variant with an
@@ -76,14 +79,18 @@ class WordsPrediction:
     @property
     def variants_reading(self) -> str:
         """What the variants view shows, in one sentence."""
-        return (f"{len(self.variants)} sentence variants, each predicted on its own; the first is the reference "
-                "for the ratios.")
+        return (
+            f"{len(self.variants)} sentence variants, each predicted on its own; the first is the reference "
+            "for the ratios."
+        )
 
     @property
     def ratio_reading(self) -> str:
         """What the ratio column means, naming the first variant's fill."""
-        return (f"Ratio: the word's probability in this variant divided by its probability in the first "
-                f"variant ({' / '.join(self.variants[0].fill)}).")
+        return (
+            f"Ratio: the word's probability in this variant divided by its probability in the first "
+            f"variant ({' / '.join(self.variants[0].fill)})."
+        )
 
     def to_dict(self) -> dict:
         """``Prediction.to_dict`` with ``words`` in each mask; with braces ``{"model", "text", "variants": [{"fill",
@@ -92,9 +99,14 @@ class WordsPrediction:
             data = self.variants[0].prediction.to_dict()
             data["masks"] = self.variants[0].masks_dicts()
             return data
-        return {"model": self.model_name, "text": self.text,
-                "variants": [{"fill": list(variant.fill), "text": variant.prediction.text,
-                              "masks": variant.masks_dicts()} for variant in self.variants]}
+        return {
+            "model": self.model_name,
+            "text": self.text,
+            "variants": [
+                {"fill": list(variant.fill), "text": variant.prediction.text, "masks": variant.masks_dicts()}
+                for variant in self.variants
+            ],
+        }
 
     def _label(self, variant: VariantWords) -> dict:
         return {"variant": " / ".join(variant.fill)} if self.has_variants else {}
@@ -108,10 +120,21 @@ class WordsPrediction:
     def words_frame(self) -> pd.DataFrame:
         """One row per (variant, mask, word): [variant,] mask (1-based), word, pieces (space-separated), split,
         log_prob, probability, rank (empty for a word of several pieces)."""
-        rows = [{**self._label(variant), "mask": k + 1, "word": score.word, "pieces": " ".join(score.pieces),
-                 "split": score.split, "log_prob": score.log_prob, "probability": score.probability,
-                 "rank": score.rank}
-                for variant in self.variants for k, scores in enumerate(variant.words) for score in scores]
+        rows = [
+            {
+                **self._label(variant),
+                "mask": k + 1,
+                "word": score.word,
+                "pieces": " ".join(score.pieces),
+                "split": score.split,
+                "log_prob": score.log_prob,
+                "probability": score.probability,
+                "rank": score.rank,
+            }
+            for variant in self.variants
+            for k, scores in enumerate(variant.words)
+            for score in scores
+        ]
         columns = self._columns(["mask", "word", "pieces", "split", "log_prob", "probability", "rank"])
         return pd.DataFrame(rows, columns=columns).astype({"rank": "Int64"})
 

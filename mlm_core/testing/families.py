@@ -12,15 +12,41 @@ from pathlib import Path
 
 from .synthetic import PUNCTUATION, SIZES, WORDS, wordpiece_vocab
 
-FAMILIES = ("bert", "roberta", "camembert", "xlm-roberta", "roberta-prelayernorm", "distilbert", "albert",
-            "electra", "deberta", "deberta-v2", "mpnet", "mobilebert", "convbert", "roformer", "rembert", "funnel",
-            "longformer", "xlm", "flaubert", "esm")
+FAMILIES = (
+    "bert",
+    "roberta",
+    "camembert",
+    "xlm-roberta",
+    "roberta-prelayernorm",
+    "distilbert",
+    "albert",
+    "electra",
+    "deberta",
+    "deberta-v2",
+    "mpnet",
+    "mobilebert",
+    "convbert",
+    "roformer",
+    "rembert",
+    "funnel",
+    "longformer",
+    "xlm",
+    "flaubert",
+    "esm",
+)
 ESM_SPECIALS = ("<cls>", "<pad>", "<eos>", "<unk>")
 AMINO_ACIDS = tuple("LAGVSERTIDPKQNFYMHWCXBUZO")
 
 
-def family_config(family: str, *, vocab_size: int, size: str = "tiny", pad_token_id: int = 0,
-                  mask_token_id: int | None = None, layers: int | None = None):
+def family_config(
+    family: str,
+    *,
+    vocab_size: int,
+    size: str = "tiny",
+    pad_token_id: int = 0,
+    mask_token_id: int | None = None,
+    layers: int | None = None,
+):
     """The config of a random ``family`` model of ``size`` ('tiny': hidden 32, 2 layers, 2 heads; 'base'), with
     ``layers`` layers instead of the size's (e.g. 6 for DistilBERT-base)."""
     from transformers import AutoConfig
@@ -29,42 +55,103 @@ def family_config(family: str, *, vocab_size: int, size: str = "tiny", pad_token
     layers = layers or size_layers
     small = hidden // 2
     common = {"vocab_size": vocab_size, "pad_token_id": pad_token_id}
-    bert_like = {**common, "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
-                 "intermediate_size": intermediate, "max_position_embeddings": positions}
+    bert_like = {
+        **common,
+        "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "intermediate_size": intermediate,
+        "max_position_embeddings": positions,
+    }
     offset = {**bert_like, "max_position_embeddings": positions + 2}  # position ids start after the padding id
     settings = {
-        "bert": bert_like, "roberta": offset, "camembert": offset, "xlm-roberta": offset,
-        "roberta-prelayernorm": offset, "electra": {**bert_like, "embedding_size": small},
-        "distilbert": {**common, "dim": hidden, "n_layers": layers, "n_heads": heads, "hidden_dim": intermediate,
-                       "max_position_embeddings": positions},
+        "bert": bert_like,
+        "roberta": offset,
+        "camembert": offset,
+        "xlm-roberta": offset,
+        "roberta-prelayernorm": offset,
+        "electra": {**bert_like, "embedding_size": small},
+        "distilbert": {
+            **common,
+            "dim": hidden,
+            "n_layers": layers,
+            "n_heads": heads,
+            "hidden_dim": intermediate,
+            "max_position_embeddings": positions,
+        },
         "albert": {**bert_like, "embedding_size": small},
-        "deberta": {**bert_like, "relative_attention": True, "pos_att_type": ["c2p", "p2c"],
-                    "position_biased_input": False, "max_relative_positions": -1},
-        "deberta-v2": {**bert_like, "relative_attention": True, "pos_att_type": ["p2c", "c2p"],
-                       "position_biased_input": False, "position_buckets": 64, "norm_rel_ebd": "layer_norm",
-                       "share_att_key": True, "max_relative_positions": -1},
+        "deberta": {
+            **bert_like,
+            "relative_attention": True,
+            "pos_att_type": ["c2p", "p2c"],
+            "position_biased_input": False,
+            "max_relative_positions": -1,
+        },
+        "deberta-v2": {
+            **bert_like,
+            "relative_attention": True,
+            "pos_att_type": ["p2c", "c2p"],
+            "position_biased_input": False,
+            "position_buckets": 64,
+            "norm_rel_ebd": "layer_norm",
+            "share_att_key": True,
+            "max_relative_positions": -1,
+        },
         "mpnet": {**offset, "relative_attention_num_buckets": 32},
-        "mobilebert": {**bert_like, "embedding_size": small, "intra_bottleneck_size": hidden,
-                       "num_feedforward_networks": 2},
+        "mobilebert": {
+            **bert_like,
+            "embedding_size": small,
+            "intra_bottleneck_size": hidden,
+            "num_feedforward_networks": 2,
+        },
         "convbert": {**bert_like, "num_attention_heads": 2 * heads, "head_ratio": 2, "embedding_size": hidden},
         "roformer": {**bert_like, "embedding_size": hidden},
         "rembert": {**bert_like, "input_embedding_size": small, "output_embedding_size": small},
-        "funnel": {**common, "d_model": hidden, "n_head": heads, "d_head": hidden // heads, "d_inner": intermediate,
-                   "block_sizes": [1] * layers, "num_decoder_layers": 1},
+        "funnel": {
+            **common,
+            "d_model": hidden,
+            "n_head": heads,
+            "d_head": hidden // heads,
+            "d_inner": intermediate,
+            "block_sizes": [1] * layers,
+            "num_decoder_layers": 1,
+        },
         "longformer": {**offset, "attention_window": 4, "sep_token_id": 3, "bos_token_id": 2, "eos_token_id": 3},
-        "xlm": {**common, "emb_dim": hidden, "n_layers": layers, "n_heads": heads, "max_position_embeddings": positions,
-                "pad_index": pad_token_id, "mask_token_id": mask_token_id, "n_langs": 1},
-        "flaubert": {**common, "emb_dim": hidden, "n_layers": layers, "n_heads": heads,
-                     "max_position_embeddings": positions, "pad_index": pad_token_id, "mask_token_id": mask_token_id,
-                     "n_langs": 1, "pre_norm": True},
-        "esm": {**bert_like, "mask_token_id": mask_token_id, "position_embedding_type": "rotary",
-                "token_dropout": True, "emb_layer_norm_before": False},
+        "xlm": {
+            **common,
+            "emb_dim": hidden,
+            "n_layers": layers,
+            "n_heads": heads,
+            "max_position_embeddings": positions,
+            "pad_index": pad_token_id,
+            "mask_token_id": mask_token_id,
+            "n_langs": 1,
+        },
+        "flaubert": {
+            **common,
+            "emb_dim": hidden,
+            "n_layers": layers,
+            "n_heads": heads,
+            "max_position_embeddings": positions,
+            "pad_index": pad_token_id,
+            "mask_token_id": mask_token_id,
+            "n_langs": 1,
+            "pre_norm": True,
+        },
+        "esm": {
+            **bert_like,
+            "mask_token_id": mask_token_id,
+            "position_embedding_type": "rotary",
+            "token_dropout": True,
+            "emb_layer_norm_before": False,
+        },
     }
     return AutoConfig.for_model(family, **settings[family])
 
 
-def build_family(folder: str | Path, family: str, *, size: str = "tiny", layers: int | None = None,
-                 seed: int = 0) -> Path:
+def build_family(
+    folder: str | Path, family: str, *, size: str = "tiny", layers: int | None = None, seed: int = 0
+) -> Path:
     """Write a random ``family`` masked LM of ``size`` and a tokenizer it can read to ``folder``."""
     import tensorflow as tf
     from transformers import TFAutoModelForMaskedLM
@@ -74,8 +161,14 @@ def build_family(folder: str | Path, family: str, *, size: str = "tiny", layers:
     tokenizer = _esm_tokenizer(folder) if family == "esm" else _wordpiece_tokenizer(folder, size)
     tokenizer.model_max_length = SIZES[size][4]
     tokenizer.save_pretrained(folder)
-    config = family_config(family, vocab_size=len(tokenizer), size=size, pad_token_id=tokenizer.pad_token_id,
-                           mask_token_id=tokenizer.mask_token_id, layers=layers)
+    config = family_config(
+        family,
+        vocab_size=len(tokenizer),
+        size=size,
+        pad_token_id=tokenizer.pad_token_id,
+        mask_token_id=tokenizer.mask_token_id,
+        layers=layers,
+    )
     tf.keras.utils.set_random_seed(seed)
     model = TFAutoModelForMaskedLM.from_config(config)
     model(model.dummy_inputs)
@@ -92,8 +185,9 @@ def _wordpiece_tokenizer(folder: Path, size: str):
     vocab = wordpiece_vocab(30522 if size == "base" else None)
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     # no token type ids: not every family takes them (DistilBERT's call refuses them)
-    return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True,
-                             model_input_names=["input_ids", "attention_mask"])
+    return BertTokenizerFast(
+        vocab_file=str(folder / "vocab.txt"), do_lower_case=True, model_input_names=["input_ids", "attention_mask"]
+    )
 
 
 def _esm_tokenizer(folder: Path):

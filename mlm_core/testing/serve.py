@@ -16,8 +16,14 @@ import urllib.request
 from pathlib import Path
 
 CHROMIUM = os.environ.get("MLM_EXPLORER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -26,13 +32,32 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(root: Path, port: int, *, env: dict[str, str], args: tuple[str, ...] = (),
-                 output=subprocess.DEVNULL) -> subprocess.Popen:
+def start_server(
+    root: Path, port: int, *, env: dict[str, str], args: tuple[str, ...] = (), output=subprocess.DEVNULL
+) -> subprocess.Popen:
     """``streamlit run streamlit_app.py`` from ``root`` on 127.0.0.1:``port`` with ``env`` added to ours."""
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false", *args],
-        cwd=root, env=dict(os.environ, **env), stdout=output, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+            *args,
+        ],
+        cwd=root,
+        env=dict(os.environ, **env),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, *, timeout: float = 120.0, poll: float = 0.05) -> bool:

@@ -35,8 +35,9 @@ def wordpiece_vocab(size: int | None = None) -> list[str]:
     return vocab
 
 
-def build_bert(folder: str | Path, *, size: str = "tiny", vocab_size: int | None = None, mlm_head: bool = True,
-               seed: int = 0) -> Path:
+def build_bert(
+    folder: str | Path, *, size: str = "tiny", vocab_size: int | None = None, mlm_head: bool = True, seed: int = 0
+) -> Path:
     """Write a random BERT (with or without MLM head) and its WordPiece tokenizer to ``folder``."""
     import tensorflow as tf
     from transformers import BertConfig, BertTokenizerFast, TFBertForMaskedLM, TFBertModel
@@ -49,9 +50,15 @@ def build_bert(folder: str | Path, *, size: str = "tiny", vocab_size: int | None
     hidden, layers, heads, intermediate, positions = SIZES[size]
     tokenizer.model_max_length = positions
     tokenizer.save_pretrained(folder)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers,
-                        num_attention_heads=heads, intermediate_size=intermediate,
-                        max_position_embeddings=positions, pad_token_id=0)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate,
+        max_position_embeddings=positions,
+        pad_token_id=0,
+    )
     tf.keras.utils.set_random_seed(seed)
     model = (TFBertForMaskedLM if mlm_head else TFBertModel)(config)
     model(model.dummy_inputs)
@@ -76,17 +83,31 @@ def build_camembert_style(folder: str | Path, *, seed: int = 0) -> Path:
     backend.decoder = decoders.Metaspace()
     backend.add_special_tokens(specials + [AddedToken("<mask>", lstrip=True, special=True)])
     backend.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
-        special_tokens=[("<s>", 0), ("</s>", 2)],
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
     )
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, bos_token="<s>", eos_token="</s>", cls_token="<s>", sep_token="</s>",
-        pad_token="<pad>", unk_token="<unk>", mask_token="<mask>", model_max_length=128,
+        tokenizer_object=backend,
+        bos_token="<s>",
+        eos_token="</s>",
+        cls_token="<s>",
+        sep_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        mask_token="<mask>",
+        model_max_length=128,
     )
     tokenizer.save_pretrained(folder)
-    config = CamembertConfig(vocab_size=len(backend.get_vocab()), hidden_size=32, num_hidden_layers=2,
-                             num_attention_heads=2, intermediate_size=37, max_position_embeddings=130,
-                             pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    config = CamembertConfig(
+        vocab_size=len(backend.get_vocab()),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=130,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
     tf.keras.utils.set_random_seed(seed)
     model = TFCamembertForMaskedLM(config)
     model(model.dummy_inputs)

@@ -10,8 +10,8 @@ at step s reads exactly the batches it would have read.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -32,7 +32,7 @@ class BlockSource:
     window: int | None = None
 
     @staticmethod
-    def in_memory(blocks: TextBlocks) -> "BlockSource":
+    def in_memory(blocks: TextBlocks) -> BlockSource:
         return BlockSource(len(blocks), blocks.block_length, lambda: iter([blocks]))
 
 
@@ -73,8 +73,10 @@ def global_batches(source: BlockSource, *, batch_size: int, seed: int, first_ste
     """Endless global batches from step ``first_step`` on; a batch may span the end of one epoch and the start of
     the next, so every block is used exactly once per epoch."""
     if source.n_blocks < batch_size:
-        raise InputError(f"There are {source.n_blocks} training blocks, fewer than one batch of {batch_size} — "
-                         "add text or lower the batch size.")
+        raise InputError(
+            f"There are {source.n_blocks} training blocks, fewer than one batch of {batch_size} — "
+            "add text or lower the batch size."
+        )
     epoch, skip = divmod(first_step * batch_size, source.n_blocks)
     pending: list[Batch] = []
     n_pending = 0
@@ -94,37 +96,76 @@ def global_batches(source: BlockSource, *, batch_size: int, seed: int, first_ste
         epoch += 1
 
 
-def replica_batches(source: BlockSource, tokenizer, *, batch_size: int, replicas: range, n_replicas: int,
-                    seed: int, probability: float, whole_words: bool, first_step: int = 0) -> Iterator[tuple]:
+def replica_batches(
+    source: BlockSource,
+    tokenizer,
+    *,
+    batch_size: int,
+    replicas: range,
+    n_replicas: int,
+    seed: int,
+    probability: float,
+    whole_words: bool,
+    first_step: int = 0,
+) -> Iterator[tuple]:
     """The masked shards of ``replicas`` (out of ``n_replicas``) for every global batch, in that order:
     ``(input_ids, positions, labels, weights)``, int32[B/n, T], int32[B/n, P], int32[B/n, P], float32[B/n, P]."""
     share = batch_size // n_replicas
     for batch in global_batches(source, batch_size=batch_size, seed=seed, first_step=first_step):
         for replica in replicas:
             rows = _rows(batch, slice(replica * share, (replica + 1) * share))
-            masked = mask_for(tokenizer, rows.blocks, probability=probability, whole_words=whole_words, seed=seed,
-                              epochs=rows.epochs, block_ids=rows.block_ids)
+            masked = mask_for(
+                tokenizer,
+                rows.blocks,
+                probability=probability,
+                whole_words=whole_words,
+                seed=seed,
+                epochs=rows.epochs,
+                block_ids=rows.block_ids,
+            )
             yield masked.input_ids, masked.positions, masked.labels, masked.weights
 
 
-def distributed_dataset(strategy, source: BlockSource, tokenizer, *, batch_size: int, seed: int,
-                        probability: float, whole_words: bool, first_step: int):
+def distributed_dataset(
+    strategy,
+    source: BlockSource,
+    tokenizer,
+    *,
+    batch_size: int,
+    seed: int,
+    probability: float,
+    whole_words: bool,
+    first_step: int,
+):
     """``replica_batches`` as a ``tf.data`` pipeline per worker, distributed by ``strategy``: each input pipeline
     reads the corpus, keeps its replicas' rows and hands them to its local replicas in order."""
     n_replicas = strategy.num_replicas_in_sync
     slots = prediction_slots(source.block_length, probability)
     rows = batch_size // n_replicas
-    signature = (tf.TensorSpec((rows, source.block_length), tf.int32), tf.TensorSpec((rows, slots), tf.int32),
-                 tf.TensorSpec((rows, slots), tf.int32), tf.TensorSpec((rows, slots), tf.float32))
+    signature = (
+        tf.TensorSpec((rows, source.block_length), tf.int32),
+        tf.TensorSpec((rows, slots), tf.int32),
+        tf.TensorSpec((rows, slots), tf.int32),
+        tf.TensorSpec((rows, slots), tf.float32),
+    )
 
     def dataset_fn(context: tf.distribute.InputContext):
         local = n_replicas // context.num_input_pipelines
         first = context.input_pipeline_id * local
         return tf.data.Dataset.from_generator(
-            lambda: replica_batches(source, tokenizer, batch_size=batch_size, replicas=range(first, first + local),
-                                    n_replicas=n_replicas, seed=seed, probability=probability, whole_words=whole_words,
-                                    first_step=first_step),
-            output_signature=signature).prefetch(2)
+            lambda: replica_batches(
+                source,
+                tokenizer,
+                batch_size=batch_size,
+                replicas=range(first, first + local),
+                n_replicas=n_replicas,
+                seed=seed,
+                probability=probability,
+                whole_words=whole_words,
+                first_step=first_step,
+            ),
+            output_signature=signature,
+        ).prefetch(2)
 
     return strategy.distribute_datasets_from_function(dataset_fn)
 
@@ -136,5 +177,8 @@ def _rows(batch: Batch, index) -> Batch:
 def _join(parts: list[Batch]) -> Batch:
     if len(parts) == 1:
         return parts[0]
-    return Batch(TextBlocks.concatenate([part.blocks for part in parts]),
-                 np.concatenate([part.block_ids for part in parts]), np.concatenate([part.epochs for part in parts]))
+    return Batch(
+        TextBlocks.concatenate([part.blocks for part in parts]),
+        np.concatenate([part.block_ids for part in parts]),
+        np.concatenate([part.epochs for part in parts]),
+    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -27,14 +27,15 @@ class TextBlocks:
     def block_length(self) -> int:
         return int(self.input_ids.shape[1])
 
-    def rows(self, index) -> "TextBlocks":
+    def rows(self, index) -> TextBlocks:
         """The blocks at ``index`` (a slice or an array of row numbers): a split, a sample, a repetition."""
         return TextBlocks(self.input_ids[index], self.word_starts[index])
 
     @staticmethod
-    def concatenate(parts: Sequence["TextBlocks"]) -> "TextBlocks":
-        return TextBlocks(np.concatenate([part.input_ids for part in parts]),
-                          np.concatenate([part.word_starts for part in parts]))
+    def concatenate(parts: Sequence[TextBlocks]) -> TextBlocks:
+        return TextBlocks(
+            np.concatenate([part.input_ids for part in parts]), np.concatenate([part.word_starts for part in parts])
+        )
 
 
 class BlockCutter:
@@ -67,8 +68,14 @@ class BlockCutter:
 
     def _frame(self, body: np.ndarray, body_starts: np.ndarray) -> TextBlocks:
         n_blocks = len(body)
-        input_ids = np.concatenate([np.full((n_blocks, 1), self.tokenizer.cls_token_id, np.int32), body,
-                                    np.full((n_blocks, 1), self._end_id(), np.int32)], axis=1)
+        input_ids = np.concatenate(
+            [
+                np.full((n_blocks, 1), self.tokenizer.cls_token_id, np.int32),
+                body,
+                np.full((n_blocks, 1), self._end_id(), np.int32),
+            ],
+            axis=1,
+        )
         starts_by_block = np.pad(body_starts, ((0, 0), (1, 1)))
         starts_by_block[:, 1] = True  # a block never begins inside a word as far as masking is concerned
         return TextBlocks(input_ids, starts_by_block)
@@ -79,8 +86,10 @@ class BlockCutter:
         return tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
 
     def too_short(self, what: str = "The text") -> InputError:
-        return InputError(f"{what} has {self.n_tokens} tokens, fewer than one training block of {self.content} — "
-                          "add more text or choose a shorter block length.")
+        return InputError(
+            f"{what} has {self.n_tokens} tokens, fewer than one training block of {self.content} — "
+            "add more text or choose a shorter block length."
+        )
 
 
 def make_blocks(tokenizer, documents: Sequence[str], *, block_length: int = 128) -> TextBlocks:
@@ -89,7 +98,7 @@ def make_blocks(tokenizer, documents: Sequence[str], *, block_length: int = 128)
     The tail shorter than a block is dropped. Raises ``InputError`` when the text fills no block at all.
     """
     cutter = BlockCutter(tokenizer, block_length)
-    parts = [cutter.add(documents[start:start + 256]) for start in range(0, len(documents), 256)]
+    parts = [cutter.add(documents[start : start + 256]) for start in range(0, len(documents), 256)]
     blocks = TextBlocks.concatenate(parts) if parts else cutter.add([])
     if len(blocks) == 0:
         raise cutter.too_short()

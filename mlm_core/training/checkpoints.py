@@ -23,11 +23,13 @@ def checkpoint_folder(root: str | Path, placement: Placement) -> Path:
     return Path(root) if placement.is_chief else Path(root) / f".worker-{placement.worker_index}"
 
 
-def open_checkpoints(parts: dict, root: str | Path, placement: Placement, *,
-                     keep: int = KEEP_CHECKPOINTS) -> tf.train.CheckpointManager:
+def open_checkpoints(
+    parts: dict, root: str | Path, placement: Placement, *, keep: int = KEEP_CHECKPOINTS
+) -> tf.train.CheckpointManager:
     """A manager over ``parts`` (model, optimisers, step…), restored from the latest checkpoint if there is one."""
-    manager = tf.train.CheckpointManager(tf.train.Checkpoint(**parts), str(checkpoint_folder(root, placement)),
-                                         max_to_keep=keep)
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(**parts), str(checkpoint_folder(root, placement)), max_to_keep=keep
+    )
     if manager.latest_checkpoint:
         # expect_partial: checkpoints written before the optimisers were built up front lack their slots.
         manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
@@ -54,7 +56,9 @@ def agree_on_step(manager: tf.train.CheckpointManager, step: tf.Variable, placem
         return
     wanted = [path for path in manager.checkpoints if path.endswith(f"ckpt-{common}")]
     if not wanted:
-        raise ClusterError(f"Worker {placement.worker_index} is at step {int(step)} but another worker can only "
-                           f"resume from step {common}, whose checkpoint is no longer in "
-                           f"{manager.directory} — delete every worker's checkpoint folder to start over.")
+        raise ClusterError(
+            f"Worker {placement.worker_index} is at step {int(step)} but another worker can only "
+            f"resume from step {common}, whose checkpoint is no longer in "
+            f"{manager.directory} — delete every worker's checkpoint folder to start over."
+        )
     manager.checkpoint.restore(wanted[0]).expect_partial()

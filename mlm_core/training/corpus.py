@@ -17,9 +17,9 @@ import collections
 import glob
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -76,17 +76,20 @@ def read_lines(files: tuple[Path, ...], *, chunk: int = LINES_PER_CHUNK) -> Iter
                         yield lines
                         lines = []
         except UnicodeDecodeError as error:
-            byte = error.object[error.start:error.start + 1]
-            raise InputError(f"'{path}' is not UTF-8 text (undecodable byte {byte!r}) — save it as UTF-8 "
-                             "(Save as… → Encoding: UTF-8).") from error
+            byte = error.object[error.start : error.start + 1]
+            raise InputError(
+                f"'{path}' is not UTF-8 text (undecodable byte {byte!r}) — save it as UTF-8 "
+                "(Save as… → Encoding: UTF-8)."
+            ) from error
         except OSError as error:
             raise InputError(f"Cannot read '{path}': {error.strerror or error} — {_WANTED}.") from error
     if lines:
         yield lines
 
 
-def stream_blocks(tokenizer, files: tuple[Path, ...], *, block_length: int, limit: int | None = None
-                  ) -> Iterator[TextBlocks]:
+def stream_blocks(
+    tokenizer, files: tuple[Path, ...], *, block_length: int, limit: int | None = None
+) -> Iterator[TextBlocks]:
     """The corpus's blocks in order, a chunk at a time (at most ``limit`` blocks in all)."""
     cutter = BlockCutter(tokenizer, block_length)
     emitted = 0
@@ -120,8 +123,15 @@ class CorpusPlan:
         return stream_blocks(tokenizer, self.files, block_length=self.block_length, limit=self.n_train)
 
 
-def plan_corpus(tokenizer, files: tuple[Path, ...], *, block_length: int, validation_share: float = 0.1,
-                max_validation_blocks: int = 256, cache_dir: str | Path | None = None) -> CorpusPlan:
+def plan_corpus(
+    tokenizer,
+    files: tuple[Path, ...],
+    *,
+    block_length: int,
+    validation_share: float = 0.1,
+    max_validation_blocks: int = 256,
+    cache_dir: str | Path | None = None,
+) -> CorpusPlan:
     """Count the corpus's blocks (one streamed pass) and keep the validation tail; reuse ``cache_dir``'s plan when
     the files, the tokenizer and the block length are unchanged. ``InputError`` when the corpus makes fewer than
     2 blocks."""
@@ -129,8 +139,9 @@ def plan_corpus(tokenizer, files: tuple[Path, ...], *, block_length: int, valida
     cached = Path(cache_dir) / f"corpus-plan-{key}.npz" if cache_dir is not None else None
     if cached is not None and cached.is_file():
         with np.load(cached) as saved:
-            return CorpusPlan(files, block_length, int(saved["n_blocks"]),
-                              TextBlocks(saved["input_ids"], saved["word_starts"]))
+            return CorpusPlan(
+                files, block_length, int(saved["n_blocks"]), TextBlocks(saved["input_ids"], saved["word_starts"])
+            )
     tail: collections.deque = collections.deque(maxlen=max_validation_blocks)
     cutter = BlockCutter(tokenizer, block_length)
     n_blocks = 0
@@ -155,6 +166,15 @@ def plan_corpus(tokenizer, files: tuple[Path, ...], *, block_length: int, valida
 
 def _plan_key(tokenizer, files, block_length, validation_share, max_validation_blocks) -> str:
     stats = [(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns) for path in files]
-    described = json.dumps([stats, tokenizer.name_or_path, len(tokenizer), tokenizer.__class__.__name__,
-                            block_length, validation_share, max_validation_blocks])
+    described = json.dumps(
+        [
+            stats,
+            tokenizer.name_or_path,
+            len(tokenizer),
+            tokenizer.__class__.__name__,
+            block_length,
+            validation_share,
+            max_validation_blocks,
+        ]
+    )
     return hashlib.sha256(described.encode("utf-8")).hexdigest()[:16]

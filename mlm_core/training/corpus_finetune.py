@@ -11,9 +11,9 @@ loads as a model.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..errors import InputError
 from ..model import MaskedLM
@@ -22,8 +22,17 @@ from .batches import BlockSource
 from .checkpoints import checkpoint_folder
 from .corpus import corpus_files, plan_corpus
 from .distribute import Placement
-from .finetune import (FINETUNE_PARAMS, FinetuneResult, FinetuneSettings, check_save_folder, copy_model, model_bytes,
-                       run_config, save_model, validation_metrics)
+from .finetune import (
+    FINETUNE_PARAMS,
+    FinetuneResult,
+    FinetuneSettings,
+    check_save_folder,
+    copy_model,
+    model_bytes,
+    run_config,
+    save_model,
+    validation_metrics,
+)
 from .loop import TrainingProgress, train
 from .plan import check_block_length, plan_steps
 
@@ -49,9 +58,15 @@ def default_checkpoint_dir(out_dir: str | Path) -> Path:
     return out_dir.parent / f"{out_dir.name}-checkpoints"
 
 
-def finetune_corpus(load: Callable[[], MaskedLM], corpus: str | Path, settings: FinetuneSettings, run: CorpusRun, *,
-                    out_dir: str | Path,
-                    on_progress: Callable[[TrainingProgress], None] = lambda progress: None) -> FinetuneResult:
+def finetune_corpus(
+    load: Callable[[], MaskedLM],
+    corpus: str | Path,
+    settings: FinetuneSettings,
+    run: CorpusRun,
+    *,
+    out_dir: str | Path,
+    on_progress: Callable[[TrainingProgress], None] = lambda progress: None,
+) -> FinetuneResult:
     """Fine-tune a copy of the model ``load()`` returns on ``corpus`` (a file, a folder or a glob of .txt files)
     and, on the chief, save it to ``out_dir``. Inputs are checked before the model loads or anything trains."""
     check_params("fine-tuning", asdict(settings), CORPUS_PARAMS)
@@ -66,21 +81,54 @@ def finetune_corpus(load: Callable[[], MaskedLM], corpus: str | Path, settings: 
     if out is not None:
         check_save_folder(out, needed_bytes=model_bytes(mlm))
     check_block_length(settings.block_length, mlm)
-    plan = plan_corpus(mlm.tokenizer, files, block_length=settings.block_length,
-                       validation_share=settings.validation_share,
-                       cache_dir=checkpoint_folder(checkpoints, placement))
-    steps = plan_steps(plan.n_train, batch_size=settings.batch_size, epochs=settings.epochs,
-                       max_steps=settings.max_steps, replicas=placement.replicas)
+    plan = plan_corpus(
+        mlm.tokenizer,
+        files,
+        block_length=settings.block_length,
+        validation_share=settings.validation_share,
+        cache_dir=checkpoint_folder(checkpoints, placement),
+    )
+    steps = plan_steps(
+        plan.n_train,
+        batch_size=settings.batch_size,
+        epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        replicas=placement.replicas,
+    )
     with placement.strategy.scope():  # the copy's variables are mirrored on every replica
         tuned = copy_model(mlm, name=f"{mlm.name} · fine-tuned {uuid.uuid4().hex[:6]}")
     before = validation_metrics(tuned, plan.validation, settings, batch_size=32)
-    config = run_config(settings, total_steps=steps.total_steps, steps_per_epoch=steps.steps_per_epoch,
-                        batch_size=steps.batch_size, checkpoint_every=run.checkpoint_every)
+    config = run_config(
+        settings,
+        total_steps=steps.total_steps,
+        steps_per_epoch=steps.steps_per_epoch,
+        batch_size=steps.batch_size,
+        checkpoint_every=run.checkpoint_every,
+    )
     source = BlockSource(plan.n_train, plan.block_length, lambda: plan.train_chunks(mlm.tokenizer), run.window)
-    result = train(tuned.model, tuned.tokenizer, source, plan.validation, config=config, checkpoint_dir=checkpoints,
-                   placement=placement, on_progress=on_progress)
+    result = train(
+        tuned.model,
+        tuned.tokenizer,
+        source,
+        plan.validation,
+        config=config,
+        checkpoint_dir=checkpoints,
+        placement=placement,
+        on_progress=on_progress,
+    )
     after = validation_metrics(tuned, plan.validation, settings, batch_size=32)
     if out is not None:
         save_model(tuned, out)
-    return FinetuneResult(tuned, mlm.name, before, after, result.steps, steps.total_steps, result.stopped_early,
-                          result.seconds, result.tokens_per_second, result.history, out)
+    return FinetuneResult(
+        tuned,
+        mlm.name,
+        before,
+        after,
+        result.steps,
+        steps.total_steps,
+        result.stopped_early,
+        result.seconds,
+        result.tokens_per_second,
+        result.history,
+        out,
+    )

@@ -18,8 +18,9 @@ import tensorflow as tf
 from ..errors import InputError, MlmExplorerError
 
 STRATEGIES = ("auto", "one", "mirrored", "multiworker")
-TF_CONFIG_EXAMPLE = ('TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-                     '"task": {"type": "worker", "index": 0}}\'')
+TF_CONFIG_EXAMPLE = (
+    'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
+)
 
 
 class ClusterError(MlmExplorerError):
@@ -46,9 +47,11 @@ class Placement:
         remainder = batch_size % self.replicas
         if remainder:
             lower, higher = batch_size - remainder, batch_size - remainder + self.replicas
-            raise InputError(f"--batch-size {batch_size} does not divide evenly across the {self.replicas} replicas "
-                             f"of strategy '{self.name}' — choose a multiple of {self.replicas}, e.g. "
-                             + (f"{lower} or {higher}." if lower else f"{higher}."))
+            raise InputError(
+                f"--batch-size {batch_size} does not divide evenly across the {self.replicas} replicas "
+                f"of strategy '{self.name}' — choose a multiple of {self.replicas}, e.g. "
+                + (f"{lower} or {higher}." if lower else f"{higher}.")
+            )
 
 
 def place(name: str = "auto") -> Placement:
@@ -58,8 +61,9 @@ def place(name: str = "auto") -> Placement:
         raise InputError(f"Unknown strategy '{name}' — choose one of {', '.join(STRATEGIES)}.")
     tf_config = os.environ.get("TF_CONFIG")
     if name == "auto":
-        name = "multiworker" if tf_config else (
-            "mirrored" if len(tf.config.list_physical_devices("GPU")) > 1 else "one")
+        name = (
+            "multiworker" if tf_config else ("mirrored" if len(tf.config.list_physical_devices("GPU")) > 1 else "one")
+        )
     if name == "one":
         return Placement("one", tf.distribute.get_strategy())
     if name == "mirrored":
@@ -73,8 +77,10 @@ def place(name: str = "auto") -> Placement:
 
 def _read_tf_config(tf_config: str | None) -> tuple[dict, int, bool]:
     if not tf_config:
-        raise InputError("Strategy 'multiworker' needs the TF_CONFIG environment variable on every worker — "
-                         f"set it, e.g. {TF_CONFIG_EXAMPLE} (index 1 on the second host).")
+        raise InputError(
+            "Strategy 'multiworker' needs the TF_CONFIG environment variable on every worker — "
+            f"set it, e.g. {TF_CONFIG_EXAMPLE} (index 1 on the second host)."
+        )
     try:
         config = json.loads(tf_config)
         cluster, task = config["cluster"], config["task"]
@@ -82,6 +88,7 @@ def _read_tf_config(tf_config: str | None) -> tuple[dict, int, bool]:
         if task["type"] not in ("worker", "chief") or workers == 0:
             raise ValueError("the task must be a worker or the chief of a cluster with workers")
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise InputError(f"TF_CONFIG is not a usable cluster description ({error!r}) — set it to JSON like "
-                         f"{TF_CONFIG_EXAMPLE}.") from error
+        raise InputError(
+            f"TF_CONFIG is not a usable cluster description ({error!r}) — set it to JSON like {TF_CONFIG_EXAMPLE}."
+        ) from error
     return task, workers, "chief" in cluster

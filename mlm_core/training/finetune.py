@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import tensorflow as tf
 
@@ -36,8 +36,9 @@ VALIDATION_SEED = 12345  # fixed, so "before" and "after" are measured on the sa
 
 def read_text_file(data: bytes, *, name: str = "The file") -> str:
     """Decode an uploaded training text; raise ``InputError`` for empty, oversized, zip, binary or non-UTF-8 data."""
-    text = decode_upload(data, name=name, wanted="a plain-text (.txt) file with the text to train on",
-                         max_mb=MAX_TEXT_MB)
+    text = decode_upload(
+        data, name=name, wanted="a plain-text (.txt) file with the text to train on", max_mb=MAX_TEXT_MB
+    )
     return check_training_text(text, name=name)
 
 
@@ -87,9 +88,11 @@ class FinetunePlan:
 
     def describe(self) -> str:
         epochs = self.total_steps * self.batch_size / len(self.train)
-        return (f"{len(self.train)} training blocks and {len(self.validation)} validation blocks of "
-                f"{self.train.block_length} tokens; {self.total_steps} steps of {self.batch_size} blocks "
-                f"({epochs:.3g} epochs).")
+        return (
+            f"{len(self.train)} training blocks and {len(self.validation)} validation blocks of "
+            f"{self.train.block_length} tokens; {self.total_steps} steps of {self.batch_size} blocks "
+            f"({epochs:.3g} epochs)."
+        )
 
 
 def plan_finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSettings()) -> FinetunePlan:
@@ -105,10 +108,14 @@ def plan_finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = Finetun
     # no sentence with what is trained on.
     cut = len(blocks) - n_validation
     train_blocks, validation = blocks.rows(slice(None, cut)), blocks.rows(slice(cut, None))
-    steps = plan_steps(len(train_blocks), batch_size=settings.batch_size, epochs=settings.epochs,
-                       max_steps=settings.max_steps, what="The text")
-    return FinetunePlan(train_blocks, validation, settings, steps.batch_size, steps.steps_per_epoch,
-                        steps.total_steps)
+    steps = plan_steps(
+        len(train_blocks),
+        batch_size=settings.batch_size,
+        epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        what="The text",
+    )
+    return FinetunePlan(train_blocks, validation, settings, steps.batch_size, steps.steps_per_epoch, steps.total_steps)
 
 
 def copy_model(mlm: MaskedLM, *, name: str) -> MaskedLM:
@@ -120,20 +127,34 @@ def copy_model(mlm: MaskedLM, *, name: str) -> MaskedLM:
     return wrap_model(name, mlm.tokenizer, clone, max_tokens=mlm.max_tokens)
 
 
-def validation_metrics(mlm: MaskedLM, validation: TextBlocks, settings: FinetuneSettings, *,
-                       batch_size: int) -> MlmMetrics:
+def validation_metrics(
+    mlm: MaskedLM, validation: TextBlocks, settings: FinetuneSettings, *, batch_size: int
+) -> MlmMetrics:
     """Masked-LM metrics on the validation blocks, always masked with ``VALIDATION_SEED``."""
     masked = mask_for(mlm.tokenizer, validation, probability=settings.mask_probability, seed=VALIDATION_SEED)
     return evaluate(mlm.model, masked, batch_size=batch_size)
 
 
-def run_config(settings: FinetuneSettings, *, total_steps: int, steps_per_epoch: int, batch_size: int,
-               checkpoint_every: int | None = None) -> TrainingConfig:
+def run_config(
+    settings: FinetuneSettings,
+    *,
+    total_steps: int,
+    steps_per_epoch: int,
+    batch_size: int,
+    checkpoint_every: int | None = None,
+) -> TrainingConfig:
     """The training run a fine-tune implies: 10 % warm-up, about ten evaluations (at least one per epoch)."""
-    return TrainingConfig(total_steps=total_steps, batch_size=batch_size, learning_rate=settings.learning_rate,
-                          warmup_steps=max(1, total_steps // 10), mask_probability=settings.mask_probability,
-                          eval_every=max(1, min(steps_per_epoch, -(-total_steps // 10))), seed=settings.seed,
-                          eval_seed=VALIDATION_SEED, checkpoint_every=checkpoint_every)
+    return TrainingConfig(
+        total_steps=total_steps,
+        batch_size=batch_size,
+        learning_rate=settings.learning_rate,
+        warmup_steps=max(1, total_steps // 10),
+        mask_probability=settings.mask_probability,
+        eval_every=max(1, min(steps_per_epoch, -(-total_steps // 10))),
+        seed=settings.seed,
+        eval_seed=VALIDATION_SEED,
+        checkpoint_every=checkpoint_every,
+    )
 
 
 def model_bytes(mlm: MaskedLM) -> int:
@@ -162,8 +183,12 @@ class StepTiming:
 def measure_step(mlm: MaskedLM, plan: FinetunePlan, *, repeats: int = 2) -> StepTiming:
     """Time a training step's forward and backward pass (the optimiser update, a few per cent more, is left
     out). Reads the model's weights without changing them."""
-    masked = mask_for(mlm.tokenizer, plan.train.rows(slice(None, plan.batch_size)),
-                      probability=plan.settings.mask_probability, seed=plan.settings.seed)
+    masked = mask_for(
+        mlm.tokenizer,
+        plan.train.rows(slice(None, plan.batch_size)),
+        probability=plan.settings.mask_probability,
+        seed=plan.settings.seed,
+    )
     model = mlm.model
 
     @tf.function
@@ -203,19 +228,24 @@ class FinetuneResult:
     def comparison_frame(self):
         import pandas as pd
 
-        rows = [("perplexity", self.before.perplexity, self.after.perplexity),
-                ("top-1 accuracy", self.before.top1, self.after.top1),
-                ("top-5 accuracy", self.before.top5, self.after.top5),
-                ("loss (nats)", self.before.loss, self.after.loss)]
+        rows = [
+            ("perplexity", self.before.perplexity, self.after.perplexity),
+            ("top-1 accuracy", self.before.top1, self.after.top1),
+            ("top-5 accuracy", self.before.top5, self.after.top5),
+            ("loss (nats)", self.before.loss, self.after.loss),
+        ]
         return pd.DataFrame(rows, columns=["metric", "before", "after"])
 
     def summary(self) -> dict:
         keys = ("perplexity", "top1", "top5")
-        return {"out": str(self.out_dir) if self.out_dir else None,
-                "before": {key: getattr(self.before, key) for key in keys},
-                "after": {key: getattr(self.after, key) for key in keys},
-                "tokens_per_second": self.tokens_per_second, "steps": self.steps,
-                "stopped_early": self.stopped_early}
+        return {
+            "out": str(self.out_dir) if self.out_dir else None,
+            "before": {key: getattr(self.before, key) for key in keys},
+            "after": {key: getattr(self.after, key) for key in keys},
+            "tokens_per_second": self.tokens_per_second,
+            "steps": self.steps,
+            "stopped_early": self.stopped_early,
+        }
 
 
 SAVED_WHAT = "the fine-tuned model"
@@ -227,10 +257,16 @@ def check_save_folder(out_dir: str | Path, *, needed_bytes: int = 0) -> Path:
     return check_output_folder(out_dir, what=SAVED_WHAT, replace_marker="config.json", needed_bytes=needed_bytes)
 
 
-def finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSettings(), *,
-             out_dir: str | Path | None = None, name: str | None = None,
-             on_progress: Callable[[TrainingProgress], None] = lambda progress: None,
-             should_stop: Callable[[], bool] = lambda: False) -> FinetuneResult:
+def finetune(
+    mlm: MaskedLM,
+    text: str,
+    settings: FinetuneSettings = FinetuneSettings(),
+    *,
+    out_dir: str | Path | None = None,
+    name: str | None = None,
+    on_progress: Callable[[TrainingProgress], None] = lambda progress: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> FinetuneResult:
     """Fine-tune a copy of ``mlm`` on ``text``; ``mlm`` itself is left unchanged.
 
     Validation metrics are taken before and after; with ``out_dir`` the result is saved there
@@ -244,15 +280,34 @@ def finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSett
         out_dir = check_save_folder(out_dir, needed_bytes=model_bytes(mlm))
     tuned = copy_model(mlm, name=name or f"{mlm.name} · fine-tuned {uuid.uuid4().hex[:6]}")
     before = validation_metrics(tuned, plan.validation, settings, batch_size=plan.batch_size)
-    config = run_config(settings, total_steps=plan.total_steps, steps_per_epoch=plan.steps_per_epoch,
-                        batch_size=plan.batch_size)
-    result = train(tuned.model, tuned.tokenizer, plan.train, plan.validation, config=config,
-                   on_progress=on_progress, should_stop=should_stop)
+    config = run_config(
+        settings, total_steps=plan.total_steps, steps_per_epoch=plan.steps_per_epoch, batch_size=plan.batch_size
+    )
+    result = train(
+        tuned.model,
+        tuned.tokenizer,
+        plan.train,
+        plan.validation,
+        config=config,
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )
     after = validation_metrics(tuned, plan.validation, settings, batch_size=plan.batch_size)
     if out_dir is not None:
         save_model(tuned, out_dir)
-    return FinetuneResult(tuned, mlm.name, before, after, result.steps, plan.total_steps, result.stopped_early,
-                          result.seconds, result.tokens_per_second, result.history, out_dir)
+    return FinetuneResult(
+        tuned,
+        mlm.name,
+        before,
+        after,
+        result.steps,
+        plan.total_steps,
+        result.stopped_early,
+        result.seconds,
+        result.tokens_per_second,
+        result.history,
+        out_dir,
+    )
 
 
 def progress_frame(progress: list[TrainingProgress]):
@@ -260,6 +315,7 @@ def progress_frame(progress: list[TrainingProgress]):
     import pandas as pd
 
     rows = [{"step": p.step, "split": "train", "loss": p.loss} for p in progress if p.evaluation is None]
-    rows += [{"step": p.step, "split": "validation", "loss": p.evaluation.loss}
-             for p in progress if p.evaluation is not None]
+    rows += [
+        {"step": p.step, "split": "validation", "loss": p.evaluation.loss} for p in progress if p.evaluation is not None
+    ]
     return pd.DataFrame(rows, columns=["step", "split", "loss"])

@@ -43,7 +43,7 @@ class FinetuneJob:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def start(self) -> "FinetuneJob":
+    def start(self) -> FinetuneJob:
         self._thread = threading.Thread(target=self._run, name="mlm-explorer-finetune", daemon=True)
         self._thread.start()
         return self
@@ -54,9 +54,16 @@ class FinetuneJob:
                 self.waiting = False
                 if self._stop.is_set():
                     raise InputError("Fine-tuning was stopped before it started; nothing was trained.")
-                self.result = finetune(self.mlm, self.text, self.settings, out_dir=self.out_dir, name=self.name,
-                                       on_progress=self.progress.append, should_stop=self._stop.is_set)
-        except BaseException as error:  # handed to the caller, who shows it; a thread cannot raise to it
+                self.result = finetune(
+                    self.mlm,
+                    self.text,
+                    self.settings,
+                    out_dir=self.out_dir,
+                    name=self.name,
+                    on_progress=self.progress.append,
+                    should_stop=self._stop.is_set,
+                )
+        except BaseException as error:  # noqa: BLE001 — handed to the caller, who shows it; a thread cannot raise to it
             self.error = error
 
     def stop(self) -> None:
@@ -78,7 +85,6 @@ class FinetuneJob:
     def latest(self) -> TrainingProgress | None:
         return self.progress[-1] if self.progress else None
 
-
     def status(self) -> JobStatus:
         """Where the job is, for a progress bar: waiting for a slot, preparing, or at a step (with its pace)."""
         latest = self.latest
@@ -86,10 +92,12 @@ class FinetuneJob:
             return JobStatus(0.0, "Waiting: another fine-tune is running on this server; yours starts after it.")
         if latest is None:
             return JobStatus(0.0, "Preparing: copying the model and measuring it on the validation text…")
-        return JobStatus(min(latest.step / latest.total_steps, 1.0),
-                         f"Step {latest.step} of {latest.total_steps} · train loss {latest.loss:.3f}",
-                         f"{latest.tokens_per_second:,.0f} tokens/s · about {duration(latest.seconds_left)} left"
-                         + (" · stopping after this step…" if self.stopping else ""))
+        return JobStatus(
+            min(latest.step / latest.total_steps, 1.0),
+            f"Step {latest.step} of {latest.total_steps} · train loss {latest.loss:.3f}",
+            f"{latest.tokens_per_second:,.0f} tokens/s · about {duration(latest.seconds_left)} left"
+            + (" · stopping after this step…" if self.stopping else ""),
+        )
 
     @property
     def error_message(self) -> str | None:
@@ -119,9 +127,11 @@ def duration(seconds: float) -> str:
 
 def plan_line(base_name: str, plan: FinetunePlan, timing: StepTiming) -> str:
     """What a planned run starts from, its blocks and steps, and how long it should take here (Markdown)."""
-    return (f"Starts from **{base_name}**. {plan.describe()} Estimated time: about "
-            f"**{duration(timing.estimate(plan.total_steps))}** ({timing.first_seconds:.0f} s to prepare, then "
-            f"{timing.step_seconds:.2f} s per step on this machine).")
+    return (
+        f"Starts from **{base_name}**. {plan.describe()} Estimated time: about "
+        f"**{duration(timing.estimate(plan.total_steps))}** ({timing.first_seconds:.0f} s to prepare, then "
+        f"{timing.step_seconds:.2f} s per step on this machine)."
+    )
 
 
 def batch_note(plan: FinetunePlan, settings: FinetuneSettings) -> str | None:
@@ -133,10 +143,15 @@ def batch_note(plan: FinetunePlan, settings: FinetuneSettings) -> str | None:
 
 def result_lines(result: FinetuneResult) -> tuple[str, str]:
     """Two captions for a finished run: what the before/after metrics are measured on, and how long it trained."""
-    measured = (f"{result.after.n_predictions} masked words from the validation part, masked the same way before "
-                "and after; perplexity is exp(mean loss) over the masked positions only.")
-    how = (f"Stopped after {result.steps} of {result.total_steps} steps" if result.stopped_early
-           else f"Trained {result.steps} steps")
+    measured = (
+        f"{result.after.n_predictions} masked words from the validation part, masked the same way before "
+        "and after; perplexity is exp(mean loss) over the masked positions only."
+    )
+    how = (
+        f"Stopped after {result.steps} of {result.total_steps} steps"
+        if result.stopped_early
+        else f"Trained {result.steps} steps"
+    )
     return measured, f"{how} in {duration(result.seconds)} ({result.tokens_per_second:,.0f} tokens/s)."
 
 

@@ -17,9 +17,9 @@ Used to build the demo model, by the Fine-tune page (strategy ``one``) and by ``
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import tensorflow as tf
 
@@ -141,8 +141,15 @@ class _Run:
         self.losses.append(loss)
         if self.steps_this_run == 1:
             self.first_step_done = time.perf_counter()
-        self.on_progress(TrainingProgress(int(self.step), self.config.total_steps, self.mean_loss(), self.speed(),
-                                          seconds_per_step=self.seconds_per_step()))
+        self.on_progress(
+            TrainingProgress(
+                int(self.step),
+                self.config.total_steps,
+                self.mean_loss(),
+                self.speed(),
+                seconds_per_step=self.seconds_per_step(),
+            )
+        )
 
     def after_evaluation_period(self) -> None:
         train_loss = self.mean_loss()
@@ -155,16 +162,26 @@ class _Run:
                 self.on_best(evaluation)
         self.history.append(record)
         self.losses = []
-        self.on_progress(TrainingProgress(int(self.step), self.config.total_steps, train_loss, self.speed(),
-                                          evaluation, self.seconds_per_step()))
+        self.on_progress(
+            TrainingProgress(
+                int(self.step), self.config.total_steps, train_loss, self.speed(), evaluation, self.seconds_per_step()
+            )
+        )
 
 
-def train(model, tokenizer, train_blocks: TextBlocks | BlockSource, eval_blocks: TextBlocks | None = None, *,
-          config: TrainingConfig = TrainingConfig(), checkpoint_dir: str | Path | None = None,
-          placement: Placement | None = None,
-          on_progress: Callable[[TrainingProgress], None] = lambda progress: None,
-          should_stop: Callable[[], bool] = lambda: False,
-          on_best: Callable[[MlmMetrics], None] = lambda metrics: None) -> TrainingResult:
+def train(
+    model,
+    tokenizer,
+    train_blocks: TextBlocks | BlockSource,
+    eval_blocks: TextBlocks | None = None,
+    *,
+    config: TrainingConfig = TrainingConfig(),
+    checkpoint_dir: str | Path | None = None,
+    placement: Placement | None = None,
+    on_progress: Callable[[TrainingProgress], None] = lambda progress: None,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_best: Callable[[MlmMetrics], None] = lambda metrics: None,
+) -> TrainingResult:
     """Train ``model`` in place on ``train_blocks`` (in memory, or a streamed ``BlockSource``); evaluate on
     ``eval_blocks`` every ``config.eval_every`` steps.
 
@@ -179,30 +196,54 @@ def train(model, tokenizer, train_blocks: TextBlocks | BlockSource, eval_blocks:
     source = train_blocks if isinstance(train_blocks, BlockSource) else BlockSource.in_memory(train_blocks)
     placement.check_batch_size(config.batch_size)
     if source.n_blocks < config.batch_size:
-        raise InputError(f"There are {source.n_blocks} training blocks, fewer than one batch of {config.batch_size}"
-                         " — add text or lower the batch size.")
+        raise InputError(
+            f"There are {source.n_blocks} training blocks, fewer than one batch of {config.batch_size}"
+            " — add text or lower the batch size."
+        )
     strategy = placement.strategy
-    optimisers = make_optimisers(model, strategy, learning_rate=config.learning_rate,
-                                 warmup_steps=config.warmup_steps, total_steps=config.total_steps,
-                                 head_learning_rate=config.head_learning_rate)
+    optimisers = make_optimisers(
+        model,
+        strategy,
+        learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_steps,
+        total_steps=config.total_steps,
+        head_learning_rate=config.head_learning_rate,
+    )
     step = tf.Variable(0, dtype=tf.int64, trainable=False)  # host bookkeeping: outside the scope, never mirrored
     manager = None
     if checkpoint_dir is not None:
-        manager = open_checkpoints({"model": model, "step": step, **optimisers.checkpoint_parts()}, checkpoint_dir,
-                                   placement)
+        manager = open_checkpoints(
+            {"model": model, "step": step, **optimisers.checkpoint_parts()}, checkpoint_dir, placement
+        )
         agree_on_step(manager, step, placement)
     eval_masked = None
     if eval_blocks is not None:
-        eval_masked = mask_for(tokenizer, eval_blocks, probability=config.mask_probability,
-                               whole_words=config.whole_words, seed=config.held_out_seed)
-    run = _Run(model, config, eval_masked, step, on_progress, on_best,
-               tokens_per_step=config.batch_size * source.block_length)
+        eval_masked = mask_for(
+            tokenizer,
+            eval_blocks,
+            probability=config.mask_probability,
+            whole_words=config.whole_words,
+            seed=config.held_out_seed,
+        )
+    run = _Run(
+        model, config, eval_masked, step, on_progress, on_best, tokens_per_step=config.batch_size * source.block_length
+    )
     if int(step) < config.total_steps:
-        batches = iter(distributed_dataset(strategy, source, tokenizer, batch_size=config.batch_size,
-                                           seed=config.seed, probability=config.mask_probability,
-                                           whole_words=config.whole_words, first_step=int(step)))
-        train_step = make_train_step(model, optimisers, strategy,
-                                     jit_compile=config.jit_compile and placement.name == "one")
+        batches = iter(
+            distributed_dataset(
+                strategy,
+                source,
+                tokenizer,
+                batch_size=config.batch_size,
+                seed=config.seed,
+                probability=config.mask_probability,
+                whole_words=config.whole_words,
+                first_step=int(step),
+            )
+        )
+        train_step = make_train_step(
+            model, optimisers, strategy, jit_compile=config.jit_compile and placement.name == "one"
+        )
         while int(step) < config.total_steps:
             run.after_step(float(_cluster_step(train_step, batches, placement, int(step))))
             stop, done, now = should_stop(), int(step) >= config.total_steps, int(step)
@@ -213,12 +254,17 @@ def train(model, tokenizer, train_blocks: TextBlocks | BlockSource, eval_blocks:
             if stop:
                 break
     seconds = time.perf_counter() - run.started
-    return TrainingResult(int(step), seconds, run.speed(), run.history, run.best,
-                          stopped_early=int(step) < config.total_steps)
+    return TrainingResult(
+        int(step), seconds, run.speed(), run.history, run.best, stopped_early=int(step) < config.total_steps
+    )
 
 
-LOST_WORKER = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError,
-               tf.errors.DeadlineExceededError)
+LOST_WORKER = (
+    tf.errors.UnavailableError,
+    tf.errors.AbortedError,
+    tf.errors.CancelledError,
+    tf.errors.DeadlineExceededError,
+)
 
 
 def _cluster_step(train_step, batches, placement: Placement, step: int):
@@ -229,5 +275,7 @@ def _cluster_step(train_step, batches, placement: Placement, step: int):
         if placement.n_workers == 1:
             raise
         reason = str(error).split("\n")[0][:200]
-        raise ClusterError(f"Step {step + 1} failed: another worker stopped answering ({reason}) — start the same "
-                           "command again on every worker; all resume from their last checkpoint.") from error
+        raise ClusterError(
+            f"Step {step + 1} failed: another worker stopped answering ({reason}) — start the same "
+            "command again on every worker; all resume from their last checkpoint."
+        ) from error

@@ -9,8 +9,8 @@ exactly the same way.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -40,9 +40,18 @@ def prediction_slots(block_length: int, probability: float) -> int:
     return max(2, int(math.ceil(block_length * probability * 1.5)))
 
 
-def mask_blocks(blocks: TextBlocks, *, mask_id: int, vocab_size: int, special_ids: Sequence[int],
-                probability: float = 0.15, whole_words: bool = True, seed: int = 0, epochs=0,
-                block_ids: np.ndarray | None = None) -> MaskedBlocks:
+def mask_blocks(
+    blocks: TextBlocks,
+    *,
+    mask_id: int,
+    vocab_size: int,
+    special_ids: Sequence[int],
+    probability: float = 0.15,
+    whole_words: bool = True,
+    seed: int = 0,
+    epochs=0,
+    block_ids: np.ndarray | None = None,
+) -> MaskedBlocks:
     """BERT-style masking of every row; each row predicts at least one token.
 
     Row i is masked by a generator seeded with (seed, epochs[i], block_ids[i]) — ``epochs`` an int or one per row,
@@ -83,9 +92,25 @@ def mask_blocks(blocks: TextBlocks, *, mask_id: int, vocab_size: int, special_id
     return MaskedBlocks(input_ids, positions, labels, weights)
 
 
-def mask_for(tokenizer, blocks: TextBlocks, *, probability: float = 0.15, whole_words: bool = True,
-             seed: int = 0, epochs=0, block_ids: np.ndarray | None = None) -> MaskedBlocks:
+def mask_for(
+    tokenizer,
+    blocks: TextBlocks,
+    *,
+    probability: float = 0.15,
+    whole_words: bool = True,
+    seed: int = 0,
+    epochs=0,
+    block_ids: np.ndarray | None = None,
+) -> MaskedBlocks:
     """``mask_blocks`` with the tokenizer's mask id, vocabulary and special tokens."""
-    return mask_blocks(blocks, mask_id=tokenizer.mask_token_id, vocab_size=len(tokenizer),
-                       special_ids=tokenizer.all_special_ids, probability=probability, whole_words=whole_words,
-                       seed=seed, epochs=epochs, block_ids=block_ids)
+    return mask_blocks(
+        blocks,
+        mask_id=tokenizer.mask_token_id,
+        vocab_size=len(tokenizer),
+        special_ids=tokenizer.all_special_ids,
+        probability=probability,
+        whole_words=whole_words,
+        seed=seed,
+        epochs=epochs,
+        block_ids=block_ids,
+    )

@@ -48,16 +48,21 @@ def _sums(logits, labels, weights):
     top1 = tf.cast(tf.math.in_top_k(flat_labels, flat_logits, 1), tf.float32)
     top5 = tf.cast(tf.math.in_top_k(flat_labels, flat_logits, 5), tf.float32)
     flat_weights = tf.reshape(weights, [-1])
-    return (masked_lm_loss(labels, logits, weights, reduction="sum"), tf.reduce_sum(top1 * flat_weights),
-            tf.reduce_sum(top5 * flat_weights), tf.reduce_sum(weights))
+    return (
+        masked_lm_loss(labels, logits, weights, reduction="sum"),
+        tf.reduce_sum(top1 * flat_weights),
+        tf.reduce_sum(top5 * flat_weights),
+        tf.reduce_sum(weights),
+    )
 
 
-_EVAL_STEPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_EVAL_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _eval_step(model):
     """One traced evaluation step per model, reused by every evaluation (training evaluates many times)."""
     if model not in _EVAL_STEPS:
+
         @tf.function(jit_compile=False)
         def step(input_ids, positions, labels, weights):
             logits, _ = masked_logits(model, input_ids, tf.ones_like(input_ids), positions, training=False)
@@ -73,8 +78,14 @@ def evaluate(model, masked: MaskedBlocks, *, batch_size: int = 32) -> MlmMetrics
     totals = np.zeros(4)
     for start in range(0, len(masked), batch_size):
         batch = slice(start, start + batch_size)
-        totals += np.asarray([float(v) for v in step(masked.input_ids[batch], masked.positions[batch],
-                                                     masked.labels[batch], masked.weights[batch])])
+        totals += np.asarray(
+            [
+                float(v)
+                for v in step(
+                    masked.input_ids[batch], masked.positions[batch], masked.labels[batch], masked.weights[batch]
+                )
+            ]
+        )
     loss, top1, top5, count = (float(total) for total in totals)
     count = max(count, 1.0)
     return MlmMetrics(loss / count, math.exp(min(loss / count, 50.0)), top1 / count, top5 / count, int(count))

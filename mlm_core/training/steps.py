@@ -35,8 +35,12 @@ class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
         return tf.where(step < warmup, rising, falling)
 
     def get_config(self):
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps, "total_steps": self.total_steps,
-                "floor": self.floor}
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
+            "floor": self.floor,
+        }
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,15 @@ class Optimisers:
         return {"encoder_optimizer": self.encoder, **({"head_optimizer": self.head} if self.head else {})}
 
 
-def make_optimisers(model, strategy: tf.distribute.Strategy, *, learning_rate: float, warmup_steps: int,
-                    total_steps: int, head_learning_rate: float | None = None) -> Optimisers:
+def make_optimisers(
+    model,
+    strategy: tf.distribute.Strategy,
+    *,
+    learning_rate: float,
+    warmup_steps: int,
+    total_steps: int,
+    head_learning_rate: float | None = None,
+) -> Optimisers:
     """Optimisers created and built under ``strategy`` (their slots exist before a checkpoint is restored)."""
     encoder_variables, head_variables = list(model.trainable_variables), []
     if head_learning_rate is not None:

@@ -11,16 +11,20 @@ import pandas as pd
 
 def matrix_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per token, one column per token it looks at (the heatmap's numbers)."""
-    frame = frame.assign(token=frame["query_position"].astype(str) + " " + frame["query_token"],
-                         key=frame["key_position"].astype(str) + " " + frame["key_token"])
+    frame = frame.assign(
+        token=frame["query_position"].astype(str) + " " + frame["query_token"],
+        key=frame["key_position"].astype(str) + " " + frame["key_token"],
+    )
     order = list(dict.fromkeys(frame["key"]))
     return frame.pivot(index="token", columns="key", values="weight").loc[order, order].round(3).reset_index()
 
 
 def heatmap(frame: pd.DataFrame, title: str) -> alt.Chart:
     """One head's ``matrix_frame``: queries as rows, keys as columns, weight as colour on a fixed 0–1 scale."""
-    frame = frame.assign(query=frame["query_position"].astype(str) + " " + frame["query_token"],
-                         key=frame["key_position"].astype(str) + " " + frame["key_token"])
+    frame = frame.assign(
+        query=frame["query_position"].astype(str) + " " + frame["query_token"],
+        key=frame["key_position"].astype(str) + " " + frame["key_token"],
+    )
     order = list(dict.fromkeys(frame["key"]))
     return (
         alt.Chart(frame, title=title)

@@ -13,10 +13,13 @@ def effect_heatmap(frame: pd.DataFrame, x: str, x_title: str, order: list | None
     return (
         alt.Chart(frame)
         .mark_rect()
-        .encode(x=alt.X(f"{x}:O", title=x_title, sort=order, axis=alt.Axis(labelAngle=-45 if order else 0)),
-                y=alt.Y("layer:O", title="layer (0 = embeddings)" if order else "layer", sort="descending"),
-                color=alt.Color("effect:Q", title="effect", scale=alt.Scale(scheme="redblue", reverse=True,
-                                                                            domain=[-limit, limit])),
-                tooltip=["layer:O", f"{x}:O", alt.Tooltip("effect:Q", format="+.3f")])
+        .encode(
+            x=alt.X(f"{x}:O", title=x_title, sort=order, axis=alt.Axis(labelAngle=-45 if order else 0)),
+            y=alt.Y("layer:O", title="layer (0 = embeddings)" if order else "layer", sort="descending"),
+            color=alt.Color(
+                "effect:Q", title="effect", scale=alt.Scale(scheme="redblue", reverse=True, domain=[-limit, limit])
+            ),
+            tooltip=["layer:O", f"{x}:O", alt.Tooltip("effect:Q", format="+.3f")],
+        )
         .properties(height=alt.Step(26))
     )

@@ -4,8 +4,9 @@ second model to compare with (Score, Bias)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
@@ -47,8 +48,13 @@ def chosen_rows(choice: FileChoice) -> Chosen:
     """The radio between a shipped file and an upload, then the selectbox or the uploader; a file the reader
     refuses is shown as an error and stops the page, as is an upload not made yet (with a notice)."""
     shipped = next(iter(choice.options))
-    source = st.radio(choice.label, list(choice.options), horizontal=True, key=f"{choice.prefix}_source",
-                      format_func=choice.options.get)
+    source = st.radio(
+        choice.label,
+        list(choice.options),
+        horizontal=True,
+        key=f"{choice.prefix}_source",
+        format_func=choice.options.get,
+    )
     if source == "upload":
         uploaded = st.file_uploader(choice.upload_label, type=list(choice.upload_types), key=f"{choice.prefix}_file")
         if uploaded is None:
@@ -58,8 +64,12 @@ def chosen_rows(choice: FileChoice) -> Chosen:
         rows = run_or_stop(choice.read, data, name=f"'{uploaded.name}'")
         return Chosen(f"upload:{hashlib.sha256(data).hexdigest()}", uploaded.name, rows)
     files = {entry.key: entry for entry in choice.listing()}
-    key = st.selectbox(choice.shipped_label, list(files), key=f"{choice.prefix}_{shipped}",
-                       format_func=lambda k: choice.title(files[k]))
+    key = st.selectbox(
+        choice.shipped_label,
+        list(files),
+        key=f"{choice.prefix}_{shipped}",
+        format_func=lambda k: choice.title(files[k]),
+    )
     header, rows = run_or_stop(choice.load, key)
     st.caption(f"{header.tests} {len(rows)} {choice.noun}, written for MLM Explorer.")
     return Chosen(f"{shipped}:{key}", key, rows, header)
@@ -81,8 +91,11 @@ def second_model(base, tuned, active, *, prefix: str, help: str, options: dict[s
             st.caption("There is no other version yet: fine-tune a copy on the Fine-tune page.")
         return other
     if choice == "spec":
-        spec = st.text_input("Model to compare with", key=f"{prefix}_compare_spec",
-                             placeholder="a preset (e.g. demo), a Hugging Face id or an allowed folder").strip()
+        spec = st.text_input(
+            "Model to compare with",
+            key=f"{prefix}_compare_spec",
+            placeholder="a preset (e.g. demo), a Hugging Face id or an allowed folder",
+        ).strip()
         if spec:
             with st.spinner(f"Loading '{spec}'…"):
                 return run_or_stop(get_model, spec)

@@ -34,31 +34,75 @@ class TourStop:
         return f"- **{self.language}**, {self.page.capitalize()}: [{label}]({self.link()}) — {self.what}"
 
 
-TOUR = [TourStop(*stop) for stop in [
-    # (language, model, page, text, extra settings, what to look at)
-    ("English", "demo", "predict", DEFAULT_TEXT, {},
-     "which places the model thinks of, and how sure it is"),
-    ("English", "demo", "predict", "She poured a cup of [MASK] and opened the [MASK].", {},
-     "two masks: the best words for each and the best pairs"),
-    ("English", "demo", "attention", "The old man sat on the bench and fed the birds.", {"layer": "1", "head": "3"},
-     "a head that looks at the previous word"),
-    ("English", "demo", "layers", "The cat sat on the [MASK].", {},
-     "the layer where the model settles on its word, and the heads it needs for it"),
-    ("English", "demo", "embeddings", "I sat by the river bank.\nI paid the money into the bank.\n"
-     "The bank raised its interest rates.\nWe walked along the bank of the stream.", {"word": "bank"},
-     "'bank' by the river and 'bank' for money drift apart"),
-    ("English", "demo", "explain", "The doctor told the patient to take the [MASK] twice a day.", {},
-     "which words made the model say its word"),
-    ("English", "demo", "score", "The keys to the cabinet are on the table.\nThe keys to the cabinet is on the table.",
-     {}, "which of two sentences the model finds more natural"),
-    ("English", "demo", "predict", "The {man|woman} worked as a [MASK].", {"words": "nurse, doctor, engineer"},
-     "your own words, and how they change between two versions of a sentence"),
-    ("English", "en", "predict", "Paris is the [MASK] of France.", {}, "BERT base (downloads once)"),
-    ("French", "fr", "predict", "Paris est la [MASK] de la France.", {}, "CamemBERT (downloads once)"),
-    ("German", "de", "predict", "Berlin ist die [MASK] von Deutschland.", {}, "German BERT (downloads once)"),
-    ("Chinese", "zh", "predict", "北京是中国的[MASK]都。", {}, "Chinese BERT (downloads once)"),
-    ("Japanese", "ja", "predict", "東京は日本の[MASK]です。", {}, "Japanese BERT (downloads once)"),
-]]
+TOUR = [
+    TourStop(*stop)
+    for stop in [
+        # (language, model, page, text, extra settings, what to look at)
+        ("English", "demo", "predict", DEFAULT_TEXT, {}, "which places the model thinks of, and how sure it is"),
+        (
+            "English",
+            "demo",
+            "predict",
+            "She poured a cup of [MASK] and opened the [MASK].",
+            {},
+            "two masks: the best words for each and the best pairs",
+        ),
+        (
+            "English",
+            "demo",
+            "attention",
+            "The old man sat on the bench and fed the birds.",
+            {"layer": "1", "head": "3"},
+            "a head that looks at the previous word",
+        ),
+        (
+            "English",
+            "demo",
+            "layers",
+            "The cat sat on the [MASK].",
+            {},
+            "the layer where the model settles on its word, and the heads it needs for it",
+        ),
+        (
+            "English",
+            "demo",
+            "embeddings",
+            "I sat by the river bank.\nI paid the money into the bank.\n"
+            "The bank raised its interest rates.\nWe walked along the bank of the stream.",
+            {"word": "bank"},
+            "'bank' by the river and 'bank' for money drift apart",
+        ),
+        (
+            "English",
+            "demo",
+            "explain",
+            "The doctor told the patient to take the [MASK] twice a day.",
+            {},
+            "which words made the model say its word",
+        ),
+        (
+            "English",
+            "demo",
+            "score",
+            "The keys to the cabinet are on the table.\nThe keys to the cabinet is on the table.",
+            {},
+            "which of two sentences the model finds more natural",
+        ),
+        (
+            "English",
+            "demo",
+            "predict",
+            "The {man|woman} worked as a [MASK].",
+            {"words": "nurse, doctor, engineer"},
+            "your own words, and how they change between two versions of a sentence",
+        ),
+        ("English", "en", "predict", "Paris is the [MASK] of France.", {}, "BERT base (downloads once)"),
+        ("French", "fr", "predict", "Paris est la [MASK] de la France.", {}, "CamemBERT (downloads once)"),
+        ("German", "de", "predict", "Berlin ist die [MASK] von Deutschland.", {}, "German BERT (downloads once)"),
+        ("Chinese", "zh", "predict", "北京是中国的[MASK]都。", {}, "Chinese BERT (downloads once)"),
+        ("Japanese", "ja", "predict", "東京は日本の[MASK]です。", {}, "Japanese BERT (downloads once)"),
+    ]
+]
 
 
 def model_status() -> pd.DataFrame:

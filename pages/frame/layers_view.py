@@ -8,10 +8,14 @@ import streamlit as st
 from mlm_core.tasks.heads import parse_heads
 from pages.frame.links import Linked
 
-DELTA_COLUMNS = {"delta_log_prob": st.column_config.NumberColumn("change in log P", format="%+.4f"),
-                 "probability_without": st.column_config.NumberColumn("P without it", format="%.4f")}
-ABLATION_COLUMNS = {name: st.column_config.NumberColumn(label, format="%.4f") for name, label in
-                    (("intact", "P, every head"), ("ablated", "P, heads off"), ("change", "change"))}
+DELTA_COLUMNS = {
+    "delta_log_prob": st.column_config.NumberColumn("change in log P", format="%+.4f"),
+    "probability_without": st.column_config.NumberColumn("P without it", format="%.4f"),
+}
+ABLATION_COLUMNS = {
+    name: st.column_config.NumberColumn(label, format="%.4f")
+    for name, label in (("intact", "P, every head"), ("ablated", "P, heads off"), ("change", "change"))
+}
 
 
 def head_label(layer: int, head: int) -> str:
@@ -25,6 +29,7 @@ def head_options(num_layers: int, num_heads: int) -> list[str]:
 
 def linked_heads(key: str, param: str, num_layers: int, num_heads: int) -> Linked:
     """Switched-off heads in the address as ?heads=2.3,4.1 (layer.head, 1-based), as on the command line."""
+
     def parse(raw: str) -> list[str]:
         return [head_label(*head) for head in parse_heads(raw, num_layers=num_layers, num_heads=num_heads)]
 

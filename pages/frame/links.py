@@ -7,8 +7,9 @@ Pages declare their linked widgets (``Linked``); ``link_widgets`` fills them fro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -47,8 +48,14 @@ def linked_choice(key: str, param: str, default: Any, options: list) -> Linked:
 
 
 def linked_flag(key: str, param: str, default: bool) -> Linked:
-    return Linked(key, param, default, lambda raw: {"1": True, "0": False}[raw], lambda value: isinstance(value, bool),
-                  lambda value: str(int(value)))
+    return Linked(
+        key,
+        param,
+        default,
+        lambda raw: {"1": True, "0": False}[raw],
+        lambda value: isinstance(value, bool),
+        lambda value: str(int(value)),
+    )
 
 
 def linked_text(key: str, param: str, default: str) -> Linked:
@@ -75,8 +82,10 @@ def link_widgets(fields: list[Linked]) -> None:
                 value = parsed
             else:
                 shown = raw if len(raw) <= 40 else raw[:40] + "…"
-                st.warning(f"The link's {field.param}={shown!r} does not fit here — showing the default "
-                           f"({field.dump(field.default)}) instead.")
+                st.warning(
+                    f"The link's {field.param}={shown!r} does not fit here — showing the default "
+                    f"({field.dump(field.default)}) instead."
+                )
         st.session_state[field.key] = value
 
 
@@ -108,6 +117,8 @@ def publish_view(page: str, fields: list[Linked] = ()) -> None:
         st.query_params.from_dict(params)
     base = (st.context.url or "").split("?")[0]
     with st.sidebar.popover("Link to this view", icon=":material/link:", width="stretch"):
-        st.caption("Anyone who opens this address sees this page with the same model, text and settings. "
-                   "Copy it with the button at the right of the box.")
+        st.caption(
+            "Anyone who opens this address sees this page with the same model, text and settings. "
+            "Copy it with the button at the right of the box."
+        )
         st.code(f"{base}?{urlencode(params)}", language=None, wrap_lines=True)

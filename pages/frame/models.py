@@ -6,14 +6,15 @@ from __future__ import annotations
 import gc
 import os
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import mlm_core
-from mlm_core import MaskedLM, MlmExplorerError, PRESETS
+from mlm_core import PRESETS, MaskedLM, MlmExplorerError
 from mlm_core.cache import LruCache
 from mlm_core.catalog import model_roots_from_environment
 from pages.frame.ui import run_or_stop
@@ -155,14 +156,21 @@ def sidebar_model_picker() -> None:
         st.session_state["model_custom"] = "" if start in PRESETS else start or ""
     with st.sidebar:
         st.header("Model")
-        choice = st.selectbox("Model", choices, format_func=_choice_label, key="model_choice",
-                              label_visibility="collapsed",
-                              help="Presets download from the Hugging Face hub the first time (internet needed); "
-                                   "'demo' works offline.")
+        choice = st.selectbox(
+            "Model",
+            choices,
+            format_func=_choice_label,
+            key="model_choice",
+            label_visibility="collapsed",
+            help="Presets download from the Hugging Face hub the first time (internet needed); 'demo' works offline.",
+        )
         if choice == CUSTOM:
             st.session_state.setdefault("model_custom", "")
-            custom = st.text_input("Hugging Face id or local folder", key="model_custom",
-                                   placeholder="e.g. distilbert-base-uncased or /path/to/model")
+            custom = st.text_input(
+                "Hugging Face id or local folder",
+                key="model_custom",
+                placeholder="e.g. distilbert-base-uncased or /path/to/model",
+            )
             spec = custom.strip()
         else:
             spec = choice
@@ -170,21 +178,27 @@ def sidebar_model_picker() -> None:
         if spec == default:
             preload(spec)
         if default is None:
-            st.caption("No model is available offline yet: pick a preset (downloads once, needs internet) or give "
-                       "a local folder saved with save_pretrained().")
+            st.caption(
+                "No model is available offline yet: pick a preset (downloads once, needs internet) or give "
+                "a local folder saved with save_pretrained()."
+            )
 
 
 def base_model() -> MaskedLM:
     """The model chosen in the sidebar, loaded (with a spinner) or an explanation and ``st.stop()``."""
     spec = st.session_state.get(MODEL_SPEC_KEY)
     if not spec:
-        st.info("Choose a model in the sidebar: a preset, a Hugging Face id (e.g. bert-base-uncased) or a local "
-                "folder saved with save_pretrained().")
+        st.info(
+            "Choose a model in the sidebar: a preset, a Hugging Face id (e.g. bert-base-uncased) or a local "
+            "folder saved with save_pretrained()."
+        )
         st.stop()
     with st.spinner(f"Loading model '{spec}' — the first load can take a minute…"):
         mlm = run_or_stop(get_model, spec)
-    st.sidebar.caption(f"Loaded **{mlm.name}** · {mlm.num_layers} layers × {mlm.num_heads} heads · "
-                       f"up to {mlm.max_tokens} tokens · mask `{mlm.mask_token}`")
+    st.sidebar.caption(
+        f"Loaded **{mlm.name}** · {mlm.num_layers} layers × {mlm.num_heads} heads · "
+        f"up to {mlm.max_tokens} tokens · mask `{mlm.mask_token}`"
+    )
     return mlm
 
 
@@ -202,9 +216,12 @@ def _sidebar_finetuned_switch(tuned: MaskedLM) -> bool:
     # The toggle mirrors a plain session key: widget state is dropped on pages that do not draw the widget.
     st.session_state.setdefault(USE_FINETUNED_KEY, False)
     st.session_state["use_finetuned_toggle"] = st.session_state[USE_FINETUNED_KEY]
-    st.sidebar.toggle("Use fine-tuned model", key="use_finetuned_toggle",
-                      on_change=lambda: use_finetuned(st.session_state["use_finetuned_toggle"]),
-                      help=f"'{tuned.name}', made on the Fine-tune page in this session, for every page.")
+    st.sidebar.toggle(
+        "Use fine-tuned model",
+        key="use_finetuned_toggle",
+        on_change=lambda: use_finetuned(st.session_state["use_finetuned_toggle"]),
+        help=f"'{tuned.name}', made on the Fine-tune page in this session, for every page.",
+    )
     return bool(st.session_state[USE_FINETUNED_KEY])
 
 
@@ -227,7 +244,11 @@ def current_model(*, allow_switch: bool = False) -> MaskedLM:
     if tuned is None or not allow_switch:
         return active
     options = {"fine-tuned": tuned, "base": base}
-    shown = st.segmented_control("Model version", list(options), default="fine-tuned" if active is tuned else "base",
-                                 key=f"version_switch::{tuned.name}",
-                                 help="Compare the fine-tuned copy with the model it started from.")
+    shown = st.segmented_control(
+        "Model version",
+        list(options),
+        default="fine-tuned" if active is tuned else "base",
+        key=f"version_switch::{tuned.name}",
+        help="Compare the fine-tuned copy with the model it started from.",
+    )
     return options[shown or "fine-tuned"]

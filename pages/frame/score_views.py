@@ -24,20 +24,29 @@ def trace_a_pair(mlm: MaskedLM, pairs: list[Pair]) -> None:
     st.subheader("Trace a pair")
     st.caption(HIDE_HELP)
     left, right = st.columns([3, 1])
-    number = left.selectbox("Pair", range(len(pairs)), key="score_trace_pair",
-                            format_func=lambda i: f"{i + 1}. {pairs[i].good} / {pairs[i].bad}")
+    number = left.selectbox(
+        "Pair",
+        range(len(pairs)),
+        key="score_trace_pair",
+        format_func=lambda i: f"{i + 1}. {pairs[i].good} / {pairs[i].bad}",
+    )
     pair = pairs[number]
     try:
         traced = pair_for_trace(mlm, pair.good, pair.bad)
         words = dict(traced.choices)
-        hide = right.selectbox("Word to hide", list(words), index=list(words).index(traced.hidden),
-                               format_func=lambda i: f"{words[i]} (word {i + 1})",
-                               key=f"score_trace_hide::{number}")
+        hide = right.selectbox(
+            "Word to hide",
+            list(words),
+            index=list(words).index(traced.hidden),
+            format_func=lambda i: f"{words[i]} (word {i + 1})",
+            key=f"score_trace_hide::{number}",
+        )
         if hide != traced.hidden:
             traced = pair_for_trace(mlm, pair.good, pair.bad, hide=hide)
     except InputError as error:
         st.caption(f"Pair {number + 1} cannot be traced: {error}")
         return
     st.markdown(traced.summary())
-    st.page_link(PAGES_BY_KEY["trace"].path, label="Trace this pair", icon=":material/route:",
-                 query_params=trace_params(traced))
+    st.page_link(
+        PAGES_BY_KEY["trace"].path, label="Trace this pair", icon=":material/route:", query_params=trace_params(traced)
+    )

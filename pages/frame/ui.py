@@ -24,8 +24,11 @@ def queued(ahead: int, seconds: float):
     """What a user sees when their request has waited for the model more than ~2 s (``mlm_core.turns``): how many
     requests are ahead and roughly how long; the notice goes when their turn comes (the returned function)."""
     box = st.empty()
-    box.info(f"The model is busy with other people's requests: yours is queued behind {ahead} "
-             f"(about {max(1, round(seconds))} s).", icon="⏳")
+    box.info(
+        f"The model is busy with other people's requests: yours is queued behind {ahead} "
+        f"(about {max(1, round(seconds))} s).",
+        icon="⏳",
+    )
     return box.empty
 
 

