@@ -101,14 +101,13 @@ st.subheader("By bias type")
 st.altair_chart(shares_chart(categories), width="stretch")
 st.caption("Bars: the share of pairs; lines: its 95 % Wilson interval; dashed: 50 %, no preference.")
 percent = st.column_config.NumberColumn(format="percent")
-as_table(
-    categories, "Shares by bias type", column_config={"stereotype_share": percent, "low": percent, "high": percent}
-)
+shares = {"stereotype_share": percent, "low": percent, "high": percent}
+as_table(categories, "Shares by bias type", column_config=shares)
 as_table(
     directions,
     "Shares by direction (stereo: the more stereotypical sentence states a stereotype; "
     "antistereo: the less stereotypical one breaks one)",
-    column_config={"stereotype_share": percent, "low": percent, "high": percent},
+    column_config=shares,
 )
 
 st.subheader("Pairs by margin")

@@ -1,43 +1,19 @@
 """Fine-tune: teach a copy of the model the user's text, watch it learn, compare before and after."""
 
-import shutil
 import time
-import uuid
-from pathlib import Path
 
 import streamlit as st
 
-from mlm_core.training.finetune import FinetuneSettings, measure_step, plan_finetune, progress_frame
-from mlm_core.training.jobs import FinetuneJob, batch_note, folder_zip, new_workspace, plan_line, result_lines
+from mlm_core.training.finetune import measure_step, plan_finetune, progress_frame
+from mlm_core.training.jobs import FinetuneJob, batch_note, plan_line
 from pages.charts.finetune import loss_chart
-from pages.frame.finetune_views import choose_settings, read_input_text
+from pages.frame.finetune_views import JOB_KEY, choose_settings, read_input_text, show_result, start_job
 from pages.frame.links import publish_view
-from pages.frame.models import FINETUNED_KEY, USE_FINETUNED_KEY, model_versions, shared_result, use_finetuned
+from pages.frame.models import FINETUNED_KEY, model_versions, shared_result
 from pages.frame.routing import require_router
-from pages.frame.ui import as_table, run_or_stop, slug
+from pages.frame.ui import run_or_stop
 
 require_router()
-
-JOB_KEY = "finetune_job"
-FOLDER_KEY = "finetune_folder"  # a TemporaryDirectory: removed when the session ends (or the server stops)
-
-
-def session_folder() -> Path:
-    if FOLDER_KEY not in st.session_state:
-        st.session_state[FOLDER_KEY] = new_workspace()
-    return Path(st.session_state[FOLDER_KEY].name)
-
-
-def start_job(base, text: str, text_name: str, settings: FinetuneSettings) -> None:
-    folder = session_folder()
-    for old in folder.iterdir():  # one fine-tuned model per session on disk
-        shutil.rmtree(old, ignore_errors=True)
-    run_id = uuid.uuid4().hex[:6]
-    name = f"{base.name} · fine-tuned on {text_name} ({run_id})"
-    out_dir = folder / f"{slug(base.name, 40)}-finetuned-on-{slug(text_name, 24)}-{run_id}"
-    st.session_state[JOB_KEY] = FinetuneJob(base, text, settings, out_dir=out_dir, name=name).start()
-    st.session_state.pop(FINETUNED_KEY, None)
-    use_finetuned(False)
 
 
 def follow_job(job: FinetuneJob) -> None:
@@ -60,59 +36,6 @@ def follow_job(job: FinetuneJob) -> None:
             break
         time.sleep(0.4)
     st.rerun()
-
-
-def show_result(result) -> None:
-    st.subheader("Before and after, on the validation text")
-    measured, trained = result_lines(result)
-    st.caption(measured)
-    columns = st.columns(3)
-    columns[0].metric(
-        "Perplexity (lower is better)",
-        f"{result.after.perplexity:.1f}",
-        f"{result.after.perplexity - result.before.perplexity:+.1f} from {result.before.perplexity:.1f}",
-        delta_color="inverse",
-    )
-    columns[1].metric(
-        "Top-1 accuracy", f"{result.after.top1:.1%}", f"{100 * (result.after.top1 - result.before.top1):+.1f} points"
-    )
-    columns[2].metric(
-        "Top-5 accuracy", f"{result.after.top5:.1%}", f"{100 * (result.after.top5 - result.before.top5):+.1f} points"
-    )
-    st.dataframe(
-        result.comparison_frame(),
-        hide_index=True,
-        width="content",
-        column_config={
-            "before": st.column_config.NumberColumn(format="%.4f"),
-            "after": st.column_config.NumberColumn(format="%.4f"),
-        },
-    )
-    st.caption(trained)
-    curve = progress_frame(st.session_state[JOB_KEY].progress)
-    st.altair_chart(loss_chart(curve), width="stretch")
-    as_table(curve, "The loss curve")
-
-    st.subheader("Use it")
-    if st.session_state.get(USE_FINETUNED_KEY):
-        st.success(
-            f"**{result.model.name}** is in use on every page. Predict shows it next to the base model; "
-            "Attention, Embeddings and Explain have a switch between the two. Switch back in the sidebar."
-        )
-    else:
-        st.button("Use the fine-tuned model on every page", on_click=use_finetuned, type="primary", key="finetune_use")
-    st.download_button(
-        "Download the fine-tuned model (zip, save_pretrained format)",
-        data=lambda: folder_zip(result.out_dir),
-        file_name=f"{result.out_dir.name}.zip",
-        mime="application/zip",
-        key="finetune_download",
-        on_click="ignore",
-    )
-    st.caption(
-        "Unzip it and give the folder to MLM Explorer (sidebar → Other) or to transformers' "
-        "from_pretrained(). The copy on this server is deleted when your session ends."
-    )
 
 
 st.title("Fine-tune the model on your text")

@@ -3,37 +3,21 @@
 import pandas as pd
 import streamlit as st
 
-from mlm_core.tasks.pair_files import list_suites, load_suite, read_pairs
-from mlm_core.tasks.pair_runs import PairsRun
+from mlm_core.tasks.pair_files import list_suites
 from mlm_core.tasks.pairs import disagreements
 from mlm_core.tasks.score import METHOD_HELP, METHODS, score
 from pages.charts.score import categories_chart, tokens_chart
-from pages.frame.choices import FileChoice, chosen_rows, second_model
+from pages.frame.choices import chosen_rows, second_model
 from pages.frame.links import link_widgets, linked_choice, linked_text, publish_view
 from pages.frame.models import model_versions, shared_result
 from pages.frame.routing import require_router
-from pages.frame.score_views import trace_a_pair
+from pages.frame.score_views import PAIRS, run_pairs, trace_a_pair
 from pages.frame.ui import as_table, download_name, run_or_stop
 
 require_router()
 
 DEFAULT_SENTENCES = "The keys to the cabinet are on the table.\nThe keys to the cabinet is on the table."
 MODES = {"sentences": "Type sentences", "pairs": "Test suites and files"}
-RUN_KEY = "score_pairs_run"  # this session's PairsRun: what is scored so far, kept across reruns
-PAIRS = FileChoice(
-    "score",
-    "Pairs from",
-    {"suite": "a shipped suite", "upload": "my file"},
-    "Pairs file: CSV or TSV with a header 'good,bad' (optionally 'category'), or JSONL",
-    ("csv", "tsv", "jsonl", "txt"),
-    "Upload a file of sentence pairs, or pick a shipped suite.",
-    read_pairs,
-    "Suite",
-    list_suites,
-    load_suite,
-    lambda suite: f"{suite.title} ({suite.language})",
-    "pairs",
-)
 
 
 def show_sentences(models, method: str) -> None:
@@ -76,28 +60,6 @@ def show_sentences(models, method: str) -> None:
         mime="text/csv",
         key="score_download_tokens",
     )
-
-
-def run_pairs(models, method: str, source: str, pairs) -> PairsRun:
-    """This session's scoring of the pairs, advanced a chunk at a time; a click anywhere (Stop included)
-    interrupts the loop, and what is finished is picked up again on the next run."""
-    run = st.session_state[RUN_KEY] = PairsRun.continued(st.session_state.get(RUN_KEY), models, method, source, pairs)
-    if st.session_state.get("score_stop"):
-        run.stop()
-    if run.needs_work:
-        stop = st.empty()
-        stop.button("Stop — keep the finished pairs", key="score_stop")
-        bar = st.progress(run.done / run.total, text="Scoring pairs…")
-        for fraction, text in run_or_stop(run.advance, models):
-            bar.progress(fraction, text=text)
-        bar.empty()
-        stop.empty()
-    elif run.interrupted:
-        st.warning(run.notice())
-        if st.button("Score the remaining pairs", key="score_resume"):
-            run.resume()
-            st.rerun()
-    return run
 
 
 def show_pairs(models, method: str) -> None:

@@ -1,4 +1,5 @@
-"""A view of the Score page kept outside its script: one minimal pair sent to Trace."""
+"""Views of the Score page kept outside its script: where pairs come from, this session's resumable run of
+them, and one minimal pair sent to Trace."""
 
 from __future__ import annotations
 
@@ -6,10 +7,51 @@ import streamlit as st
 
 from mlm_core.errors import InputError
 from mlm_core.model import MaskedLM
-from mlm_core.tasks.pair_files import Pair
+from mlm_core.tasks.pair_files import Pair, list_suites, load_suite, read_pairs
+from mlm_core.tasks.pair_runs import PairsRun
 from mlm_core.tasks.trace_pairs import HIDE_HELP, PairTrace, pair_for_trace
+from pages.frame.choices import FileChoice
 from pages.frame.models import MODEL_SPEC_KEY
 from pages.frame.registry import PAGES_BY_KEY
+from pages.frame.ui import run_or_stop
+
+RUN_KEY = "score_pairs_run"  # this session's PairsRun: what is scored so far, kept across reruns
+PAIRS = FileChoice(
+    "score",
+    "Pairs from",
+    {"suite": "a shipped suite", "upload": "my file"},
+    "Pairs file: CSV or TSV with a header 'good,bad' (optionally 'category'), or JSONL",
+    ("csv", "tsv", "jsonl", "txt"),
+    "Upload a file of sentence pairs, or pick a shipped suite.",
+    read_pairs,
+    "Suite",
+    list_suites,
+    load_suite,
+    lambda suite: f"{suite.title} ({suite.language})",
+    "pairs",
+)
+
+
+def run_pairs(models, method: str, source: str, pairs) -> PairsRun:
+    """This session's scoring of the pairs, advanced a chunk at a time; a click anywhere (Stop included)
+    interrupts the loop, and what is finished is picked up again on the next run."""
+    run = st.session_state[RUN_KEY] = PairsRun.continued(st.session_state.get(RUN_KEY), models, method, source, pairs)
+    if st.session_state.get("score_stop"):
+        run.stop()
+    if run.needs_work:
+        stop = st.empty()
+        stop.button("Stop — keep the finished pairs", key="score_stop")
+        bar = st.progress(run.done / run.total, text="Scoring pairs…")
+        for fraction, text in run_or_stop(run.advance, models):
+            bar.progress(fraction, text=text)
+        bar.empty()
+        stop.empty()
+    elif run.interrupted:
+        st.warning(run.notice())
+        if st.button("Score the remaining pairs", key="score_resume"):
+            run.resume()
+            st.rerun()
+    return run
 
 
 def trace_params(traced: PairTrace) -> dict[str, str]:
