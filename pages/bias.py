@@ -17,19 +17,19 @@ require_router()
 SOURCES = {"suite": "a shipped suite", "upload": "my file (e.g. CrowS-Pairs' CSV)"}
 COMPARE = {"none": "Nothing", "other": "the other version of this model", "spec": "Another model…"}
 PAIRS = FileChoice(
-    "bias",
-    "Pairs from",
-    SOURCES,
-    "Pairs file: CSV or TSV with the columns sent_more, sent_less, stereo_antistereo, "
+    prefix="bias",
+    label="Pairs from",
+    options=SOURCES,
+    upload_label="Pairs file: CSV or TSV with the columns sent_more, sent_less, stereo_antistereo, "
     "bias_type (CrowS-Pairs' own file uploads as it is)",
-    ("csv", "tsv", "txt"),
-    "Upload a file of bias pairs, or pick the shipped suite.",
-    read_bias_pairs,
-    "Suite",
-    list_bias_suites,
-    load_bias_suite,
-    lambda suite: suite.title,
-    "pairs",
+    upload_types=("csv", "tsv", "txt"),
+    upload_notice="Upload a file of bias pairs, or pick the shipped suite.",
+    read=read_bias_pairs,
+    shipped_label="Suite",
+    listing=list_bias_suites,
+    load=load_bias_suite,
+    title=lambda suite: suite.title,
+    noun="pairs",
 )
 
 

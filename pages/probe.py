@@ -18,18 +18,18 @@ require_router()
 
 SOURCES = {"task": "a shipped task", "upload": "my file"}
 ROWS = FileChoice(
-    "probe",
-    "Rows from",
-    SOURCES,
-    "Probing file: CSV or TSV with a header 'sentence,word,label' (optionally 'occurrence'), or JSONL",
-    ("csv", "tsv", "jsonl", "txt"),
-    "Upload a file of words in sentences with their labels, or pick a shipped task.",
-    read_probe_rows,
-    "Task",
-    list_probe_tasks,
-    load_probe_task,
-    lambda task: task.title,
-    "rows",
+    prefix="probe",
+    label="Rows from",
+    options=SOURCES,
+    upload_label="Probing file: CSV or TSV with a header 'sentence,word,label' (optionally 'occurrence'), or JSONL",
+    upload_types=("csv", "tsv", "jsonl", "txt"),
+    upload_notice="Upload a file of words in sentences with their labels, or pick a shipped task.",
+    read=read_probe_rows,
+    shipped_label="Task",
+    listing=list_probe_tasks,
+    load=load_probe_task,
+    title=lambda task: task.title,
+    noun="rows",
 )
 
 

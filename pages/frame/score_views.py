@@ -17,18 +17,18 @@ from pages.frame.ui import run_or_stop
 
 RUN_KEY = "score_pairs_run"  # this session's PairsRun: what is scored so far, kept across reruns
 PAIRS = FileChoice(
-    "score",
-    "Pairs from",
-    {"suite": "a shipped suite", "upload": "my file"},
-    "Pairs file: CSV or TSV with a header 'good,bad' (optionally 'category'), or JSONL",
-    ("csv", "tsv", "jsonl", "txt"),
-    "Upload a file of sentence pairs, or pick a shipped suite.",
-    read_pairs,
-    "Suite",
-    list_suites,
-    load_suite,
-    lambda suite: f"{suite.title} ({suite.language})",
-    "pairs",
+    prefix="score",
+    label="Pairs from",
+    options={"suite": "a shipped suite", "upload": "my file"},
+    upload_label="Pairs file: CSV or TSV with a header 'good,bad' (optionally 'category'), or JSONL",
+    upload_types=("csv", "tsv", "jsonl", "txt"),
+    upload_notice="Upload a file of sentence pairs, or pick a shipped suite.",
+    read=read_pairs,
+    shipped_label="Suite",
+    listing=list_suites,
+    load=load_suite,
+    title=lambda suite: f"{suite.title} ({suite.language})",
+    noun="pairs",
 )
 
 
