@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mlm_core.training.finetune import FINETUNE_PARAMS, MAX_TEXT_MB, FinetuneSettings, read_text_file
+from mlm_core.training.finetune_plan import FINETUNE_PARAMS, MAX_TEXT_MB, FinetuneSettings, read_text_file
 from pages.frame.ui import run_or_stop
 
 LEARNING_RATES = [1e-5, 2e-5, 3e-5, 5e-5, 1e-4, 2e-4, 5e-4]
