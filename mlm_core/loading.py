@@ -1,6 +1,6 @@
 """Load a masked LM from a spec: local folder or Hugging Face cache first, the hub only after that.
 
-Safety rules, enforced here and nowhere else:
+Safety rules, enforced here and in ``model_files`` and nowhere else:
 - never ``trust_remote_code``;
 - weights only from safetensors or h5 — pickle files (``pytorch_model.bin``, ``*.pt``, ``*.ckpt``) are refused
   (transformers' TF loader only reads pickles with ``from_pt=True``, which we never pass);
@@ -8,7 +8,8 @@ Safety rules, enforced here and nowhere else:
 
 A damaged model (a truncated download, a Git LFS pointer instead of the weights, an empty or non-JSON file, a
 tokenizer that cannot encode) is refused with ``ModelNotFoundError`` naming the file: a local folder's files are
-checked before reading, and what transformers, safetensors and tokenizers raise while reading is caught by type.
+checked before reading (``model_files``), and what transformers, safetensors and tokenizers raise while reading is
+caught by type here.
 """
 
 from __future__ import annotations
@@ -20,31 +21,19 @@ from pathlib import Path
 
 from .catalog import ResolvedSpec, hub_offline, resolve_spec
 from .errors import ModelNotFoundError, UnsupportedModelError
-from .files import file_problem
 from .forward import CompiledForward
 from .model import MaskedLM
+from .model_files import (
+    check_files,
+    check_tokenizer_files,
+    check_weight_files,
+    damaged,
+    damaged_tokenizer_file,
+    first_line,
+    folder_files,
+    weights_file,
+)
 
-SAFE_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "tf_model.h5", "tf_model.h5.index.json")
-PICKLE_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json")
-# Small JSON files that must hold one object; transformers fails on anything else with a TypeError deep inside.
-JSON_OBJECT_FILES = (
-    "config.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "model.safetensors.index.json",
-    "tf_model.h5.index.json",
-)
-MODEL_FILES = (*SAFE_WEIGHT_FILES, *TOKENIZER_FILES, *JSON_OBJECT_FILES, "merges.txt")
-POSITIVE_INT_SETTINGS = (
-    "vocab_size",
-    "hidden_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "intermediate_size",
-    "max_position_embeddings",
-)
 PROBE_TEXT = "qzx ✓ 123"  # a made-up word and a rare character: a tokenizer that cannot cope fails here, not later
 HUB_PROBE_TIMEOUT_S = 6.0
 # Roberta-family position ids start after the padding index, so two positions are unusable.
@@ -75,7 +64,7 @@ def load_model(
     """
     resolved = resolve_spec(spec, allowed_roots=allowed_roots)
     if resolved.kind == "local":
-        _check_weight_files(resolved, _folder_files(resolved))
+        check_weight_files(resolved, folder_files(resolved))
         return _load(resolved, local_files_only=True, jit_compile=jit_compile, allow_new_head=allow_new_head)
     try:
         return _load(resolved, local_files_only=True, jit_compile=jit_compile, allow_new_head=allow_new_head)
@@ -87,38 +76,6 @@ def load_model(
 
 class _NotCached(Exception):
     pass
-
-
-def _check_weight_files(resolved: ResolvedSpec, filenames: list[str]) -> None:
-    if "config.json" not in filenames:
-        raise ModelNotFoundError(
-            f"Model '{resolved.spec}' has no config.json — point to the folder written by save_pretrained()."
-        )
-    if any(name in SAFE_WEIGHT_FILES for name in filenames):
-        return
-    pickles = [name for name in filenames if name.endswith(PICKLE_WEIGHT_SUFFIXES)]
-    if pickles:
-        raise UnsupportedModelError(
-            f"Model '{resolved.spec}' only has pickle weights ({', '.join(pickles)}), which can run code when "
-            "loaded — convert them to model.safetensors (save_pretrained(..., safe_serialization=True)) first."
-        )
-    raise ModelNotFoundError(
-        f"Model '{resolved.spec}' has no weights — expected model.safetensors or tf_model.h5 next to config.json."
-    )
-
-
-def _folder_files(resolved: ResolvedSpec) -> list[str]:
-    return sorted(path.name for path in Path(resolved.source).iterdir())
-
-
-def _check_tokenizer_files(resolved: ResolvedSpec, filenames: list[str]) -> None:
-    # A folder of bare checkpoint weights (e.g. a trainer's best/) would otherwise fail deep inside transformers.
-    if not any(name in TOKENIZER_FILES or name.endswith(".model") for name in filenames):
-        raise ModelNotFoundError(
-            f"Model '{resolved.spec}' has weights but no tokenizer (tokenizer.json, vocab.txt, vocab.json or a "
-            "sentencepiece .model) — save the tokenizer it was trained with into the folder "
-            "(tokenizer.save_pretrained(folder))."
-        )
 
 
 def _probe_hub(resolved: ResolvedSpec) -> None:
@@ -148,7 +105,7 @@ def _probe_hub(resolved: ResolvedSpec) -> None:
         ) from error
     except Exception as error:  # network errors come in many types (DNS, TLS, timeouts, proxies)
         raise ModelNotFoundError(offline_hint) from error
-    _check_weight_files(resolved, ["config.json"] + [sibling.rfilename for sibling in info.siblings or []])
+    check_weight_files(resolved, ["config.json"] + [sibling.rfilename for sibling in info.siblings or []])
 
 
 def _load(
@@ -158,16 +115,16 @@ def _load(
 
     common = {"local_files_only": local_files_only, "trust_remote_code": False}
     if resolved.kind == "local":
-        _check_files(resolved, ["config.json"])
+        check_files(resolved, ["config.json"])
     try:
         config = AutoConfig.from_pretrained(resolved.source, **common)
     except OSError as error:
         if resolved.kind == "hub" and local_files_only:
             raise _NotCached from error
-        raise ModelNotFoundError(f"Model '{resolved.spec}' could not be read: {_first_line(error)}") from error
+        raise ModelNotFoundError(f"Model '{resolved.spec}' could not be read: {first_line(error)}") from error
     except ValueError as error:  # unknown model_type, or remote code required
         raise UnsupportedModelError(
-            f"Model '{resolved.spec}' needs code that transformers does not ship ({_first_line(error)}) — "
+            f"Model '{resolved.spec}' needs code that transformers does not ship ({first_line(error)}) — "
             "MLM Explorer never runs a model's own code; pick a BERT-like masked LM."
         ) from error
     if type(config) not in TFAutoModelForMaskedLM._model_mapping:
@@ -176,8 +133,8 @@ def _load(
             "pick a masked language model such as BERT, CamemBERT, RoBERTa, DistilBERT or ALBERT."
         )
     if resolved.kind == "local":  # after the architecture, which is the better reason to refuse a model
-        _check_tokenizer_files(resolved, _folder_files(resolved))
-        _check_files(resolved, [name for name in _folder_files(resolved) if name != "config.json"])
+        check_tokenizer_files(resolved, folder_files(resolved))
+        check_files(resolved, [name for name in folder_files(resolved) if name != "config.json"])
     tokenizer = _read_tokenizer(resolved, common)
     model, info = _read_weights(resolved, config, common)
     if info["missing_keys"] and not allow_new_head:
@@ -200,22 +157,22 @@ def _read_tokenizer(resolved: ResolvedSpec, common: dict):
     except OSError as error:
         if resolved.kind == "hub" and common["local_files_only"]:
             raise _NotCached from error
-        raise ModelNotFoundError(f"Model '{resolved.spec}' could not be read: {_first_line(error)}") from error
+        raise ModelNotFoundError(f"Model '{resolved.spec}' could not be read: {first_line(error)}") from error
     except ImportError as error:  # e.g. the Japanese tokenizer's MeCab packages
         raise UnsupportedModelError(
-            f"Model '{resolved.spec}' needs a Python package that is missing: {_first_line(error)}"
+            f"Model '{resolved.spec}' needs a Python package that is missing: {first_line(error)}"
         ) from error
     except (UnicodeDecodeError, json.JSONDecodeError) as error:  # vocab.txt, vocab.json or merges.txt
-        raise ModelNotFoundError(_damaged(resolved, *_damaged_tokenizer_file(resolved, error))) from error
+        raise ModelNotFoundError(damaged(resolved, *damaged_tokenizer_file(resolved, error))) from error
     except ValueError as error:  # tokenizer class unknown
-        raise UnsupportedModelError(f"Model '{resolved.spec}' cannot be loaded: {_first_line(error)}") from error
+        raise UnsupportedModelError(f"Model '{resolved.spec}' cannot be loaded: {first_line(error)}") from error
     except Exception as error:
         # The tokenizers library (Rust) raises a plain Exception, with no class of its own, when tokenizer.json
         # cannot be parsed or text cannot be encoded (e.g. no [UNK] in a WordPiece vocabulary). Any subclass of
         # Exception is something else — a bug — and must not be hidden.
         if type(error) is not Exception:
             raise
-        raise ModelNotFoundError(_damaged(resolved, *_damaged_tokenizer_file(resolved, error))) from error
+        raise ModelNotFoundError(damaged(resolved, *damaged_tokenizer_file(resolved, error))) from error
     return tokenizer
 
 
@@ -233,68 +190,16 @@ def _read_weights(resolved: ResolvedSpec, config, common: dict):
     except OSError as error:  # h5py's errors, which transformers re-raises as "Unable to load weights from h5 file"
         if resolved.kind == "hub" and common["local_files_only"]:
             raise _NotCached from error
-        weights = _weights_file(resolved, "tf_model.h5")
-        detail = "not a readable HDF5 file" if weights.endswith(".h5") else _first_line(error)
-        raise ModelNotFoundError(_damaged(resolved, weights, detail)) from error
+        weights = weights_file(resolved, "tf_model.h5")
+        detail = "not a readable HDF5 file" if weights.endswith(".h5") else first_line(error)
+        raise ModelNotFoundError(damaged(resolved, weights, detail)) from error
     except SafetensorError as error:  # a truncated, empty or foreign model.safetensors
-        weights = _weights_file(resolved, "model.safetensors")
-        raise ModelNotFoundError(_damaged(resolved, weights, _first_line(error))) from error
+        weights = weights_file(resolved, "model.safetensors")
+        raise ModelNotFoundError(damaged(resolved, weights, first_line(error))) from error
     except ValueError as error:  # weights that do not fit the config
-        raise UnsupportedModelError(f"Model '{resolved.spec}' cannot be loaded: {_first_line(error)}") from error
+        raise UnsupportedModelError(f"Model '{resolved.spec}' cannot be loaded: {first_line(error)}") from error
     finally:
         hf_logging.set_verbosity(verbosity)
-
-
-def _check_files(resolved: ResolvedSpec, filenames: list[str]) -> None:
-    """Refuse a local folder whose model files are visibly damaged, naming the file, before transformers reads it."""
-    folder = Path(resolved.source)
-    for name in filenames:
-        if name in MODEL_FILES or name.endswith(".model"):
-            problem = file_problem(folder / name, json_object=name in JSON_OBJECT_FILES)
-            if problem:
-                raise ModelNotFoundError(_damaged(resolved, name, problem))
-    if "config.json" in filenames:
-        config = json.loads((folder / "config.json").read_bytes().decode("utf-8-sig"))
-        for key in POSITIVE_INT_SETTINGS:
-            value = config.get(key, 1)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ModelNotFoundError(
-                    _damaged(resolved, "config.json", f"'{key}' is {value!r}, not a whole number above 0")
-                )
-
-
-def _damaged_tokenizer_file(resolved: ResolvedSpec, error: BaseException) -> tuple[str, str]:
-    """(file, what is wrong) for a tokenizer that failed: the first tokenizer file that is not UTF-8 (or not JSON),
-    else the first one transformers reads (tokenizer.json before the vocabulary files)."""
-    names = [
-        name
-        for name in (*TOKENIZER_FILES, "merges.txt")
-        if resolved.kind == "local" and name in _folder_files(resolved)
-    ]
-    for name in names:
-        problem = file_problem(Path(resolved.source) / name, text=True, json_object=name.endswith(".json"))
-        if problem:
-            return name, problem
-    return (names or ["tokenizer.json"])[0], _first_line(error)
-
-
-def _weights_file(resolved: ResolvedSpec, default: str) -> str:
-    """The weights file transformers reads from a local folder (in its order); ``default`` for the hub cache."""
-    names = _folder_files(resolved) if resolved.kind == "local" else []
-    return next((name for name in SAFE_WEIGHT_FILES if name in names), default)
-
-
-def _damaged(resolved: ResolvedSpec, name: str, detail: str) -> str:
-    kind = "weights" if name in SAFE_WEIGHT_FILES else "configuration" if name == "config.json" else "tokenizer"
-    fix = (
-        "delete it from the Hugging Face cache ('huggingface-cli delete-cache') and load it again to download it anew"
-        if resolved.kind == "hub"
-        else "save the model again with save_pretrained(), or download it again"
-    )
-    return (
-        f"Model '{resolved.spec}' could not be read: its {kind} file {name} is damaged or incomplete ({detail}) "
-        f"— {fix}."
-    )
 
 
 def wrap_model(
@@ -316,8 +221,3 @@ def max_model_tokens(tokenizer, config) -> int:
     if isinstance(declared, int) and 0 < declared < limit:
         limit = declared
     return int(limit)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

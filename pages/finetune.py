@@ -4,7 +4,8 @@ import time
 
 import streamlit as st
 
-from mlm_core.training.finetune import measure_step, plan_finetune, progress_frame
+from mlm_core.training.finetune import measure_step, progress_frame
+from mlm_core.training.finetune_plan import plan_finetune
 from mlm_core.training.jobs import FinetuneJob, batch_note, plan_line
 from pages.charts.finetune import loss_chart
 from pages.frame.finetune_views import JOB_KEY, choose_settings, read_input_text, show_result, start_job

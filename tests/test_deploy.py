@@ -28,7 +28,7 @@ def test_no_apt_packages_are_needed_so_there_is_no_packages_txt():
 def test_streamlit_config_keeps_the_stated_upload_limit_and_xsrf_protection():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["server"]["maxUploadSize"] == 10 and config["server"]["enableXsrfProtection"] is True
-    from mlm_core.training.finetune import MAX_TEXT_MB
+    from mlm_core.training.finetune_plan import MAX_TEXT_MB
 
     assert MAX_TEXT_MB == config["server"]["maxUploadSize"]
 

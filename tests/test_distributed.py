@@ -190,7 +190,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from mlm_core.cli.shared import load
 from mlm_core.training.corpus_finetune import CorpusRun, finetune_corpus
 from mlm_core.training.distribute import Placement
-from mlm_core.training.finetune import FinetuneSettings
+from mlm_core.training.finetune_plan import FinetuneSettings
 placement = Placement("mirrored", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
 settings = FinetuneSettings(batch_size=8, block_length=32, max_steps=6, learning_rate=1e-3)
 result = finetune_corpus(lambda: load(sys.argv[2]), sys.argv[1], settings, CorpusRun(placement, checkpoint_every=2),

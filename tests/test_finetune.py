@@ -14,16 +14,8 @@ import pytest
 import mlm_core
 from mlm_core import InputError, ParameterError, predict
 from mlm_core.cli import main
-from mlm_core.training.finetune import (
-    FinetuneResult,
-    FinetuneSettings,
-    StepTiming,
-    finetune,
-    measure_step,
-    plan_finetune,
-    progress_frame,
-    read_text_file,
-)
+from mlm_core.training.finetune import FinetuneResult, StepTiming, finetune, measure_step, progress_frame
+from mlm_core.training.finetune_plan import FinetuneSettings, plan_finetune, read_text_file
 from mlm_core.training.jobs import (
     WORKSPACE_PREFIX,
     FinetuneJob,

@@ -30,7 +30,7 @@ LAYERS = [
             "mlm_core.forward",
         ],
     ),
-    ("models", ["mlm_core.model", "mlm_core.loading"]),
+    ("models", ["mlm_core.model", "mlm_core.model_files", "mlm_core.loading"]),
     ("one pass per text", ["mlm_core.analysis"]),
     ("tasks", ["mlm_core.tasks"]),
     ("training", ["mlm_core.training"]),

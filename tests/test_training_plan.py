@@ -13,7 +13,7 @@ from mlm_core.training.batches import BlockSource, global_batches
 from mlm_core.training.blocks import TextBlocks
 from mlm_core.training.corpus_finetune import CorpusRun, finetune_corpus
 from mlm_core.training.distribute import place
-from mlm_core.training.finetune import FinetuneSettings, plan_finetune
+from mlm_core.training.finetune_plan import FinetuneSettings, plan_finetune
 from mlm_core.training.plan import StepPlan, plan_steps
 
 

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     placement = place(args.strategy)  # first: a multi-worker strategy must start before TensorFlow runs anything
 
     from ..training.corpus_finetune import CorpusRun, default_checkpoint_dir, finetune_corpus
-    from ..training.finetune import FinetuneSettings
+    from ..training.finetune_plan import FinetuneSettings
 
     settings = FinetuneSettings(
         epochs=args.epochs,

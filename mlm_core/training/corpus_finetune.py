@@ -23,9 +23,7 @@ from .checkpoints import checkpoint_folder
 from .corpus import corpus_files, plan_corpus
 from .distribute import Placement
 from .finetune import (
-    FINETUNE_PARAMS,
     FinetuneResult,
-    FinetuneSettings,
     check_save_folder,
     copy_model,
     model_bytes,
@@ -33,6 +31,7 @@ from .finetune import (
     save_model,
     validation_metrics,
 )
+from .finetune_plan import FINETUNE_PARAMS, FinetuneSettings
 from .loop import TrainingProgress, train
 from .plan import check_block_length, plan_steps
 

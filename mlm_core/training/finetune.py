@@ -1,4 +1,4 @@
-"""Fine-tune a loaded masked LM on a user's text: read → plan → copy → train → evaluate → save.
+"""Fine-tune a loaded masked LM on a user's text: read → plan (``finetune_plan``) → copy → train → evaluate → save.
 
 The shared model is never touched: training runs on a copy (``copy_model``), so every other user of the cached
 model keeps exactly the same weights. Quality is measured the masked-LM way — loss, perplexity, top-1/top-5 over
@@ -13,109 +13,22 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
 
-from ..errors import InputError
-from ..files import MAX_UPLOAD_MB, check_output_folder, decode_upload, staged_output
+from ..files import check_output_folder, staged_output
 from ..forward import masked_logits
 from ..loading import wrap_model
 from ..model import MaskedLM
-from ..params import Interval, check_params
-from .blocks import TextBlocks, make_blocks
+from .blocks import TextBlocks
+from .finetune_plan import FinetunePlan, FinetuneSettings, plan_finetune
 from .loop import TrainingConfig, TrainingProgress, train
 from .masking import mask_for
 from .metrics import MlmMetrics, evaluate, masked_lm_loss
-from .plan import check_block_length, plan_steps, too_few_blocks
 
-MAX_TEXT_MB = MAX_UPLOAD_MB
 VALIDATION_SEED = 12345  # fixed, so "before" and "after" are measured on the same masked tokens
-
-
-def read_text_file(data: bytes, *, name: str = "The file") -> str:
-    """Decode an uploaded training text; raise ``InputError`` for empty, oversized, zip, binary or non-UTF-8 data."""
-    text = decode_upload(
-        data, name=name, wanted="a plain-text (.txt) file with the text to train on", max_mb=MAX_TEXT_MB
-    )
-    return check_training_text(text, name=name)
-
-
-def check_training_text(text: str, *, name: str = "The text") -> str:
-    if not text.strip():
-        raise InputError(f"{name} has no words — paste or upload the text to fine-tune on.")
-    if len(text.encode("utf-8")) > MAX_TEXT_MB * 1_000_000:
-        raise InputError(f"{name} is longer than {MAX_TEXT_MB} MB — use a shorter text.")
-    return text
-
-
-@dataclass(frozen=True)
-class FinetuneSettings:
-    """What the user can choose. ``max_steps`` caps the run whatever the number of epochs."""
-
-    epochs: int = 2
-    learning_rate: float = 5e-5
-    batch_size: int = 8
-    block_length: int = 64
-    mask_probability: float = 0.15
-    validation_share: float = 0.1
-    max_steps: int = 500
-    seed: int = 0
-
-
-FINETUNE_PARAMS = {
-    "epochs": Interval(int, 1, 50),
-    "learning_rate": Interval(float, 1e-6, 1e-3),
-    "batch_size": Interval(int, 1, 64),
-    "block_length": Interval(int, 16, 512),
-    "mask_probability": Interval(float, 0.05, 0.4),
-    "validation_share": Interval(float, 0.05, 0.5),
-    "max_steps": Interval(int, 1, 100_000, widget=(1, 5000)),
-}
-
-
-@dataclass(frozen=True)
-class FinetunePlan:
-    """The text cut into blocks and the run it implies. ``batch_size`` may be lower than asked for a short text."""
-
-    train: TextBlocks
-    validation: TextBlocks
-    settings: FinetuneSettings
-    batch_size: int
-    steps_per_epoch: int
-    total_steps: int
-
-    def describe(self) -> str:
-        epochs = self.total_steps * self.batch_size / len(self.train)
-        return (
-            f"{len(self.train)} training blocks and {len(self.validation)} validation blocks of "
-            f"{self.train.block_length} tokens; {self.total_steps} steps of {self.batch_size} blocks "
-            f"({epochs:.3g} epochs)."
-        )
-
-
-def plan_finetune(mlm: MaskedLM, text: str, settings: FinetuneSettings = FinetuneSettings()) -> FinetunePlan:
-    """Validate the settings and the text, cut it into blocks, keep the last ``validation_share`` for validation."""
-    check_params("fine-tuning", asdict(settings), FINETUNE_PARAMS)
-    check_block_length(settings.block_length, mlm)
-    check_training_text(text)
-    blocks = make_blocks(mlm.tokenizer, [text], block_length=settings.block_length)
-    if len(blocks) < 2:
-        raise too_few_blocks("The text", settings.block_length)
-    n_validation = min(len(blocks) - 1, max(1, round(settings.validation_share * len(blocks))))
-    # The validation blocks come from the end of the text, not from between training blocks, so that they share
-    # no sentence with what is trained on.
-    cut = len(blocks) - n_validation
-    train_blocks, validation = blocks.rows(slice(None, cut)), blocks.rows(slice(cut, None))
-    steps = plan_steps(
-        len(train_blocks),
-        batch_size=settings.batch_size,
-        epochs=settings.epochs,
-        max_steps=settings.max_steps,
-        what="The text",
-    )
-    return FinetunePlan(train_blocks, validation, settings, steps.batch_size, steps.steps_per_epoch, steps.total_steps)
 
 
 def copy_model(mlm: MaskedLM, *, name: str) -> MaskedLM:
@@ -260,7 +173,7 @@ def check_save_folder(out_dir: str | Path, *, needed_bytes: int = 0) -> Path:
 def finetune(
     mlm: MaskedLM,
     text: str,
-    settings: FinetuneSettings = FinetuneSettings(),
+    settings: FinetuneSettings = FinetuneSettings(),  # noqa: B008 — frozen, so one shared default is safe
     *,
     out_dir: str | Path | None = None,
     name: str | None = None,

@@ -18,7 +18,8 @@ from pathlib import Path
 from ..errors import InputError, MlmExplorerError
 from ..files import zip_bytes
 from ..model import MaskedLM
-from .finetune import FinetunePlan, FinetuneResult, FinetuneSettings, StepTiming, finetune
+from .finetune import FinetuneResult, StepTiming, finetune
+from .finetune_plan import FinetunePlan, FinetuneSettings
 from .loop import TrainingProgress
 
 MAX_CONCURRENT_FINETUNES = int(os.environ.get("MLM_EXPLORER_MAX_FINETUNES", "1"))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from mlm_core.training.finetune import FINETUNE_PARAMS, MAX_TEXT_MB, FinetuneSettings, progress_frame, read_text_file
+from mlm_core.training.finetune import progress_frame
+from mlm_core.training.finetune_plan import FINETUNE_PARAMS, MAX_TEXT_MB, FinetuneSettings, read_text_file
 from mlm_core.training.jobs import FinetuneJob, folder_zip, new_workspace, result_lines
 from pages.charts.finetune import loss_chart
 from pages.frame.models import FINETUNED_KEY, USE_FINETUNED_KEY, use_finetuned
