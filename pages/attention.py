@@ -15,23 +15,15 @@ from mlm_core.tasks.attention import (
     without_special,
     zip_all_diagrams,
 )
-from mlm_core.tasks.diagrams import DiagramRenderer, overview_png
+from mlm_core.tasks.diagrams import DiagramRenderer
 from pages.charts.attention import heatmap, matrix_table
+from pages.frame.attention_view import HEAD_COLUMNS, attention_controls, cached_overview
 from pages.frame.links import link_widgets, linked_flag, linked_int, linked_text, publish_view
-from pages.frame.models import current_model, shared_result
+from pages.frame.models import current_model
 from pages.frame.routing import require_router
 from pages.frame.ui import DEFAULT_TEXT, as_table, download_name, run_or_stop
 
 require_router()
-
-
-def cached_overview(mlm, text: str, hide_special: bool, stretch: bool, result, labels: tuple) -> bytes:
-    return shared_result(
-        ("overview", mlm.name, text, hide_special, stretch, labels),
-        lambda: overview_png(result.weights, labels, stretch=stretch),
-        large=True,
-    )
-
 
 st.title("Attention")
 st.write(
@@ -53,21 +45,7 @@ text = st.text_area("Text", key="attention_text", height=80, help="Any text; [MA
 full = run_or_stop(attention, mlm, text)
 summaries = summarise_heads(full)
 
-controls = st.columns([1, 1, 1, 1])
-layer = controls[0].slider("Layer", 1, full.num_layers, key="attention_layer")
-head = controls[1].slider("Head", 1, full.num_heads, key="attention_head")
-stretch = controls[3].checkbox(
-    "Stretch contrast",
-    key="attention_stretch",
-    help="Draw each head's strongest cell white instead of using 0 = black, 1 = white "
-    "for every head (the seeds' scale). Helps with heads that spread out.",
-)
-hide_special = controls[2].checkbox(
-    "Hide [CLS] / [SEP]",
-    key="attention_hide_special",
-    help="Removes the framing tokens' rows and columns from the pictures; the "
-    "remaining rows then sum to less than 1. Labels below always use them.",
-)
+layer, head, hide_special, stretch = attention_controls(full.num_layers, full.num_heads)
 shown = without_special(full) if hide_special else full
 summary = summaries[(layer - 1) * full.num_heads + (head - 1)]
 st.caption(summary.reading)
@@ -116,15 +94,7 @@ with overview_tab:
 with table_tab:
     st.caption(LABEL_RULE)
     table = heads_frame(summaries)
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "pattern_share": st.column_config.NumberColumn("pattern share", format="%.2f"),
-            "entropy": st.column_config.NumberColumn("entropy (bits)", format="%.2f"),
-        },
-    )
+    st.dataframe(table, hide_index=True, width="stretch", column_config=HEAD_COLUMNS)
     st.write(patterns_reading(summaries))
 
 # Downloads are made when clicked (a callable runs in its own thread then), not on every view: the zip of every

@@ -5,28 +5,25 @@ import json
 import pandas as pd
 import streamlit as st
 
-from mlm_core import predict
 from mlm_core.tasks.predict import PREDICT_PARAMS
 from mlm_core.tasks.variants import has_braces
-from mlm_core.tasks.words import predict_words
-from pages.charts.predict import probability_chart, top_and_words_chart
 from pages.frame.links import link_widgets, linked_interval, linked_text, publish_view
-from pages.frame.models import model_versions, shared_result
+from pages.frame.models import model_versions
 from pages.frame.routing import require_router
 from pages.frame.ui import DEFAULT_TEXT, download_name, run_or_stop
-from pages.frame.words_view import SPLIT_NOTE, WORDS_HELP, probability_column, show_variants, show_words_table
+from pages.frame.words_view import (
+    WORDS_HELP,
+    cached_prediction,
+    cached_words,
+    show_all_variants,
+    show_joint,
+    show_top_words,
+    show_versions,
+)
 
 require_router()
 
 TOP_K = PREDICT_PARAMS["top_k"]
-
-
-def cached_prediction(mlm, text: str, top_k: int):
-    return shared_result(("predict", mlm.name, text, top_k), lambda: predict(mlm, text, top_k=top_k))
-
-
-def cached_words(mlm, text: str, words: str, top_k: int):
-    return shared_result(("words", mlm.name, text, words, top_k), lambda: predict_words(mlm, text, words, top_k=top_k))
 
 
 st.title("Predict the masked word")
@@ -82,70 +79,18 @@ with st.spinner("Asking the model…"):
     result = unwrap(answer)
     versions = {version: unwrap(r) for version, r in answers.items()}
 
-candidates = result.candidates_frame()
-probabilities = probability_column([r.candidates_frame() for r in versions.values()] if compare else [candidates])
 if compare:
-    for mask in result.masks:
-        st.subheader(f"Mask {mask.index + 1} of {len(result.masks)}" if len(result.masks) > 1 else "Best words")
-        for column, (version, version_result) in zip(st.columns(2), versions.items()):
-            frame = version_result.candidates_frame()
-            column.caption(f"**{version}** · {base.name if version == 'base' else tuned.name}")
-            column.dataframe(
-                frame[frame["mask"] == mask.index + 1][["rank", "token", "probability"]],
-                hide_index=True,
-                width="stretch",
-                column_config={"probability": probabilities},
-            )
-            if with_words and answers[version].words:
-                words = answers[version].words_frame()
-                show_words_table(words[words["mask"] == mask.index + 1], column)
-    candidates = pd.concat(
-        [version_result.candidates_frame().assign(model=version) for version, version_result in versions.items()],
-        ignore_index=True,
+    show_versions(
+        result.masks, versions, answers if with_words else None, {"base": base.name, "fine-tuned": tuned.name}
     )
+    candidates = pd.concat([r.candidates_frame().assign(model=v) for v, r in versions.items()], ignore_index=True)
 elif variants:
-    st.caption(answer.variants_reading)
-    for mask in result.masks:
-        if len(result.masks) > 1:
-            st.subheader(f"Mask {mask.index + 1} of {len(result.masks)}")
-        show_variants(answer, mask.index + 1)
+    show_all_variants(answer, result.masks)
     candidates = answer.candidates_frame()
 else:
-    words_frame = answer.words_frame() if with_words else None
-    for mask in result.masks:
-        frame = candidates[candidates["mask"] == mask.index + 1]
-        st.subheader(f"Mask {mask.index + 1} of {len(result.masks)}" if len(result.masks) > 1 else "Best words")
-        table_column, chart_column = st.columns([3, 2])
-        table_column.dataframe(
-            frame[["rank", "token", "probability", "sentence"]],
-            hide_index=True,
-            width="stretch",
-            column_config={"probability": probabilities},
-        )
-        if words_frame is not None and not words_frame.empty:
-            mine = words_frame[words_frame["mask"] == mask.index + 1]
-            table_column.caption("Your words")
-            show_words_table(mine, table_column)
-            chart_column.altair_chart(top_and_words_chart(frame, mine), width="stretch")
-        else:
-            chart_column.altair_chart(probability_chart(frame), width="stretch")
-    if words_frame is not None and words_frame["split"].any():
-        st.caption(SPLIT_NOTE)
-
-if result.joint:
-    st.subheader("Best combinations" + (f" ({'fine-tuned' if mlm is tuned else 'base'} model)" if compare else ""))
-    st.caption(
-        "Each mask is filled left to right with the earlier ones already filled in; the probability is "
-        "the product of those conditional probabilities."
-    )
-    st.dataframe(
-        result.joint_frame(),
-        hide_index=True,
-        width="stretch",
-        column_config={"probability": st.column_config.NumberColumn(format="%.2e")},
-    )
-elif result.joint_skipped_reason:
-    st.info(result.joint_skipped_reason)
+    show_top_words(result, answer.words_frame() if with_words else None)
+    candidates = result.candidates_frame()
+show_joint(result, ("fine-tuned" if mlm is tuned else "base") if compare else None)
 
 csv_column, json_column = st.columns(2)
 # A few rows: made on every view. (A download made on click was cancelled in the browser test of eight sessions
