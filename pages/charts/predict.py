@@ -14,19 +14,26 @@ from pages.frame.ui import OKABE_ITO
 SPLIT_MARK = "✂"
 
 
+def _bars_by(order: str) -> dict:
+    """The x and y of a word-probability bar chart, words listed by ``order``."""
+    return {
+        "x": alt.X("probability:Q", title="Probability", axis=alt.Axis(format="%")),
+        "y": alt.Y(
+            "token:N",
+            sort=alt.EncodingSortField(order, order="ascending"),
+            title=None,
+            axis=alt.Axis(labelOverlap=False, labelLimit=160),
+        ),
+    }
+
+
 def probability_chart(frame: pd.DataFrame) -> alt.Chart:
     """``frame``: one mask's rows of ``Prediction.candidates_frame()``, as bars by rank."""
     return (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("probability:Q", title="Probability", axis=alt.Axis(format="%")),
-            y=alt.Y(
-                "token:N",
-                sort=alt.EncodingSortField("rank", order="ascending"),
-                title=None,
-                axis=alt.Axis(labelOverlap=False, labelLimit=160),
-            ),
+            **_bars_by("rank"),
             tooltip=["rank:Q", "token:N", alt.Tooltip("probability:Q", format=".2%"), "sentence:N"],
         )
         .properties(height=alt.Step(26))
@@ -56,13 +63,7 @@ def top_and_words_chart(candidates: pd.DataFrame, words: pd.DataFrame) -> alt.Ch
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("probability:Q", title="Probability", axis=alt.Axis(format="%")),
-            y=alt.Y(
-                "token:N",
-                sort=alt.EncodingSortField("order", order="ascending"),
-                title=None,
-                axis=alt.Axis(labelOverlap=False, labelLimit=160),
-            ),
+            **_bars_by("order"),
             color=alt.Color(
                 "kind:N",
                 title=None,
