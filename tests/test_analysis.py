@@ -20,6 +20,7 @@ def eager_outputs(mlm, input_ids):
     )
 
 
+@pytest.mark.slow
 def test_one_pass_gives_tokens_masks_attentions_and_hidden_states(bert):
     analysis = analyze(bert, "The cat sat on the [MASK] .")
     assert analysis.tokens == ("[CLS]", "the", "cat", "sat", "on", "the", "[MASK]", ".", "[SEP]")
@@ -32,6 +33,7 @@ def test_one_pass_gives_tokens_masks_attentions_and_hidden_states(bert):
     np.testing.assert_allclose(np.exp(analysis.mask_log_probs).sum(-1), 1.0, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_analysis_is_memoised_and_read_only(bert):
     first = analyze(bert, "a [MASK] day")
     assert analyze(bert, "a [MASK] day") is first
@@ -39,6 +41,7 @@ def test_analysis_is_memoised_and_read_only(bert):
         first.attentions[0, 0, 0, 0] = 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_name", ["bert", "camembert"])
 @pytest.mark.parametrize("n_words", [3, 14, 40])  # lands in the 16, 24 and 48 buckets: padding is exercised
 def test_padded_compiled_pass_matches_plain_eager_call(request, model_name, n_words):
@@ -60,6 +63,7 @@ def test_user_mask_is_mapped_to_camembert_mask(camembert):
     assert typed_ours.mask_spans == ((19, 25),)
 
 
+@pytest.mark.slow
 def test_text_without_mask_is_fine_for_analysis_but_not_when_required(bert):
     assert analyze(bert, "the cat sat").mask_log_probs.shape == (0, bert.tokenizer.vocab_size)
     with pytest.raises(InputError, match=r"No \[MASK\] in the text — add one, e.g. 'Paris is the \[MASK\] of France.'"):
@@ -82,6 +86,7 @@ def test_too_long_text_names_both_lengths(bert):
         encode(bert, "cat " * 200)
 
 
+@pytest.mark.slow
 def test_a_distilbert_pass_equals_its_own_call():
     """Reference: the model's own call. DistilBERT's head (vocab_transform, norm, projector) runs through its
     family adapter at the gathered positions."""
@@ -152,6 +157,7 @@ def test_the_memo_belongs_to_its_model_and_can_be_turned_off(bert):
     assert reference() is None and len(_MEMOS) == before - 1
 
 
+@pytest.mark.slow
 def test_background_compilation_answers_at_once_then_uses_the_compiled_program(bert_dir):
     """Against the synchronously compiled pass of the same weights: the first call (run eagerly; the program
     compiles once the model is idle) agrees to 1e-5; once compiled, calls agree to 1e-6 and no compilation is
@@ -194,6 +200,7 @@ def test_last_layer_at_the_gathered_positions_only_equals_the_models_full_call(r
     np.testing.assert_allclose(ours, np.take_along_axis(full, positions[:, :, None], axis=1), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_many_rows_run_at_their_exact_length_through_one_program(bert_dir):
     """Reference: a plain eager model call per row. Calls of more than 8 rows are not padded (no length or batch
     bucket) and every such call, whatever its length and row count, reuses one traced program."""

@@ -26,6 +26,7 @@ def predict_page(bert_dir) -> AppTest:
     return open_app(str(bert_dir))
 
 
+@pytest.mark.slow
 def test_predict_page_shows_predictions_chart_and_download(predict_page, bert):
     at = predict_page
     assert not at.exception and not at.error
@@ -41,6 +42,7 @@ def test_predict_page_shows_predictions_chart_and_download(predict_page, bert):
     assert any(bert.name in caption.value for caption in at.sidebar.caption)
 
 
+@pytest.mark.slow
 def test_two_masks_show_two_tables_and_joint_fillings(predict_page):
     at = predict_page
     at.text_area(key="predict_text").set_value("The [MASK] sat on the [MASK].").run()
@@ -73,12 +75,14 @@ def test_unknown_model_is_an_error_in_the_page():
     assert len(at.error) == 1 and "'no-such/model' is not in the local Hugging Face cache" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_camembert_style_model_in_the_page(camembert_dir):
     at = open_app(str(camembert_dir))
     assert not at.exception and not at.error
     assert "<mask>" not in " ".join(at.dataframe[0].value["sentence"])
 
 
+@pytest.mark.slow
 def test_attention_page_shows_diagram_heatmap_table_and_downloads(bert_dir):
     at = open_app(str(bert_dir), page="attention")
     assert not at.exception and not at.error
@@ -96,6 +100,7 @@ def test_attention_page_shows_diagram_heatmap_table_and_downloads(bert_dir):
     assert not at.exception and at.caption[0].value.startswith("Layer 2, head 1:")
 
 
+@pytest.mark.slow
 def test_embeddings_page_plots_points_and_compares_the_word(bert_dir):
     at = open_app(str(bert_dir), page="embeddings")
     assert not at.exception and not at.error
@@ -117,6 +122,7 @@ def test_embeddings_page_plots_points_and_compares_the_word(bert_dir):
     assert not at.exception and "No sentences" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_explain_page_shows_values_that_add_up_and_escapes_html(bert_dir):
     at = open_app(str(bert_dir), page="explain")
     assert not at.exception and not at.error
@@ -154,6 +160,7 @@ def finetuned_app(bert_dir):
     return at, shared_before
 
 
+@pytest.mark.slow
 def test_finetune_page_estimates_then_trains_and_compares_before_and_after(finetuned_app):
     at, _ = finetuned_app
     assert not at.exception and not at.error
@@ -171,6 +178,7 @@ def test_finetune_page_estimates_then_trains_and_compares_before_and_after(finet
     ]
 
 
+@pytest.mark.slow
 def test_finetune_in_one_session_leaves_the_shared_model_bit_identical(finetuned_app, bert_dir):
     from pages.frame.models import get_model
 

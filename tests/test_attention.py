@@ -117,6 +117,7 @@ def test_matrix_exports(bert):
     assert loaded["tokens"].tolist() == list(result.tokens)
 
 
+@pytest.mark.slow
 def test_cli_writes_one_file_per_head(bert_dir, tmp_path, capsys):
     assert (
         main(["attention", "The cat sat on the [MASK].", "--model", str(bert_dir), "--out", str(tmp_path), "--json"])

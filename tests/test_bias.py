@@ -25,6 +25,7 @@ PAIRS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["demo", "bert"])
 def test_crows_scores_equal_the_papers_definition(request, model):
     mlm = request.getfixturevalue(model)
@@ -116,6 +117,7 @@ def test_side_by_side_sorts_by_change_in_margin():
     assert frame["more"].tolist() == ["z", "x"] and frame["change"].tolist() == [2.0, -1.0]
 
 
+@pytest.mark.slow
 def test_cli_bias_json_with_compare(tmp_path, bert_dir, capsys):
     path = tmp_path / "pairs.csv"
     path.write_text(

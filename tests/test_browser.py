@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 import pytest
 from browser_support import ROOT, launch_chromium, running_server, wait_until_idle
 
+pytestmark = pytest.mark.browser
+
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 SECRET_TOKEN = "hf_never_in_any_log_0123456789"
 SERVER_LOG: dict[str, Path] = {}  # server address → its log file

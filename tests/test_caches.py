@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+import pytest
+
 from mlm_core.analysis import MEMO_SIZE, analyze
 from mlm_core.cache import LruCache
 
@@ -49,6 +51,7 @@ def test_many_threads_filling_a_cache_never_leave_it_over_its_size():
     assert max(sizes) <= 16 and len(cache) == 16
 
 
+@pytest.mark.slow
 def test_a_models_memo_keeps_the_last_memo_size_texts(bert):
     """The text that has waited longest is run again; the newest is not."""
     calls = []

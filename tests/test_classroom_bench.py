@@ -16,6 +16,8 @@ from browser_support import launch_chromium, running_server, wait_until_idle
 
 from bench.classroom import STEPS, Http, link_query, open_link, sentence
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

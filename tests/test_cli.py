@@ -18,6 +18,7 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_predict_json_schema_with_two_masks(bert_dir):
     completed = run_cli(
         "predict", "The [MASK] sat on the [MASK] and looked around.", "--model", str(bert_dir), "--top-k", "3", "--json"
@@ -34,6 +35,7 @@ def test_predict_json_schema_with_two_masks(bert_dir):
     assert all("[MASK]" not in filling["sentence"] for filling in data["joint"])
 
 
+@pytest.mark.slow
 def test_unknown_model_offline_exits_2_without_waiting_for_the_network_and_with_one_line():
     """Offline, an unknown id is refused at once (no retries against the hub): the 60 s bound only catches a
     hang — importing TensorFlow alone takes several seconds on a busy CI machine, so no tighter time is asserted."""
@@ -44,6 +46,7 @@ def test_unknown_model_offline_exits_2_without_waiting_for_the_network_and_with_
     assert len(lines) == 1 and "no-such/model" in lines[0] and "Traceback" not in completed.stderr
 
 
+@pytest.mark.slow
 def test_human_output_prints_filled_sentences(bert_dir, capsys):
     assert main(["predict", "The cat sat on the [MASK] and looked around.", "--model", str(bert_dir)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -51,6 +54,7 @@ def test_human_output_prints_filled_sentences(bert_dir, capsys):
     assert all(line.startswith("The cat sat on the ") and line.endswith(" and looked around.") for line in lines)
 
 
+@pytest.mark.slow
 def test_camembert_style_model_accepts_bracket_mask(camembert_dir, capsys):
     assert main(["predict", "the cat sat on the [MASK] .", "--model", str(camembert_dir), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

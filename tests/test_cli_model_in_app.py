@@ -1,6 +1,7 @@
 """A model folder written by ``python -m mlm_core finetune`` opens in the dashboard: Predict shows its predictions
 (equal to the core's on the same folder, the reference) and the Fine-tune page accepts it as the model to tune."""
 
+import pytest
 from test_app import DEFAULT_TEXT, open_app
 from training_support import write_corpus
 
@@ -8,6 +9,7 @@ from mlm_core import load_model, predict
 from mlm_core.cli import main
 
 
+@pytest.mark.slow
 def test_a_folder_written_by_the_cli_opens_in_predict_and_fine_tune(bert_dir, model_root, tmp_path, capsys):
     out = model_root / "cli-finetuned"  # inside MLM_EXPLORER_MODEL_ROOTS, as a server would require
     corpus = write_corpus(tmp_path / "corpus.txt", 300)

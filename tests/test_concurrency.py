@@ -4,7 +4,10 @@ are driven through real browser tabs in tests/test_browser.py: AppTest instances
 import gc
 import weakref
 
+import pytest
 
+
+@pytest.mark.slow
 def test_the_model_cache_lets_go_of_the_least_recently_used_model(model_root):
     from mlm_core.testing.synthetic import build_bert
     from pages.frame.models import MAX_MODELS_IN_MEMORY, get_model
@@ -17,6 +20,7 @@ def test_the_model_cache_lets_go_of_the_least_recently_used_model(model_root):
     assert first() is None  # evicted and freed: memory stays bounded by MAX_MODELS_IN_MEMORY models
 
 
+@pytest.mark.slow
 def test_a_loaded_model_is_frozen_out_of_the_collector_and_frozen_again_after_an_eviction(model_root):
     """Streamlit's collection after each run skips frozen objects (issue 28); an evicted model is unfrozen so that
     it is freed, and the rest is frozen again a moment later. Reference: gc.get_freeze_count(), weakref."""

@@ -153,6 +153,7 @@ def epoch_peak(bert, path) -> tuple[int, int, int]:
     return peak, n_rows, plan.n_train * 32 * (4 + 1)  # int32 ids + bool word starts, before any masking
 
 
+@pytest.mark.slow
 def test_streaming_a_corpus_bigger_than_memory_holds_stays_bounded(bert, tmp_path):
     """Peak memory of the input pipeline over an epoch does not grow with the corpus (it is set by the chunk of
     lines tokenised at once and the shuffle window) and stays far below the corpus's blocks held at once."""

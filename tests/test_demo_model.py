@@ -16,6 +16,7 @@ def test_demo_is_shipped_small_and_the_offline_default():
     assert default_model_spec() == "demo"  # the test cache is empty, so "en" is not cached
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text, plausible",
     [
@@ -56,6 +57,7 @@ def test_the_cat_sentence_gets_plausible_places(demo):
     } & set(words), words
 
 
+@pytest.mark.slow
 def test_attention_rows_sum_to_one_and_heads_show_positional_and_separator_patterns(demo):
     result = attention(demo, "The old man sat on the bench in the park, and he looked at the birds.")
     np.testing.assert_allclose(result.weights.sum(-1), 1.0, atol=1e-5)

@@ -31,6 +31,8 @@ from mlm_core.cli import main
 from mlm_core.testing.serve import free_port
 from mlm_core.training.distribute import Placement, place
 
+pytestmark = pytest.mark.distributed
+
 RUN = [
     "--batch-size",
     "8",

@@ -48,6 +48,7 @@ def test_word_pieces_merge_into_one_vector_per_word(bert):
     np.testing.assert_allclose(words.vectors[1], pieces.vectors[1:7].mean(axis=0), atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_points", [6, 500])
 def test_tsne_handles_few_and_many_points_reproducibly(n_points):
     vectors = np.random.default_rng(0).normal(size=(n_points, 16))
@@ -96,6 +97,7 @@ def test_word_similarity_is_one_for_identical_contexts(bert):
         word_similarity(bert, ["the bank", "a bank"], "cat")
 
 
+@pytest.mark.slow
 def test_cli_embed_json(bert_dir, capsys):
     assert main(["embed", "the cat sat", "a dog ran", "--model", str(bert_dir), "--layer", "1", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

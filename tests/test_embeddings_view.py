@@ -26,6 +26,7 @@ def page(bert_dir) -> AppTest:
     return open_embeddings(str(bert_dir))
 
 
+@pytest.mark.slow
 def test_words_only_by_default_and_only_the_word_and_its_neighbours_labelled(page):
     at = page
     assert not at.exception and not at.error

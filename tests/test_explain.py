@@ -34,6 +34,7 @@ def reference_shap(mlm, text, *, mask_index=0, targets=None, output="probability
     return np.asarray(result.values[0]).reshape(len(request.features.groups), -1), np.asarray(result.base_values)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text, max_evals",
     [
@@ -53,6 +54,7 @@ def test_values_equal_the_one_row_at_a_time_reference(demo, text, max_evals):
     assert np.abs(expected).max() > 1e-2  # the comparison is not between zeros
 
 
+@pytest.mark.slow
 def test_the_planned_tree_is_what_shaps_explainer_asks_for(bert):
     """Reference: the rows shap's own PartitionExplainer builds through the same masker (the one-row reference
     path): owen_terms lists exactly those coalitions, and explain scores each once."""
@@ -74,6 +76,7 @@ def test_the_planned_tree_is_what_shaps_explainer_asks_for(bert):
     assert terms.weights.sum() == pytest.approx(14)  # each leaf's weights add up to 1
 
 
+@pytest.mark.slow
 def test_a_whole_tree_needs_neither_shap_nor_numba(bert_dir):
     """The first explanation of a process does not pay for shap's import and numba compilation (seconds)."""
     import subprocess
@@ -189,6 +192,7 @@ def test_only_a_mask_leaves_nothing_to_explain(bert):
         explain(bert, "[MASK]", targets=["mat"])
 
 
+@pytest.mark.slow
 def test_cli_explain_json(bert_dir, capsys):
     assert (
         main(
@@ -221,6 +225,7 @@ def test_word_pieces_from_the_predict_list_can_be_explained(bert):
     assert [target.token for target in result.targets] == [piece, "cat"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["ig", "gradxinput"])
 def test_cli_gradient_methods_with_faithfulness(bert_dir, capsys, method):
     assert (
@@ -254,6 +259,7 @@ def test_cli_gradient_methods_with_faithfulness(bert_dir, capsys, method):
         assert target["completeness_gap"] == pytest.approx(abs(total - (target["output"] - target["base_value"])))
 
 
+@pytest.mark.slow
 def test_cli_text_output_reads_the_faithfulness(bert_dir, capsys):
     assert (
         main(["explain", "The cat sat on the [MASK].", "--model", str(bert_dir), "--target", "mat", "--faithfulness"])

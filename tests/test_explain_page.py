@@ -16,6 +16,7 @@ def open_explain(model: str, **params) -> AppTest:
     return open_page("explain", model, timeout=240, **params)
 
 
+@pytest.mark.slow
 def test_integrated_gradients_with_faithfulness(bert_dir, bert):
     at = open_explain(str(bert_dir), method="ig", steps="16", faithfulness="1", contrast="0")
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -36,6 +37,7 @@ def test_integrated_gradients_with_faithfulness(bert_dir, bert):
     assert at.query_params["method"] == "ig" and at.query_params["steps"] == "16"
 
 
+@pytest.mark.slow
 def test_side_by_side_shows_agreement_faithfulness_and_a_verdict(bert_dir, bert):
     at = open_explain(str(bert_dir), method="compare", steps="8")
     assert not at.exception and not at.error, [e.value for e in at.error]

@@ -102,6 +102,7 @@ def test_step_counts_round_to_the_nearest_word_and_mirror_around_one_half():
             assert all(counts[k] + counts[8 - k] == n_words for k in range(4))
 
 
+@pytest.mark.slow
 def test_the_random_band_is_remembered_for_the_next_explanation(bert):
     """A second method's check of the same text scores only its own variants; the band is the same numbers."""
     from dataclasses import replace

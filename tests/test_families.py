@@ -109,6 +109,7 @@ def eager_programs():
     tf.config.run_functions_eagerly(False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 def test_every_command_gives_a_result_or_the_declared_refusal(family, model_root, tmp_path, monkeypatch):
     """Each CLI command on the family's tiny model: exit 0 and the JSON's family-dependent shape (layers, heads,

@@ -17,6 +17,8 @@ from mlm_core.tasks.heads import ablate, head_mask
 from mlm_core.tasks.lens import lens_log_probs
 from mlm_core.testing.families import FAMILIES
 
+pytestmark = pytest.mark.slow  # a tiny model of every family, built and checked
+
 TEXT = "the cat sat on the [MASK] and looked at the [MASK] ."
 OFF = ((1, 2), (2, 1))  # heads switched off: layer 1 head 2, layer 2 head 1
 

@@ -120,6 +120,7 @@ def demo_run(demo, tmp_path_factory):
     return result, before_weights, steps
 
 
+@pytest.mark.slow
 def test_two_epochs_on_in_domain_text_lower_validation_perplexity(demo, demo_run):
     result, _, _ = demo_run
     plan = plan_finetune(demo, weather_diary(60), FinetuneSettings(epochs=2, batch_size=8))
@@ -129,6 +130,7 @@ def test_two_epochs_on_in_domain_text_lower_validation_perplexity(demo, demo_run
     assert result.after.top1 >= result.before.top1
 
 
+@pytest.mark.slow
 def test_the_fine_tuned_model_learned_the_texts_habits(demo, demo_run):
     result, _, _ = demo_run
     text = "On Friday the [MASK] came to the harbour."
@@ -140,11 +142,13 @@ def test_the_fine_tuned_model_learned_the_texts_habits(demo, demo_run):
     assert weather_probability(result.model) > 2 * weather_probability(demo)
 
 
+@pytest.mark.slow
 def test_the_shared_model_keeps_bit_identical_weights(demo, demo_run):
     _, before_weights, _ = demo_run
     assert all(np.array_equal(a, b) for a, b in zip(before_weights, weights_of(demo)))
 
 
+@pytest.mark.slow
 def test_progress_is_reported_after_every_step_and_every_evaluation(demo_run):
     result, _, steps = demo_run
     per_step = [p.step for p in steps if p.evaluation is None]
@@ -154,6 +158,7 @@ def test_progress_is_reported_after_every_step_and_every_evaluation(demo_run):
     assert curve[curve["split"] == "validation"]["loss"].notna().all()
 
 
+@pytest.mark.slow
 def test_saved_folder_loads_as_a_local_model_with_the_same_predictions(demo_run):
     result, _, _ = demo_run
     reloaded = mlm_core.load_model(str(result.out_dir))
@@ -167,12 +172,14 @@ def test_saved_folder_loads_as_a_local_model_with_the_same_predictions(demo_run)
     )
 
 
+@pytest.mark.slow
 def test_zip_of_the_saved_model_holds_weights_config_and_tokenizer(demo_run):
     result, _, _ = demo_run
     names = zipfile.ZipFile(io.BytesIO(folder_zip(result.out_dir))).namelist()
     assert {"demo-weather/model.safetensors", "demo-weather/config.json", "demo-weather/vocab.txt"} <= set(names)
 
 
+@pytest.mark.slow
 def test_stop_keeps_what_was_trained_and_the_model_stays_usable(bert, tmp_path):
     seen = []
     result = finetune(
@@ -190,6 +197,7 @@ def test_stop_keeps_what_was_trained_and_the_model_stays_usable(bert, tmp_path):
     assert np.isfinite(probabilities).all() and sum(probabilities) > 0
 
 
+@pytest.mark.slow
 def test_background_job_reports_progress_and_can_be_stopped(bert):
     job = FinetuneJob(
         bert, weather_diary(80), FinetuneSettings(epochs=50, batch_size=2, block_length=32, max_steps=10_000)
@@ -218,6 +226,7 @@ def test_measured_step_time_is_positive_and_leaves_weights_alone(bert):
     assert all(np.array_equal(a, b) for a, b in zip(before, weights_of(bert)))
 
 
+@pytest.mark.slow
 def test_cli_finetune_json_reports_before_after_and_throughput(bert_dir, tmp_path, capsys):
     source = tmp_path / "diary.txt"
     source.write_text(weather_diary(40), encoding="utf-8")

@@ -12,6 +12,8 @@ from browser_support import launch_chromium, running_server, wait_until_idle
 
 from pages.frame.registry import PAGES
 
+pytestmark = pytest.mark.browser
+
 TEXT = "Paris is the [MASK] of France."
 FIRST_VISITS = [  # (case, address after the server's root, extra server arguments, title, sliders)
     (

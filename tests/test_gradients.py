@@ -25,6 +25,7 @@ def eager_output(mlm, embeds: np.ndarray, position: int, target: int, output: st
     return float(np.exp(log_p) if output == "probability" else log_p - np.log1p(-np.exp(log_p)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("output", ["probability", "log-odds"])
 def test_integrated_gradients_are_complete_at_64_steps(demo, output):
     """Reference: the completeness axiom of Sundararajan et al. 2017, Σ attributions = f(x) − f(baseline), with
@@ -41,6 +42,7 @@ def test_integrated_gradients_are_complete_at_64_steps(demo, output):
         assert target.output == pytest.approx(shap_target.output, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_gradient_times_input_equals_finite_differences(demo):
     """Reference: central finite differences of the model's own eager call along each word's (x − baseline)
     direction: (f(x + ε·d_w) − f(x − ε·d_w)) / 2ε = ∇f(x)·d_w, the gradient × input value of word w."""
@@ -82,6 +84,7 @@ def test_the_baseline_hides_every_word_but_never_the_target_mask(bert):
     assert len(result.words) == 8
 
 
+@pytest.mark.slow
 def test_contrast_is_the_difference_and_paths_use_the_trapezoid_rule(bert):
     result = integrated_gradients(bert, TEXT, targets=["table", "bed"], contrast=True, steps=16)
     first, second, contrast = result.targets
@@ -108,6 +111,7 @@ def test_bad_settings_are_refused(bert, kwargs, message):
     assert message in str(error.value)
 
 
+@pytest.mark.slow
 def test_in_the_dashboard_a_new_shape_is_answered_eagerly_while_it_compiles(bert):
     """Reference: the compiled program's own answer once the background compilation has finished."""
     from mlm_core.loading import wrap_model
@@ -128,6 +132,7 @@ def test_in_the_dashboard_a_new_shape_is_answered_eagerly_while_it_compiles(bert
         assert a.output == pytest.approx(b.output, abs=1e-5)
 
 
+@pytest.mark.slow
 def test_roberta_style_models_read_the_same_embeddings(camembert):
     """Reference: SHAP's outputs, computed from token ids through the compiled pass. Through ``inputs_embeds`` a
     RoBERTa-style model numbers positions itself; f(x) and f(baseline) must still be the same numbers."""

@@ -72,6 +72,7 @@ def pages(bert_dir):
     return {page: open_page(str(bert_dir), page) for page in PAGES}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page_index, page", list(enumerate(PAGES)))
 @pytest.mark.parametrize("name, text, expected", TEXTS, ids=[case[0] for case in TEXTS])
 def test_hostile_text_gives_a_message_or_a_result_and_the_page_recovers(pages, page_index, page, name, text, expected):
@@ -89,6 +90,7 @@ def test_hostile_text_gives_a_message_or_a_result_and_the_page_recovers(pages, p
     assert not at.exception and not at.error and shows_results(at, page)
 
 
+@pytest.mark.slow
 def test_html_in_the_text_is_escaped_in_the_shap_colouring():
     at = open_page("demo", "explain")  # a real vocabulary, where '<' is a token of its own
     at.text_area(key="explain_text").set_value("<script>alert(1)</script> the cat sat on the [MASK] .").run()
@@ -192,6 +194,7 @@ SCORE_TEXTS = [  # (name, typed sentences, expected error or None when scores ar
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, text, expected", SCORE_TEXTS, ids=[case[0] for case in SCORE_TEXTS])
 def test_hostile_sentences_on_the_score_page_give_a_message_or_scores(bert_dir, name, text, expected):
     at = open_page(str(bert_dir), "score")

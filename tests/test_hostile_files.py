@@ -197,6 +197,7 @@ FILE_CASES = [  # (what is tested, arguments with {place} from `places`, expecte
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, args, message", FILE_CASES, ids=[case[0] for case in FILE_CASES])
 def test_cli_paths_that_cannot_be_read_or_written_exit_2_with_one_line(places, bert_dir, capsys, name, args, message):
     """One line naming the path and the fix, given before any training (its progress would be on stderr too), and
@@ -214,6 +215,7 @@ def test_cli_paths_that_cannot_be_read_or_written_exit_2_with_one_line(places, b
     assert not list(Path(places["disk"]).parent.rglob(f"*{PARTIAL}*")) and not os.listdir(places["disk"])
 
 
+@pytest.mark.slow
 def test_cli_finetune_disk_full_while_saving_leaves_no_model_folder(bert_dir, tmp_path, capsys, monkeypatch):
     """The disk fills up after the weights are written, while the tokenizer is saved (tokenizers reports it as a
     plain Exception '… (os error 28)', as measured on a tmpfs): one line, and no folder at --out that could load.

@@ -29,6 +29,7 @@ def eager_log_probs(mlm: mlm_core.MaskedLM, ids, positions, mask_lh: np.ndarray)
     return eager_head_masked_log_probs(mlm.model, ids, positions, mask_lh)
 
 
+@pytest.mark.slow
 def test_lens_last_layer_is_predict(mlm):
     """The head on the last layer's states is the prediction itself: every probability of Predict's top words, and
     the whole distribution of the analysis, within 1e-5."""
@@ -65,6 +66,7 @@ def test_lens_every_layer_equals_the_head_called_on_that_layer(mlm):
             assert [w.token_id for w in reading.words] == order[:3]
 
 
+@pytest.mark.slow
 def test_ablating_nothing_reproduces_predict(mlm):
     result = ablate(mlm, TEXT, [], top_k=5)
     prediction = mlm_core.predict(mlm, TEXT, top_k=5)
@@ -76,6 +78,7 @@ def test_ablating_nothing_reproduces_predict(mlm):
         assert all(abs(change["change"]) < 1e-5 for change in mask.changes())
 
 
+@pytest.mark.slow
 def test_ablation_equals_the_eager_reference(mlm):
     """Several head sets, among them whole layers and every head: the compiled, padded, batched pass against the
     eager reference (embedding layer + encoder with head masks + MLM head) on the full distribution."""
@@ -100,6 +103,7 @@ def test_ablation_equals_the_eager_reference(mlm):
     )
 
 
+@pytest.mark.slow
 def test_head_scan_matches_one_reference_call_per_variant(mlm):
     """Every delta of the batched scan equals log P(word) from the eager reference with that one head (or layer)
     switched off, minus the intact log P(word)."""
@@ -130,6 +134,7 @@ def test_scan_layer_groups_cover_every_layer_once(num_layers):
     assert len(groups) <= 4
 
 
+@pytest.mark.slow
 def test_a_new_choice_of_heads_reuses_the_compiled_program(bert):
     ablate(bert, TEXT, [(1, 1)])
     head_importance(bert, TEXT)
@@ -195,6 +200,7 @@ def test_bad_inputs_are_typed_errors(bert):
         ablate(bert, TEXT, [(bert.num_layers + 1, 1)])
 
 
+@pytest.mark.slow
 def test_models_without_layer_access_get_a_message_not_a_traceback(bert):
     """Funnel pools its sequence between blocks: the lens, ablation and the scan refuse it with that reason, in one
     line; ALBERT (shared layers) is served through its adapter."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 from test_browser import browser, open_view, page, server  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
 
 TEXT = "The cat sat on the [MASK] near the [MASK]."
 

@@ -20,6 +20,7 @@ def run_json(capsys, *args: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_layers_json_shape(capsys, bert_dir, bert):
     data = run_json(capsys, "layers", TEXT, "--model", str(bert_dir), "--top-k", "3", "--json")
     assert set(data) == {"model", "text", "masks"} and data["text"] == TEXT
@@ -39,6 +40,7 @@ def test_layers_json_shape(capsys, bert_dir, bert):
         assert sum(entry["value"] for entry in mask["rollout"]) == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_ablate_json_shape(capsys, bert_dir, bert):
     data = run_json(capsys, "ablate", TEXT, "--model", str(bert_dir), "--heads", "2.1,1.2", "--top-k", "4", "--json")
     assert set(data) == {"model", "text", "heads", "masks"}
@@ -53,6 +55,7 @@ def test_ablate_json_shape(capsys, bert_dir, bert):
     ]
 
 
+@pytest.mark.slow
 def test_heads_json_shape(capsys, bert_dir, bert):
     data = run_json(capsys, "heads", TEXT, "--model", str(bert_dir), "--mask", "2", "--target", "the", "--json")
     assert set(data) == {"model", "text", "mask", "target", "baseline_log_prob", "heads", "layers"}

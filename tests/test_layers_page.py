@@ -22,6 +22,7 @@ def frame_with(at: AppTest, *columns: str):
     return frame
 
 
+@pytest.mark.slow
 def test_link_restores_text_mask_and_switched_off_heads(bert_dir, bert):
     at = open_layers(str(bert_dir), text=TEXT, mask="2", heads="2.1,1.2")
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -37,6 +38,7 @@ def test_link_restores_text_mask_and_switched_off_heads(bert_dir, bert):
     assert at.query_params["heads"] == "1.2,2.1" and at.query_params["mask"] == "2"
 
 
+@pytest.mark.slow
 def test_lens_scan_and_rollout_show_the_core_results(bert_dir, bert):
     at = open_layers(str(bert_dir), text=TEXT)
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -54,6 +56,7 @@ def test_lens_scan_and_rollout_show_the_core_results(bert_dir, bert):
     assert any("Each head is switched off on its own" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_a_bad_link_and_bad_text_give_messages(bert_dir):
     at = open_layers(str(bert_dir), heads="99.1")
     assert not at.exception
@@ -63,6 +66,7 @@ def test_a_bad_link_and_bad_text_give_messages(bert_dir):
     assert not at.exception and "No [MASK] in the text" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_a_typed_word_is_followed_and_its_link_restores_it(bert_dir, bert):
     """A word below the top 5 typed into the picker: the layer-by-layer table and the head scan follow it, and the
     address carries it; a new session opened from that address shows the same."""

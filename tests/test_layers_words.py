@@ -89,6 +89,7 @@ def test_the_top_word_has_rank_one_and_is_the_default(bert):
     np.testing.assert_allclose(np.exp(typed.log_probs), [r.final_token_probability for r in top.layers], atol=1e-7)
 
 
+@pytest.mark.slow
 def test_head_scan_for_a_typed_word_equals_the_scan_for_the_listed_word(demo):
     listed = layer_lens(demo, WORK, top_k=40).masks[0].layers[-1].words
     (nurse,) = [word for word in listed if word.token == "nurse"]
@@ -123,6 +124,7 @@ def test_masks_special_tokens_and_word_pieces(bert):
     assert follow_word(bert, TEXT, piece).token_id == bert.tokenizer.get_vocab()[piece]  # as the lists show it
 
 
+@pytest.mark.slow
 def test_cli_layers_word_json_and_text(capsys, demo):
     assert main(["layers", WORK, "--model", "demo", "--word", "nurse", "--top-k", "2", "--json"]) == 0
     (mask,) = json.loads(capsys.readouterr().out)["masks"]
@@ -135,6 +137,7 @@ def test_cli_layers_word_json_and_text(capsys, demo):
     assert f"layer  6: rank {followed.ranks[-1]:>6}  p {np.exp(followed.log_probs[-1]):.4f}" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -31,6 +31,7 @@ def test_sentence_is_the_users_text_with_the_word_in_place(bert):
     assert result.masks[0].candidates[0].sentence == f"The cat sat on the {word} and looked around."
 
 
+@pytest.mark.slow
 def test_several_masks_give_one_list_each_and_fill_only_their_own_mask(bert):
     result = predict(bert, "[MASK] cat sat on the [MASK] .", top_k=3)
     assert [m.index for m in result.masks] == [0, 1]
@@ -39,6 +40,7 @@ def test_several_masks_give_one_list_each_and_fill_only_their_own_mask(bert):
     assert first.sentence == f"{first.token} cat sat on the [MASK] ."
 
 
+@pytest.mark.slow
 def test_joint_fillings_are_products_of_left_to_right_conditionals(bert):
     text = "the [MASK] sat on the [MASK] ."
     result = predict(bert, text, top_k=3, joint_k=4)

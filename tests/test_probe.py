@@ -50,6 +50,7 @@ def reference_accuracy(features: np.ndarray, labels: np.ndarray, *, folds: int, 
         )
 
 
+@pytest.mark.slow
 def test_features_equal_the_models_own_hidden_states(demo, pos_subset, eager_features):
     """Reference: the model's own call with output_hidden_states=True, one sentence at a time, the word's pieces
     found with the tokenizer's char_to_word / word_to_tokens (references.eager_word_vectors)."""
@@ -59,6 +60,7 @@ def test_features_equal_the_models_own_hidden_states(demo, pos_subset, eager_fea
     np.testing.assert_allclose(ours, reference, atol=2e-4)
 
 
+@pytest.mark.slow
 def test_accuracy_per_layer_equals_an_independent_computation(demo, pos_subset, pos_result, eager_features):
     """Reference: the model's own hidden states, scikit-learn's cross_val_score over the same pipeline and folds."""
     features = eager_features

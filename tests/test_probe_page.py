@@ -19,6 +19,7 @@ def expected(bert):
     return probe(bert, rows, task=TASK, property=task.property, folds=3, seed=1)
 
 
+@pytest.mark.slow
 def test_a_linked_task_shows_chart_table_reading_and_download(bert_dir, expected):
     at = open_page("probe", str(bert_dir), task=TASK, folds="3", seed="1")
     assert not at.exception and not at.error and not at.warning, [e.value for e in at.error]

@@ -26,6 +26,8 @@ import pytest
 from bench.classroom import Http, open_link, sentence
 from mlm_core.testing.serve import free_port
 
+pytestmark = pytest.mark.distributed
+
 ROOT = Path(__file__).resolve().parents[1]
 
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")

@@ -63,6 +63,7 @@ def command(corpus: Path, model: Path, out: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_run(folder):
     model = build_tiny_without_dropout(folder / "tiny")
     corpus = write_corpus(folder / "corpus.txt", 400)

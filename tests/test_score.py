@@ -18,6 +18,7 @@ from mlm_core.tasks.score import ScoreResult, SentenceScore, TokenScore, score
 SENTENCES = ["my mother went home .", "the cat sat on the mat .", "paris is the capital of france ."]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["pll", "pll-word-l2r"])
 @pytest.mark.parametrize("model", ["bert", "camembert"])
 def test_every_token_log_probability_matches_an_eager_one_copy_per_call_loop(request, model, method):
@@ -192,6 +193,7 @@ def test_cli_score_prints_the_documented_json(bert_dir, capsys):
     assert first["pll"] == pytest.approx(sum(t["log_prob"] for t in first["tokens"]), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_cli_pairs_reads_a_file_or_standard_input_and_compares_two_models(
     bert_dir, camembert_dir, tmp_path, capsys, monkeypatch
 ):

@@ -29,6 +29,7 @@ def test_typed_sentences_show_each_total_the_preference_and_a_download(bert_dir,
     assert [b.proto.label for b in at.get("download_button")] == ["Download the scores (CSV)"]
 
 
+@pytest.mark.slow
 def test_a_second_model_is_scored_beside_the_first(bert_dir, camembert_dir, camembert):
     at = open_score(str(bert_dir))
     at.selectbox(key="score_compare").select("spec").run()
@@ -41,6 +42,7 @@ def test_a_second_model_is_scored_beside_the_first(bert_dir, camembert_dir, came
     )
 
 
+@pytest.mark.slow
 def test_a_linked_suite_is_scored_with_accuracy_per_category(bert_dir, bert):
     at = open_score(str(bert_dir), mode="pairs", suite="en-agreement-simple", method="pll")
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -52,6 +54,7 @@ def test_a_linked_suite_is_scored_with_accuracy_per_category(bert_dir, bert):
     assert labels == ["Download every pair (CSV)"]
 
 
+@pytest.mark.slow
 def test_bad_sentences_give_a_message_and_the_page_recovers(bert_dir):
     at = open_score(str(bert_dir))
     at.text_area(key="score_text").set_value("cat " * 300).run()

@@ -43,6 +43,7 @@ def metric(log_probs: np.ndarray, ids) -> float:
     return float(log_probs[ids[0]] - log_probs[ids[1]])
 
 
+@pytest.mark.slow
 def test_grid_equals_one_eager_patched_call_per_cell(mlm):
     """Reference: for every (layer, position), one full eager run of the corrupted text through the model's own
     embedding layer, encoder layers and MLM head, with that one state taken from the clean run's eager states."""
@@ -71,6 +72,7 @@ def test_grid_equals_one_eager_patched_call_per_cell(mlm):
     assert result.layer_effects.shape == (mlm.num_layers + 1, len(corrupt_ids))
 
 
+@pytest.mark.slow
 def test_last_layer_restores_only_at_the_mask_and_layer_0_everywhere_restores_the_clean_run(mlm):
     """The definition's two fixed points (``check_trace_fixed_points``), and at layer 0 only the changed word
     matters."""
@@ -119,6 +121,7 @@ def heads_outputs(layer, hidden):
     )[0]
 
 
+@pytest.mark.slow
 def test_heads_all_patched_equal_the_layers_attention_output_patched_and_one_head_its_slice(mlm):
     """Reference, eager: layer l of the corrupted run computed with its attention output (the output projection
     of the heads' outputs, before the residual and LayerNorm) taken from the clean run, or with one head's slice
@@ -182,6 +185,7 @@ def test_head_grid_and_json_shape(wide_bert):
     assert result.reading().startswith(f"The difference in {result.metric_label()}")
 
 
+@pytest.mark.slow
 def test_cli_prints_the_issues_json_and_refuses_bad_input_in_one_line(wide_bert, tmp_path, capsys):
     bert_dir = tmp_path / "wide-bert"
     wide_bert.model.save_pretrained(bert_dir, safe_serialization=True)

@@ -18,6 +18,8 @@ from family_support import check_trace_fixed_points, family_model, wide_copy
 import mlm_core
 from mlm_core.tasks.trace import trace, trace_inputs
 
+pytestmark = pytest.mark.slow  # a tiny model of every family, built and checked
+
 CLEAN = "the cat sat on the [MASK] in the big red house ."
 CORRUPT = "the cat sat on a [MASK] in the big red house ."
 FAMILIES = ("distilbert", "albert")

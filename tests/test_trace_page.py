@@ -7,6 +7,7 @@ import json
 from urllib.parse import parse_qs
 
 import numpy as np
+import pytest
 
 from mlm_core.tasks.pair_files import load_suite
 from mlm_core.tasks.trace import trace
@@ -17,6 +18,7 @@ CLEAN = "The keys to the cabinet [MASK] on the table."
 CORRUPT = "The key to the cabinet [MASK] on the table."
 
 
+@pytest.mark.slow
 def test_link_opens_the_grids_and_the_cores_reading(demo):
     at = open_page("trace", "demo", clean=CLEAN, corrupt=CORRUPT, heads="1")
     assert not at.exception
@@ -49,6 +51,7 @@ def test_texts_of_different_lengths_give_one_message(demo):
     assert "same number of tokens" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_a_typed_target_is_traced_and_a_split_one_refused_with_its_pieces(demo):
     at = open_page("trace", "demo", clean=CLEAN, corrupt=CORRUPT, target="were", contrast="(none)")
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -68,6 +71,7 @@ def test_a_typed_target_is_traced_and_a_split_one_refused_with_its_pieces(demo):
     assert "Target 'hairdresser' is not one token for this model (it becomes: hair ##dre ##sser)" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_a_score_pair_opens_trace_with_its_texts(demo):
     """Score (pairs) → the pair's "Trace this pair" link carries the core's texts; Trace opened with those
     parameters shows them and their grid. A pair that does not qualify says why in one line."""

@@ -71,6 +71,7 @@ def test_whole_word_masking_masks_every_piece_of_a_word(bert):
             assert set(same_word.tolist()) <= chosen or len(chosen) == masked.positions.shape[1]
 
 
+@pytest.mark.slow
 def test_training_lowers_held_out_masked_lm_loss_and_resumes(bert_dir, tmp_path):
     import mlm_core
 
@@ -100,6 +101,7 @@ def test_training_lowers_held_out_masked_lm_loss_and_resumes(bert_dir, tmp_path)
     assert again.steps == 30 and again.history == []
 
 
+@pytest.mark.slow
 def test_stop_request_keeps_what_was_trained(bert_dir):
     import mlm_core
 

@@ -51,6 +51,7 @@ def test_more_replicas_than_blocks_is_refused_with_the_fix():
         plan_steps(1, batch_size=8, epochs=1, max_steps=10, replicas=2)
 
 
+@pytest.mark.slow
 def test_the_page_and_the_corpus_command_plan_the_same_run(bert, tmp_path):
     """The same text (one line: one document on both paths) and settings give the same steps on both paths."""
     corpus = write_corpus(tmp_path / "one-line.txt", 1, words_per_line=400)

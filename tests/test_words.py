@@ -40,6 +40,7 @@ def eager_word_log_prob(mlm, text: str, mask_index: int, word: str) -> float:
     return total
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["The man worked as a [MASK].", "The [MASK] said that the [MASK] was late."])
 def test_word_log_probs_equal_an_eager_left_to_right_loop(demo, text):
     result = predict_words(demo, text, WORDS)
@@ -52,6 +53,7 @@ def test_word_log_probs_equal_an_eager_left_to_right_loop(demo, text):
     assert [s.rank is None for s in variant.words[0]] == [False, False, False, True, True]
 
 
+@pytest.mark.slow
 def test_word_log_probs_on_the_tiny_bert_with_a_split_word(bert):
     """'catzz' is cat ##z ##z in the tiny vocabulary; two masks, the word at the second one."""
     text = "the [MASK] sat on the [MASK] ."
@@ -82,6 +84,7 @@ def test_rank_is_the_place_in_the_top_k_list(demo):
     assert [score.rank for score in scores] == [1, 8, 30]
 
 
+@pytest.mark.slow
 def test_variants_equal_separate_predictions_of_each_filled_text(demo):
     text = "The {man|old woman|person} said that {he|she} was a [MASK]."  # variants of different lengths
     result = predict_words(demo, text, WORDS[:4], top_k=5)
@@ -167,6 +170,7 @@ def test_a_word_the_vocabulary_cannot_write_is_refused(bert):
         predict_words(bert, "the cat sat on the [MASK] .", ["€"])
 
 
+@pytest.mark.slow
 def test_cli_words_and_variants_json(demo, capsys):
     assert main(["predict", WORK, "--model", "demo", "--words", "nurse,hairdresser", "--top-k", "2", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -13,6 +13,7 @@ def variants_page():
     return open_page("predict", "demo", text=WORK, words="nurse, doctor, engineer, hairdresser")
 
 
+@pytest.mark.slow
 def test_variants_show_words_by_variant_with_ratios_and_top_words(variants_page, demo):
     from mlm_core.tasks.words import predict_words
 
@@ -32,6 +33,7 @@ def test_variants_show_words_by_variant_with_ratios_and_top_words(variants_page,
     assert at.query_params["words"] == "nurse, doctor, engineer, hairdresser"
 
 
+@pytest.mark.slow
 def test_words_beside_the_top_k_for_one_sentence(variants_page):
     at = variants_page
     at.text_area(key="predict_text").set_value("The woman worked as a [MASK].").run()
@@ -66,6 +68,7 @@ def bias_page():
     return open_page("bias", "demo")
 
 
+@pytest.mark.slow
 def test_bias_page_shows_the_share_interval_categories_and_limits(bias_page, demo):
     from mlm_core.tasks.bias import bias_scores
     from mlm_core.tasks.bias_files import load_bias_suite
@@ -91,6 +94,7 @@ def test_bias_page_shows_the_share_interval_categories_and_limits(bias_page, dem
     assert labels == ["Download every pair (CSV)", "Download the shares (CSV)"]
 
 
+@pytest.mark.slow
 def test_bias_page_compares_two_models_side_by_side(bias_page, bert_dir):
     at = bias_page
     at.selectbox(key="bias_compare").set_value("spec").run()
@@ -109,6 +113,7 @@ def test_bias_upload_mode_asks_for_a_file(bias_page):
     assert not at.exception and "Upload a file of bias pairs" in at.info[0].value
 
 
+@pytest.mark.slow
 def test_explain_accepts_a_typed_word(demo):
     """Item 1 of the words issue on Explain: a typed one-piece word is explained; a split word is one error."""
     at = open_page("explain", "demo", text="The cat sat on the [MASK].", method="ig", steps="8")
