@@ -18,8 +18,7 @@ NONE = "(none)"
 
 
 def traced(mlm, clean: str, corrupt: str, target: str, contrast: str | None, heads: bool):
-    """The trace, shared across sessions, with a progress bar while it runs (not st.cache_data: a later hit would
-    replay the bar's updates into a block that no longer exists — CacheReplayClosureError)."""
+    """The trace, shared across sessions, with a progress bar while it runs."""
 
     def compute():
         bar = st.progress(0.0, text="Copying states layer by layer…")

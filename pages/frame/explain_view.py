@@ -21,7 +21,6 @@ from pages.frame.ui import as_table, download_name
 def cached_explanation(
     mlm, text: str, mask_index: int, targets: tuple, contrast: bool, output: str, max_evals: int, progress
 ):
-    # Not st.cache_data: it would record the progress bar's updates and replay them into other sessions' pages.
     return shared_result(
         ("explain", mlm.name, text, mask_index, targets, contrast, output, max_evals),
         lambda: explain(
