@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 from browser_support import ROOT, launch_chromium, running_server, wait_until_idle
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -123,7 +124,8 @@ def test_typed_sentence_gets_predictions_and_the_csv_download_holds_them(page, s
 def test_deep_link_in_a_fresh_session_restores_text_model_and_settings(page, server):
     text = "The old man sat on the bench and fed the birds."
     open_view(page, server, page="attention", model="demo", text=text, layer="3", head="5", stretch="1")
-    assert page.get_by_role("textbox", name="Text").input_value() == text
+    # A loaded machine can report idle before the linked values reach the widgets: wait for them, within a bound.
+    expect(page.get_by_role("textbox", name="Text")).to_have_value(text, timeout=60_000)
     assert slider_values(page) == ["3", "5"]
     assert page.get_by_role("checkbox", name="Stretch contrast").is_checked()
     assert page.get_by_text("Layer 3, head 5:").count() == 1
