@@ -39,7 +39,8 @@ def model_parts(model):
     return main, list(main.encoder.layer), getattr(model, head_name)
 
 
-def _layer(layer, hidden):
+def eager_layer(layer, hidden):
+    """One BERT-style encoder layer's own call on one unpadded row, float[1, T, D] in and out."""
     return layer(
         hidden_states=hidden,
         attention_mask=tf.zeros((1, 1, 1, hidden.shape[1])),
@@ -59,7 +60,7 @@ def eager_states(model, ids) -> list[tf.Tensor]:
     input_ids = tf.constant([ids], dtype=tf.int32)
     states = [main.embeddings(input_ids=input_ids, token_type_ids=tf.zeros_like(input_ids), training=False)]
     for layer in layers:
-        states.append(_layer(layer, states[-1]))
+        states.append(eager_layer(layer, states[-1]))
     return states
 
 
@@ -76,7 +77,7 @@ def eager_patched_log_probs(model, corrupt_ids, clean_states, layer: int, positi
         if index == layer:
             hidden = tf.where(chosen, clean_states[layer], hidden)
         if index < len(layers):
-            hidden = _layer(layers[index], hidden)
+            hidden = eager_layer(layers[index], hidden)
     return tf.nn.log_softmax(head(hidden, training=False)[0, mask], axis=-1).numpy()
 
 

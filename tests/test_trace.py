@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from family_support import check_trace_fixed_points, wide_copy
-from references import eager_patched_log_probs, eager_states, model_parts
+from references import eager_layer, eager_patched_log_probs, eager_states, model_parts
 
 import mlm_core
 from mlm_core.analysis import analyze
@@ -83,19 +83,6 @@ def test_last_layer_restores_only_at_the_mask_and_layer_0_everywhere_restores_th
     assert np.all(np.delete(result.layer_effects[0], changed) == 0.0)
 
 
-def _layer_call(layer, hidden):
-    return layer(
-        hidden_states=hidden,
-        attention_mask=tf.zeros((1, 1, 1, hidden.shape[1])),
-        head_mask=None,
-        encoder_hidden_states=None,
-        encoder_attention_mask=None,
-        past_key_value=None,
-        output_attentions=False,
-        training=False,
-    )[0]
-
-
 def test_layer_with_no_head_replaced_is_the_layers_own_call(mlm):
     """Reference: the encoder layer's own call on the same hidden states."""
     hidden = tf.constant(analyze(mlm, CORRUPT).hidden_states[1][np.newaxis])
@@ -104,7 +91,7 @@ def test_layer_with_no_head_replaced_is_the_layers_own_call(mlm):
     ours = layer_with_contexts(
         layer, hidden, additive, tf.zeros_like(hidden[0]), tf.zeros((1, mlm.num_heads)), mlm.num_heads
     )
-    np.testing.assert_allclose(ours.numpy(), _layer_call(layer, hidden).numpy(), atol=1e-5)
+    np.testing.assert_allclose(ours.numpy(), eager_layer(layer, hidden).numpy(), atol=1e-5)
 
 
 def heads_outputs(layer, hidden):
@@ -142,7 +129,7 @@ def test_heads_all_patched_equal_the_layers_attention_output_patched_and_one_hea
                 hidden_states=layer.intermediate(hidden_states=attended), input_tensor=attended, training=False
             )
             for later in layers[index + 1 :]:
-                hidden = _layer_call(later, hidden)
+                hidden = eager_layer(later, hidden)
             log_probs = tf.nn.log_softmax(head(hidden, training=False)[0, inputs.position]).numpy()
             return float(inputs.metric(log_probs))
 
